@@ -3,5 +3,15 @@
 //! served over streamable HTTP with resumable, durable SSE streams.
 #![warn(missing_docs)]
 
+pub mod behaviour;
 pub mod runs;
+pub mod serve;
+pub mod sessions;
+// Logging, sampling and resources/subscribe are deprecated by 2026-07-28 (SEP-2577)
+// but are legacy-era features the reference agents exist to exercise.
+#[allow(deprecated)]
+pub mod server;
 pub mod store;
+
+pub use serve::{RunningAgents, ServeConfig, ServeError, StoreChoice, serve};
+pub use server::{AgentSettings, AgentsFactory, ReferenceAgents};

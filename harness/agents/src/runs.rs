@@ -52,8 +52,15 @@ pub struct RunRecord {
     pub progress: f64,
     /// Progress messages so far, in order: the run's partial results.
     pub steps: Vec<String>,
-    /// The final result text, once terminal.
-    pub result: Option<String>,
+    /// What the client must answer before the run goes on (the input requests,
+    /// as sent in an `InputRequiredResult`), while the run waits.
+    #[serde(default)]
+    pub pending_input: Option<serde_json::Value>,
+    /// The final `CallToolResult` as JSON, once terminal.
+    pub result: Option<serde_json::Value>,
+    /// Why the run ended without a result (interrupted, failed to start...).
+    #[serde(default)]
+    pub note: Option<String>,
     /// Creation time, ms since the Unix epoch.
     pub created_ms: i64,
     /// Last change, ms since the Unix epoch.
@@ -81,7 +88,8 @@ impl RunStore {
         for mut run in backend.run_list(usize::MAX >> 1)? {
             if !run.status.is_terminal() {
                 run.status = RunStatus::Interrupted;
-                run.result = Some("interrupted: the server stopped before the run finished".into());
+                run.pending_input = None;
+                run.note = Some("interrupted: the server stopped before the run finished".into());
                 run.updated_ms = now_ms();
                 backend.run_put(&run)?;
             }
@@ -121,7 +129,9 @@ impl RunStore {
             status: RunStatus::Working,
             progress: 0.0,
             steps: Vec::new(),
+            pending_input: None,
             result: None,
+            note: None,
             created_ms: now,
             updated_ms: now,
         })

@@ -1,0 +1,223 @@
+//! Serve the reference agents over streamable HTTP: store, sessions, security
+//! limits and the axum listener, started and stopped as one value.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::runs::RunStore;
+use crate::server::{AgentSettings, AgentsFactory};
+use crate::sessions::GuardedSessionManager;
+use crate::store::{
+    Backend, DurableSessionStore, MemoryBackend, ResumableEventStore, Retention, SqliteBackend,
+    StoreError,
+};
+
+/// The path the MCP endpoint is served at.
+pub const MCP_PATH: &str = "/mcp";
+
+/// Where durable state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// Process memory: nothing survives a restart.
+    Memory,
+    /// An SQLite database file: events, sessions and runs survive a restart.
+    Sqlite(PathBuf),
+}
+
+impl std::str::FromStr for StoreChoice {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(if text == "memory" {
+            Self::Memory
+        } else {
+            Self::Sqlite(PathBuf::from(text))
+        })
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Agent behaviour (time scale, input timeout).
+    pub settings: AgentSettings,
+    /// Where durable state lives.
+    pub store: StoreChoice,
+    /// How many events to keep.
+    pub retention: Retention,
+    /// Largest accepted POST body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// The SSE `retry:` hint sent in each stream's priming event.
+    pub sse_retry: Duration,
+    /// Extra `Host` names to accept besides the loopback names.
+    pub extra_hosts: Vec<String>,
+    /// Extra browser origins to accept besides loopback ones.
+    pub extra_origins: Vec<String>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8006)),
+            settings: AgentSettings::default(),
+            store: StoreChoice::Memory,
+            retention: Retention::default(),
+            max_body_bytes: 4 * 1024 * 1024,
+            sse_retry: Duration::from_millis(1000),
+            extra_hosts: Vec::new(),
+            extra_origins: Vec::new(),
+        }
+    }
+}
+
+/// Why the agents could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store did not open.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error(
+        "cannot listen on `{addr}`: {source} (hint: pick another port with --listen, or 127.0.0.1:0 for any free one)"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The agents, serving until [`RunningAgents::shutdown`] or drop.
+pub struct RunningAgents {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    factory: AgentsFactory,
+}
+
+impl RunningAgents {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The MCP endpoint URL.
+    pub fn url(&self) -> String {
+        format!("http://{}{MCP_PATH}", self.addr)
+    }
+
+    /// The run store, for inspection.
+    pub fn runs(&self) -> &RunStore {
+        self.factory.runs()
+    }
+
+    /// Stop accepting requests, end sessions and wait for the listener to close.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+    }
+
+    /// Serve until the process is stopped.
+    pub async fn wait(mut self) {
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for RunningAgents {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn loopback_origins() -> Vec<String> {
+    [
+        "http://localhost:*",
+        "http://127.0.0.1:*",
+        "http://[::1]:*",
+        "https://localhost:*",
+        "https://127.0.0.1:*",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+/// Open the store, build the MCP service and start listening.
+pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
+    let backend: Arc<dyn Backend> = match &config.store {
+        StoreChoice::Memory => Arc::new(MemoryBackend::new()),
+        StoreChoice::Sqlite(path) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || SqliteBackend::open(path))
+                .await
+                .map_err(|_| StoreError::WriterGone)??
+        }
+    };
+    let runs = {
+        let backend = backend.clone();
+        tokio::task::spawn_blocking(move || RunStore::open(backend))
+            .await
+            .map_err(|_| StoreError::WriterGone)??
+    };
+    let events = ResumableEventStore::new(backend.clone(), config.retention);
+    let factory = AgentsFactory::new(config.settings, runs);
+    let cancel = CancellationToken::new();
+
+    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    hosts.extend(config.extra_hosts.iter().cloned());
+    let mut origins = loopback_origins();
+    origins.extend(config.extra_origins.iter().cloned());
+    let mut http = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_cancellation_token(cancel.child_token());
+    http.allowed_origins = origins;
+    http.max_request_body_bytes = config.max_body_bytes;
+    http.sse_retry = Some(config.sse_retry);
+    http.session_store = Some(Arc::new(DurableSessionStore::new(backend)));
+
+    let handlers = factory.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(handlers.handler()),
+        Arc::new(GuardedSessionManager::new(events)),
+        http,
+    );
+    let router = axum::Router::new().nest_service(MCP_PATH, service);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let stop = cancel.clone();
+    let server = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled_owned().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the agents' HTTP server stopped");
+        }
+    });
+    tracing::info!(%addr, "reference agents listening");
+    Ok(RunningAgents {
+        addr,
+        cancel,
+        server: Some(server),
+        factory,
+    })
+}

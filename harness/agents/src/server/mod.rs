@@ -1,0 +1,635 @@
+//! [`ReferenceAgents`]: the rmcp `ServerHandler` of the travel, research and
+//! long-running agents, for both protocol eras.
+//!
+//! - Legacy sessions (2025-03-26 .. 2025-11-25): elicitation and sampling are
+//!   server-to-client requests on the originating request's stream.
+//! - 2026-07-28: the question goes back as an `InputRequiredResult` with a sealed
+//!   request state; the client's retry carries the answer. A client that declares
+//!   the tasks extension gets a task instead, answered through `tasks/update`.
+//!
+//! Every call is a durable run (see [`crate::runs`]) linked from its result.
+
+pub mod flows;
+mod subscriptions;
+mod tasks;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
+    ContentBlock, GetTaskParams, GetTaskResult, Implementation, InputRequiredResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    LoggingMessageNotificationParam, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, RequestStateCodec, RequestStateError,
+    SealOptions, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    UnsubscribeRequestParams, UpdateTaskParams,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::behaviour as script;
+use crate::runs::{RUN_URI_PREFIX, RunRecord, RunStatus, RunStore};
+use flows::{ClientFeature, Question, Reporter, ToolArgs, ToolKind};
+pub use subscriptions::Subscriptions;
+use tasks::TaskBoard;
+
+/// How the agents behave, whatever the transport.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgentSettings {
+    /// Multiplies every step's sleep (1.0 = the original 2 s a step, 0 = none).
+    pub time_scale: f64,
+    /// How long a run waits for the client's answer before it fails.
+    pub input_timeout: Duration,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self {
+            time_scale: 1.0,
+            input_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl AgentSettings {
+    fn step_delay(&self) -> Duration {
+        Duration::from_secs_f64((script::STEP_SECONDS * self.time_scale).clamp(0.0, 3600.0))
+    }
+}
+
+struct Shared {
+    settings: AgentSettings,
+    runs: RunStore,
+    subscriptions: Subscriptions,
+    codec: RequestStateCodec,
+    tasks: TaskBoard,
+    next_session: AtomicU64,
+}
+
+/// What a sealed `requestState` carries between the rounds of one tool call.
+#[derive(Debug, Serialize, Deserialize)]
+struct RoundState {
+    run: String,
+    args: ToolArgs,
+}
+
+/// The reference agents. One value per legacy session or per 2026-07-28 request;
+/// all share runs, subscriptions and tasks.
+#[derive(Clone)]
+pub struct ReferenceAgents {
+    shared: Arc<Shared>,
+    session: u64,
+    /// Lowest level of log messages this session wants (`logging/setLevel`).
+    log_level: Arc<AtomicU8>,
+}
+
+/// Creates [`ReferenceAgents`] handlers that share one state.
+#[derive(Clone)]
+pub struct AgentsFactory {
+    shared: Arc<Shared>,
+}
+
+impl AgentsFactory {
+    /// Agents over `runs`, behaving per `settings`. Starts the task that tells
+    /// subscribers about run changes (it ends when the run store is dropped).
+    pub fn new(settings: AgentSettings, runs: RunStore) -> Self {
+        let subscriptions = Subscriptions::default();
+        subscriptions.spawn_notifier(&runs);
+        let mut key = Vec::with_capacity(32);
+        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        let codec = RequestStateCodec::try_new(key).expect("a 32-byte key is long enough");
+        Self {
+            shared: Arc::new(Shared {
+                settings,
+                runs,
+                subscriptions,
+                codec,
+                tasks: TaskBoard::default(),
+                next_session: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// A handler for one session (or one stateless request).
+    pub fn handler(&self) -> ReferenceAgents {
+        ReferenceAgents {
+            shared: self.shared.clone(),
+            session: self.shared.next_session.fetch_add(1, Ordering::Relaxed),
+            log_level: Arc::new(AtomicU8::new(level_rank(LoggingLevel::Info))),
+        }
+    }
+
+    /// The run store the agents write to.
+    pub fn runs(&self) -> &RunStore {
+        &self.shared.runs
+    }
+}
+
+fn level_rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
+    }
+}
+
+fn is_modern(ctx: &RequestContext<RoleServer>) -> bool {
+    ctx.protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+}
+
+fn declares(caps: Option<&ClientCapabilities>, feature: ClientFeature) -> bool {
+    caps.is_some_and(|c| match feature {
+        ClientFeature::Elicitation => c.elicitation.is_some(),
+        ClientFeature::Sampling => c.sampling.is_some(),
+    })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, McpError> {
+    serde_json::from_value(value).map_err(|e| McpError::internal_error(e.to_string(), None))
+}
+
+fn store_error(e: crate::store::StoreError) -> McpError {
+    McpError::internal_error(format!("run store: {e}"), None)
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl ReferenceAgents {
+    fn reporter(&self, run: &RunRecord, ctx: Option<&RequestContext<RoleServer>>) -> Reporter {
+        Reporter {
+            run_id: run.id.clone(),
+            runs: self.shared.runs.clone(),
+            peer: ctx.map(|c| c.peer.clone()),
+            token: ctx.and_then(|c| c.meta.get_progress_token()),
+            step_delay: self.shared.settings.step_delay(),
+        }
+    }
+
+    fn wants_info_logs(&self, ctx: &RequestContext<RoleServer>) -> bool {
+        let wanted = match ctx.meta.log_level() {
+            Some(level) => level_rank(level),
+            None => self.log_level.load(Ordering::Relaxed),
+        };
+        wanted <= level_rank(LoggingLevel::Info)
+    }
+
+    /// `long_running_agent`: a log message and a progress step per step.
+    async fn long_running(
+        &self,
+        reporter: &Reporter,
+        steps: u32,
+        ctx: Option<&RequestContext<RoleServer>>,
+    ) -> CallToolResult {
+        for step in 1..=steps {
+            let message = format!("Step {step}/{steps}: processing");
+            if let Some(ctx) = ctx.filter(|c| self.wants_info_logs(c)) {
+                #[allow(deprecated)]
+                let sent = ctx
+                    .peer
+                    .notify_logging_message(
+                        LoggingMessageNotificationParam::new(LoggingLevel::Info, json!(message))
+                            .with_logger("long_running_agent"),
+                    )
+                    .await;
+                if let Err(e) = sent {
+                    tracing::debug!(error = %e, "log message not delivered");
+                }
+            }
+            reporter
+                .step((script::long_running_progress(step, steps), &message))
+                .await;
+        }
+        let text = format!("Completed {steps} steps");
+        reporter
+            .finish(
+                RunStatus::Completed,
+                CallToolResult::success(vec![ContentBlock::text(text)]),
+            )
+            .await
+    }
+
+    /// Ask a legacy-session client `question` live, bounded by the input timeout.
+    async fn ask_live(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        question: Question,
+    ) -> Result<Value, String> {
+        let limit = self.shared.settings.input_timeout;
+        let asked = async {
+            match question {
+                Question::Elicit(params) => ctx
+                    .peer
+                    .create_elicitation(params)
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+                #[allow(deprecated)]
+                Question::Sample(params) => ctx
+                    .peer
+                    .create_message(params)
+                    .await
+                    .map(|r| serde_json::to_value(r).unwrap_or_default()),
+            }
+        };
+        match tokio::time::timeout(limit, asked).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(e)) => Err(format!("the client answered with an error ({e})")),
+            Err(_) => Err(format!("no answer within the input timeout of {limit:?}")),
+        }
+    }
+
+    /// First call of a tool.
+    async fn start_call(
+        &self,
+        tool: ToolKind,
+        args: ToolArgs,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let caps = ctx.client_capabilities();
+        if let Some(feature) = tool.needs() {
+            if !declares(caps.as_ref(), feature) {
+                return Ok(flows::missing_feature_result(tool, feature).into());
+            }
+        }
+        let modern = is_modern(ctx);
+        let arguments = serde_json::to_value(&args).unwrap_or_default();
+        let run = self
+            .shared
+            .runs
+            .start(tool.name(), arguments)
+            .await
+            .map_err(store_error)?;
+        if modern && caps.as_ref().is_some_and(|c| c.supports_tasks()) {
+            return Ok(tasks::start(self.clone(), run, args).into());
+        }
+        let reporter = self.reporter(&run, Some(ctx));
+        let work = async {
+            if let ToolArgs::LongRunning { steps } = args {
+                return Ok(self.long_running(&reporter, steps, Some(ctx)).await.into());
+            }
+            let Some(question) = flows::before_question(&reporter, &args).await else {
+                return Err(McpError::internal_error("tool asked no question", None));
+            };
+            if modern {
+                return self
+                    .ask_next_round(&reporter, run.id.clone(), args.clone(), question)
+                    .await;
+            }
+            let answer = self.ask_live(ctx, question).await;
+            Ok(flows::after_answer(&reporter, &args, answer).await.into())
+        };
+        tokio::select! {
+            outcome = work => outcome,
+            _ = ctx.ct.cancelled() => {
+                reporter.finish(RunStatus::Cancelled, CallToolResult::error(vec![ContentBlock::text("cancelled by the client")])).await;
+                Err(McpError::internal_error("request cancelled", None))
+            }
+        }
+    }
+
+    /// 2026-07-28: send `question` back as an `InputRequiredResult` whose sealed
+    /// state names the run; fail the run if no retry comes within the timeout.
+    async fn ask_next_round(
+        &self,
+        reporter: &Reporter,
+        run: String,
+        args: ToolArgs,
+        question: Question,
+    ) -> Result<CallToolResponse, McpError> {
+        let limit = self.shared.settings.input_timeout;
+        let requests = question.input_requests();
+        reporter
+            .waiting_for(serde_json::to_value(&requests).unwrap_or_default())
+            .await;
+        let tool = tool_of(&args);
+        let state = RoundState {
+            run: run.clone(),
+            args,
+        };
+        let sealed = self
+            .shared
+            .codec
+            .seal_json_with(
+                &state,
+                &SealOptions::new()
+                    .associated_data(tool.name().as_bytes())
+                    .ttl(limit),
+            )
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let runs = self.shared.runs.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(limit).await;
+            let expired = runs.get(&run).await.ok().flatten();
+            if expired.is_some_and(|r| r.status == RunStatus::InputRequired) {
+                let text = script::confirm_failed_text(&format!(
+                    "no answer within the input timeout of {limit:?}"
+                ));
+                let result =
+                    serde_json::to_value(CallToolResult::error(vec![ContentBlock::text(text)]))
+                        .ok();
+                let _ = runs
+                    .update(&run, |r| {
+                        r.status = RunStatus::Failed;
+                        r.pending_input = None;
+                        r.result = result;
+                    })
+                    .await;
+            }
+        });
+        Ok(InputRequiredResult::new(Some(requests), Some(sealed)).into())
+    }
+
+    /// 2026-07-28: the retry of a tool call that carries the client's answer.
+    async fn continue_call(
+        &self,
+        tool: ToolKind,
+        request: &CallToolRequestParams,
+        sealed: &str,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let state: RoundState = self
+            .shared
+            .codec
+            .open_json_with(sealed, tool.name().as_bytes())
+            .map_err(|e| match e {
+                RequestStateError::Expired => McpError::invalid_params(
+                    format!("requestState has expired: the answer came after the input timeout of {:?}; call the tool again", self.shared.settings.input_timeout),
+                    None,
+                ),
+                other => {
+                    tracing::warn!(error = %other, "requestState rejected");
+                    McpError::invalid_params(
+                        "invalid requestState: it was not issued by this server for this tool, or it was modified (hint: send it back exactly as received)",
+                        None,
+                    )
+                }
+            })?;
+        let run = self
+            .shared
+            .runs
+            .get(&state.run)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                McpError::invalid_params(
+                    format!("requestState names unknown run `{}`", state.run),
+                    None,
+                )
+            })?;
+        if run.status != RunStatus::InputRequired {
+            return Err(McpError::invalid_params(
+                format!(
+                    "run `{}` is not waiting for input (it is {:?}); a requestState can be used once",
+                    run.id, run.status
+                ),
+                None,
+            ));
+        }
+        let reporter = self.reporter(&run, Some(ctx));
+        reporter.resumed().await;
+        let key = flows::question_key(&state.args);
+        let answer = request
+            .input_responses
+            .as_ref()
+            .and_then(|responses| responses.get(key))
+            .cloned()
+            .ok_or_else(|| format!("the retry carried no input response `{key}`"));
+        Ok(flows::after_answer(&reporter, &state.args, answer)
+            .await
+            .into())
+    }
+}
+
+fn tool_of(args: &ToolArgs) -> ToolKind {
+    match args {
+        ToolArgs::Travel { .. } => ToolKind::Travel,
+        ToolArgs::Research { .. } => ToolKind::Research,
+        ToolArgs::LongRunning { .. } => ToolKind::LongRunning,
+    }
+}
+
+impl ServerHandler for ReferenceAgents {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_logging()
+                .enable_resources()
+                .enable_resources_subscribe()
+                .enable_tools()
+                .enable_tasks()
+                .build(),
+        )
+        .with_server_info(Implementation::new("mcp-harness-reference-agents", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Reference agents of mcp-harness: travel_agent (progress + elicitation), research_agent \
+             (progress + sampling), long_running_agent (logging). Every call is a durable run at harness://runs/{id}.",
+        )
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(&[
+            ProtocolVersion::V_2025_03_26,
+            ProtocolVersion::V_2025_06_18,
+            ProtocolVersion::V_2025_11_25,
+            ProtocolVersion::V_2026_07_28,
+        ])
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools: Vec<Value> = ToolKind::ALL
+            .iter()
+            .map(|t| json!({"name": t.name(), "description": t.description(), "inputSchema": t.input_schema()}))
+            .collect();
+        from_json(json!({ "tools": tools }))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Some(tool) = ToolKind::from_name(&request.name) else {
+            let known: Vec<_> = ToolKind::ALL.iter().map(|t| t.name()).collect();
+            return Err(McpError::invalid_params(
+                format!(
+                    "unknown tool `{}` (hint: this server has {})",
+                    request.name,
+                    known.join(", ")
+                ),
+                None,
+            ));
+        };
+        if let Some(sealed) = request.request_state.clone() {
+            if !is_modern(&ctx) {
+                return Err(McpError::invalid_params(
+                    "requestState is only meaningful in protocol 2026-07-28",
+                    None,
+                ));
+            }
+            return self.continue_call(tool, &request, &sealed, &ctx).await;
+        }
+        let args = ToolArgs::parse(tool, request.arguments.as_ref()).map_err(|m| {
+            McpError::invalid_params(
+                format!("invalid arguments for `{}`: {m}", tool.name()),
+                None,
+            )
+        })?;
+        self.start_call(tool, args, &ctx).await
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.log_level
+            .store(level_rank(request.level), Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let runs = self.shared.runs.list(100).await.map_err(store_error)?;
+        let resources: Vec<Value> = runs
+            .iter()
+            .map(|run| {
+                json!({
+                    "uri": run.uri(),
+                    "name": format!("run-{}", run.id),
+                    "title": format!("{} run ({:?})", run.tool, run.status),
+                    "mimeType": "application/json"
+                })
+            })
+            .collect();
+        from_json(json!({ "resources": resources }))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        from_json(json!({"resourceTemplates": [{
+            "uriTemplate": format!("{RUN_URI_PREFIX}{{id}}"),
+            "name": "run",
+            "description": "Durable record of one tool call",
+            "mimeType": "application/json"
+        }]}))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let run = self.run_by_uri(&request.uri).await?;
+        let text = serde_json::to_string_pretty(&run)
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let result: rmcp::model::ReadResourceResult = from_json(json!({
+            "contents": [{"uri": request.uri, "mimeType": "application/json", "text": text}]
+        }))?;
+        Ok(result.into())
+    }
+
+    #[allow(deprecated)]
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.run_by_uri(&request.uri).await?;
+        self.shared
+            .subscriptions
+            .add(&request.uri, self.session, ctx.peer.clone());
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.shared.subscriptions.remove(&request.uri, self.session);
+        Ok(())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, McpError> {
+        let run = self.run_by_id(&request.task_id).await?;
+        Ok(GetTaskResult::new(tasks::detailed(&run)))
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let run = self.run_by_id(&request.task_id).await?;
+        self.shared.tasks.answer(&run.id, request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let run = self.run_by_id(&request.task_id).await?;
+        if !run.status.is_terminal() {
+            self.shared.tasks.cancel(&run.id);
+        }
+        Ok(())
+    }
+}
+
+impl ReferenceAgents {
+    async fn run_by_id(&self, id: &str) -> Result<RunRecord, McpError> {
+        self.shared
+            .runs
+            .get(id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| McpError::invalid_params(format!("unknown task `{id}`"), None))
+    }
+
+    async fn run_by_uri(&self, uri: &str) -> Result<RunRecord, McpError> {
+        let not_found = || {
+            McpError::resource_not_found(
+                format!("no resource `{uri}` (hint: runs are at {RUN_URI_PREFIX}{{id}})"),
+                Some(json!({ "uri": uri })),
+            )
+        };
+        let id = uri.strip_prefix(RUN_URI_PREFIX).ok_or_else(not_found)?;
+        self.shared
+            .runs
+            .get(id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(not_found)
+    }
+}
