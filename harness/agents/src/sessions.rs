@@ -62,10 +62,10 @@ impl GuardedSessionManager {
                         .event_id
                         .as_deref()
                         .and_then(|id| id.parse::<StoredEventId>().ok());
-                    if let Some(id) = id {
-                        if let Err(e) = events.bind_to_session(id, &session).await {
-                            tracing::warn!(error = %e, "could not bind stream to its session");
-                        }
+                    if let Some(id) = id
+                        && let Err(e) = events.bind_to_session(id, &session).await
+                    {
+                        tracing::warn!(error = %e, "could not bind stream to its session");
                     }
                 }
                 event

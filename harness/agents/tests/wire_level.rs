@@ -157,7 +157,12 @@ async fn progress_only_with_a_token_and_in_its_type() {
             .all(|m| m["params"]["progressToken"] == json!(7)),
         "integer token kept: {progress:?}"
     );
-    let last = read.events.iter().filter_map(message_of).last().unwrap();
+    let last = read
+        .events
+        .iter()
+        .filter_map(message_of)
+        .next_back()
+        .unwrap();
     assert_eq!(last["id"], 2, "nothing after the response");
     agents.shutdown().await;
 }

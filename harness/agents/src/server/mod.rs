@@ -261,10 +261,10 @@ impl ReferenceAgents {
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let caps = ctx.client_capabilities();
-        if let Some(feature) = tool.needs() {
-            if !declares(caps.as_ref(), feature) {
-                return Ok(flows::missing_feature_result(tool, feature).into());
-            }
+        if let Some(feature) = tool.needs()
+            && !declares(caps.as_ref(), feature)
+        {
+            return Ok(flows::missing_feature_result(tool, feature).into());
         }
         let modern = is_modern(ctx);
         let arguments = serde_json::to_value(&args).unwrap_or_default();

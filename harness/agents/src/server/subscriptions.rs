@@ -7,14 +7,17 @@ use rmcp::{Peer, RoleServer};
 
 use crate::runs::RunStore;
 
+/// The sessions (handler id and peer) subscribed to each URI.
+type Subscribers = HashMap<String, Vec<(u64, Peer<RoleServer>)>>;
+
 /// Subscriptions of legacy sessions to run resources (`resources/subscribe`).
 #[derive(Clone, Default)]
 pub struct Subscriptions {
-    by_uri: Arc<Mutex<HashMap<String, Vec<(u64, Peer<RoleServer>)>>>>,
+    by_uri: Arc<Mutex<Subscribers>>,
 }
 
 impl Subscriptions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(u64, Peer<RoleServer>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Subscribers> {
         self.by_uri.lock().unwrap_or_else(|e| e.into_inner())
     }
 

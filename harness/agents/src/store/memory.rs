@@ -74,10 +74,10 @@ impl Backend for MemoryBackend {
         for event in events {
             inner.next_seq += 1;
             let seq = inner.next_seq;
-            if event.closes_stream {
-                if let Some(info) = inner.streams.get_mut(&event.stream) {
-                    info.closed = true;
-                }
+            if event.closes_stream
+                && let Some(info) = inner.streams.get_mut(&event.stream)
+            {
+                info.closed = true;
             }
             inner.order.push_back((seq, event.stream, event.created_ms));
             let stream = event.stream;

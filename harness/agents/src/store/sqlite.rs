@@ -104,7 +104,8 @@ impl SqliteBackend {
         let writer_conn = Connection::open(&path).map_err(sql_err)?;
         writer_conn
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;
+                 PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;",
             )
             .map_err(sql_err)?;
         writer_conn.execute_batch(SCHEMA).map_err(sql_err)?;
@@ -113,7 +114,9 @@ impl SqliteBackend {
             .map_err(sql_err)?;
         let reader = Connection::open(&path).map_err(sql_err)?;
         reader
-            .execute_batch("PRAGMA busy_timeout=5000;")
+            .execute_batch(
+                "PRAGMA busy_timeout=5000; PRAGMA cache_size=-32768; PRAGMA mmap_size=268435456;",
+            )
             .map_err(sql_err)?;
 
         let (tx, rx) = sync_channel::<Box<dyn WriteJob>>(MAX_GROUP);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: every set-up step is here.
+# Usage: ci/test.sh [extra arguments for the test runner]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Rust toolchain and cargo-nextest come with the machine; everything else the
+# suite needs is installed below.
+cargo --version
+
+cargo build --workspace --all-targets --locked
+
+if cargo nextest --version >/dev/null 2>&1; then
+    profile=default
+    if [ "${CI:-}" = "true" ]; then profile=ci; fi
+    cargo nextest run --workspace --lib --bins --tests --locked --profile "$profile" "$@"
+else
+    echo "cargo-nextest not found: falling back to cargo test" >&2
+    cargo test --workspace --lib --bins --tests --locked "$@"
+fi
