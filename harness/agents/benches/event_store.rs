@@ -145,7 +145,11 @@ fn main() {
         return;
     }
     // `cargo bench` passes --bench; under `cargo test` this is a quick smoke run.
-    let mut events = if args.iter().any(|a| a == "--bench") { 1_000_000usize } else { 20_000 };
+    let mut events = if args.iter().any(|a| a == "--bench") {
+        1_000_000usize
+    } else {
+        20_000
+    };
     if let Some(at) = args.iter().position(|a| a == "--events") {
         events = args
             .get(at + 1)

@@ -312,3 +312,66 @@ async fn tasks_wait_for_input_and_complete() {
     let _ = service.cancel().await;
     agents.shutdown().await;
 }
+
+#[tokio::test]
+async fn client_errors_fail_the_call_and_the_run_never_books() {
+    for (tool, elicit, sample) in [
+        (
+            "travel_agent",
+            ElicitAnswer::Error,
+            SampleAnswer::Text("unused"),
+        ),
+        ("research_agent", ElicitAnswer::Decline, SampleAnswer::Error),
+    ] {
+        let agents = start_agents(Duration::from_millis(300)).await;
+        let mut client = modern();
+        client.elicit = elicit;
+        client.sample = sample;
+        let service = client.connect(&agents.url()).await;
+        let error = service
+            .call_tool(CallToolRequestParams::new(tool))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("unavailable") || error.contains("crashed"),
+            "{tool}: {error}"
+        );
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let runs = agents.runs().list(10).await.unwrap();
+        assert_eq!(
+            runs[0].status,
+            mcp_harness_agents::runs::RunStatus::Failed,
+            "{tool}"
+        );
+        let text = runs[0].result.as_ref().unwrap().to_string();
+        assert!(
+            text.contains("no answer within the input timeout") && !text.contains("booked at"),
+            "{tool}: {text}"
+        );
+        let _ = service.cancel().await;
+        agents.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn long_running_logs_on_the_request_stream() {
+    let agents = start_agents(TEST_LIMIT).await;
+    let client = modern();
+    let probe = client.clone();
+    let service = client.connect(&agents.url()).await;
+    let args = json!({"steps": 4}).as_object().cloned().unwrap();
+    let result = service
+        .call_tool(CallToolRequestParams::new("long_running_agent").with_arguments(args))
+        .await
+        .unwrap();
+    assert!(result_text(&result).contains("Completed 4 steps"));
+    assert_eq!(
+        probe.logs.lock().unwrap().len(),
+        4,
+        "stateless: logs ride the request's own stream"
+    );
+    assert_eq!(probe.progress.lock().unwrap().len(), 4);
+    let _ = service.cancel().await;
+    agents.shutdown().await;
+}

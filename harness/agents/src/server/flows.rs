@@ -273,6 +273,17 @@ impl Reporter {
             .await;
     }
 
+    /// Finish with a one-text result; an error result unless the run completed or
+    /// the user said no.
+    pub async fn finish_text(&self, status: RunStatus, text: impl Into<String>) -> CallToolResult {
+        let content = vec![ContentBlock::text(text.into())];
+        let result = match status {
+            RunStatus::Completed | RunStatus::Cancelled => CallToolResult::success(content),
+            _ => CallToolResult::error(content),
+        };
+        self.finish(status, result).await
+    }
+
     /// Store the run's final result and status; returns the result with a link
     /// to the run resource appended.
     pub async fn finish(&self, status: RunStatus, result: CallToolResult) -> CallToolResult {
@@ -404,40 +415,20 @@ pub async fn after_answer(
                         reporter.step(step).await;
                     }
                     let text = script::booked_text(destination, &notes);
-                    reporter
-                        .finish(
-                            RunStatus::Completed,
-                            CallToolResult::success(vec![ContentBlock::text(text)]),
-                        )
-                        .await
+                    reporter.finish_text(RunStatus::Completed, text).await
                 }
                 TravelDecision::Declined => {
                     reporter.step(script::TRAVEL_DECLINED).await;
                     let text = script::declined_text(destination);
-                    reporter
-                        .finish(
-                            RunStatus::Cancelled,
-                            CallToolResult::success(vec![ContentBlock::text(text)]),
-                        )
-                        .await
+                    reporter.finish_text(RunStatus::Cancelled, text).await
                 }
                 TravelDecision::Cancelled => {
                     let text = script::cancelled_text(destination);
-                    reporter
-                        .finish(
-                            RunStatus::Cancelled,
-                            CallToolResult::success(vec![ContentBlock::text(text)]),
-                        )
-                        .await
+                    reporter.finish_text(RunStatus::Cancelled, text).await
                 }
                 TravelDecision::Invalid(reason) => {
                     let text = script::confirm_failed_text(&reason);
-                    reporter
-                        .finish(
-                            RunStatus::Failed,
-                            CallToolResult::error(vec![ContentBlock::text(text)]),
-                        )
-                        .await
+                    reporter.finish_text(RunStatus::Failed, text).await
                 }
             }
         }
@@ -447,31 +438,16 @@ pub async fn after_answer(
                     reporter.step(step).await;
                 }
                 let text = script::research_text(topic, &summary);
-                reporter
-                    .finish(
-                        RunStatus::Completed,
-                        CallToolResult::success(vec![ContentBlock::text(text)]),
-                    )
-                    .await
+                reporter.finish_text(RunStatus::Completed, text).await
             }
             Err(reason) => {
                 let text = script::summary_failed_text(&reason);
-                reporter
-                    .finish(
-                        RunStatus::Failed,
-                        CallToolResult::error(vec![ContentBlock::text(text)]),
-                    )
-                    .await
+                reporter.finish_text(RunStatus::Failed, text).await
             }
         },
         ToolArgs::LongRunning { .. } => {
             reporter
-                .finish(
-                    RunStatus::Failed,
-                    CallToolResult::error(vec![ContentBlock::text(
-                        "long_running_agent asks no question",
-                    )]),
-                )
+                .finish_text(RunStatus::Failed, "long_running_agent asks no question")
                 .await
         }
     }

@@ -336,9 +336,11 @@ impl ReferenceAgents {
             tokio::time::sleep(limit).await;
             let expired = runs.get(&run).await.ok().flatten();
             if expired.is_some_and(|r| r.status == RunStatus::InputRequired) {
-                let text = script::confirm_failed_text(&format!(
-                    "no answer within the input timeout of {limit:?}"
-                ));
+                let reason = format!("no answer within the input timeout of {limit:?}");
+                let text = match tool {
+                    ToolKind::Research => script::summary_failed_text(&reason),
+                    _ => script::confirm_failed_text(&reason),
+                };
                 let result =
                     serde_json::to_value(CallToolResult::error(vec![ContentBlock::text(text)]))
                         .ok();
