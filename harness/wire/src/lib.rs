@@ -3,5 +3,10 @@
 #![warn(missing_docs)]
 
 pub mod sse;
+pub mod transcript;
 
-pub use sse::{SseDecoder, SseError, SseEvent};
+pub use sse::{SseBlock, SseDecoder, SseError, SseEvent};
+pub use transcript::{
+    Body, Delivery, EndReason, Headers, Record, Transcript, TranscriptError, WireEvent,
+    TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION,
+};

@@ -19,6 +19,17 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// A block of the stream up to and including a blank line: an event, or only
+/// comments (keep-alives) when `event` is `None`. `raw` holds its exact bytes, so
+/// a proxy can forward the stream byte for byte, block by block.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseBlock {
+    /// The event the block dispatched, if it had any field.
+    pub event: Option<SseEvent>,
+    /// The block's bytes as received.
+    pub raw: Vec<u8>,
+}
+
 /// Why decoding stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SseError {
@@ -59,6 +70,8 @@ pub struct SseDecoder {
     offset: u64,
     first_line: bool,
     failed: bool,
+    /// Bytes of the current block, as received.
+    raw: Vec<u8>,
 }
 
 impl Default for SseDecoder {
@@ -81,16 +94,32 @@ impl SseDecoder {
             offset: 0,
             first_line: true,
             failed: false,
+            raw: Vec::new(),
         }
     }
 
     /// Decode `bytes`, appending finished events to `out`. After an error the
     /// decoder stays failed and ignores further input.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        let mut blocks = Vec::new();
+        let result = self.feed_blocks(bytes, &mut blocks);
+        out.extend(blocks.into_iter().filter_map(|b| b.event));
+        result
+    }
+
+    /// Decode `bytes`, appending finished blocks (with their raw bytes) to `out`.
+    pub fn feed_blocks(&mut self, bytes: &[u8], out: &mut Vec<SseBlock>) -> Result<(), SseError> {
         if self.failed {
             return Ok(());
         }
         for &byte in bytes {
+            if self.raw.len() >= self.max_event_bytes {
+                self.failed = true;
+                return Err(SseError::EventTooLarge {
+                    limit: self.max_event_bytes,
+                });
+            }
+            self.raw.push(byte);
             if self.after_cr {
                 self.after_cr = false;
                 if byte == b'\n' {
@@ -109,12 +138,6 @@ impl SseDecoder {
                     }
                 }
                 _ => {
-                    if self.line.len() + self.pending_bytes >= self.max_event_bytes {
-                        self.failed = true;
-                        return Err(SseError::EventTooLarge {
-                            limit: self.max_event_bytes,
-                        });
-                    }
                     self.line.push(byte);
                     self.offset += 1;
                 }
@@ -123,13 +146,18 @@ impl SseDecoder {
         Ok(())
     }
 
+    /// Bytes received after the last complete block (an unfinished event).
+    pub fn pending_raw(&self) -> &[u8] {
+        &self.raw
+    }
+
     /// Whether bytes of an unfinished event are held (the stream ended mid-event
     /// if this is true at its end).
     pub fn has_partial_event(&self) -> bool {
         !self.line.is_empty() || self.pending_any
     }
 
-    fn end_line(&mut self, out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    fn end_line(&mut self, out: &mut Vec<SseBlock>) -> Result<(), SseError> {
         let line_start = self.offset - self.line.len() as u64;
         let mut raw = std::mem::take(&mut self.line);
         if self.first_line {
@@ -171,10 +199,17 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
-        if self.pending_any {
-            out.push(std::mem::take(&mut self.pending));
-        }
+    fn dispatch(&mut self, out: &mut Vec<SseBlock>) {
+        let event = if self.pending_any {
+            Some(std::mem::take(&mut self.pending))
+        } else {
+            self.pending = SseEvent::default();
+            None
+        };
+        out.push(SseBlock {
+            event,
+            raw: std::mem::take(&mut self.raw),
+        });
         self.pending_has_data = false;
         self.pending_bytes = 0;
         self.pending_any = false;
@@ -215,6 +250,22 @@ mod tests {
         assert_eq!(whole[0].data, "line one\nline two");
         assert_eq!(whole[0].event.as_deref(), Some("message"));
         assert_eq!(whole[1].id.as_deref(), Some("8"));
+    }
+
+    #[test]
+    fn blocks_carry_the_exact_bytes() {
+        let body: &[u8] = b": keep-alive\n\nid: 1\ndata: x\n\ndata: partial";
+        let mut decoder = SseDecoder::default();
+        let mut blocks = Vec::new();
+        for chunk in body.chunks(3) {
+            decoder.feed_blocks(chunk, &mut blocks).unwrap();
+        }
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[0].event.is_none(), "a comment-only block");
+        assert_eq!(blocks[1].event.as_ref().unwrap().id.as_deref(), Some("1"));
+        let mut rebuilt: Vec<u8> = blocks.iter().flat_map(|b| b.raw.clone()).collect();
+        rebuilt.extend_from_slice(decoder.pending_raw());
+        assert_eq!(rebuilt, body);
     }
 
     #[test]

@@ -1,0 +1,355 @@
+//! The transcript: everything that crossed the wire in one run, as numbered
+//! records written by one writer (the proxy's recorder).
+//!
+//! Stored as JSON Lines: the first line is a [`Record`] holding
+//! [`WireEvent::Header`] (format name and version), then one record per line in
+//! `seq` order. The format is versioned by [`TRANSCRIPT_VERSION`]; a reader
+//! refuses versions it does not know.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Name in the header of every transcript file.
+pub const TRANSCRIPT_FORMAT: &str = "mcp-harness-transcript";
+/// Version of the transcript format written by this crate.
+pub const TRANSCRIPT_VERSION: u32 = 1;
+
+/// One line of a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the transcript, from 0, strictly increasing.
+    pub seq: u64,
+    /// Microseconds since the transcript started (monotonic clock).
+    pub at_us: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: WireEvent,
+}
+
+/// Request and response headers that matter to MCP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Headers {
+    /// `Mcp-Session-Id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_session_id: Option<String>,
+    /// `MCP-Protocol-Version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_protocol_version: Option<String>,
+    /// `Last-Event-ID`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_id: Option<String>,
+    /// `Origin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// `Host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `Content-Type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// `Accept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<String>,
+}
+
+/// The names of the headers kept in [`Headers`], lower case.
+pub const RECORDED_HEADERS: [&str; 7] = [
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+    "origin",
+    "host",
+    "content-type",
+    "accept",
+];
+
+impl Headers {
+    /// Keep `value` if `name` (any case) is one of [`RECORDED_HEADERS`].
+    pub fn keep(&mut self, name: &str, value: &str) {
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "mcp-session-id" => &mut self.mcp_session_id,
+            "mcp-protocol-version" => &mut self.mcp_protocol_version,
+            "last-event-id" => &mut self.last_event_id,
+            "origin" => &mut self.origin,
+            "host" => &mut self.host,
+            "content-type" => &mut self.content_type,
+            "accept" => &mut self.accept,
+            _ => return,
+        };
+        *slot = Some(value.to_owned());
+    }
+}
+
+/// A message body as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A JSON body.
+    Json {
+        /// The parsed JSON.
+        value: Value,
+    },
+    /// A body that is not JSON (kept as lossy UTF-8).
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A body larger than the recording limit; only its size is kept.
+    Truncated {
+        /// Its size in bytes.
+        bytes: u64,
+    },
+}
+
+impl Body {
+    /// Record `bytes`: JSON if it parses, text otherwise, truncated past `limit`.
+    pub fn from_bytes(bytes: &[u8], limit: usize) -> Self {
+        if bytes.is_empty() {
+            Self::Empty
+        } else if bytes.len() > limit {
+            Self::Truncated {
+                bytes: bytes.len() as u64,
+            }
+        } else if let Ok(value) = serde_json::from_slice(bytes) {
+            Self::Json { value }
+        } else {
+            Self::Text {
+                text: String::from_utf8_lossy(bytes).into_owned(),
+            }
+        }
+    }
+
+    /// The JSON value, if the body was JSON.
+    pub fn json(&self) -> Option<&Value> {
+        match self {
+            Self::Json { value } => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the client got an SSE event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Forwarded to the client.
+    Delivered,
+    /// The server sent it but a fault kept it from the client.
+    Withheld,
+}
+
+/// Why a response stream ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The server ended it normally.
+    Complete,
+    /// A fault cut the client off (the connection was dropped).
+    Cut,
+    /// A fault ended it cleanly (after a `retry:` hint).
+    Closed,
+    /// The server's side failed (reset, malformed stream, oversized event).
+    UpstreamError,
+    /// The client went away first.
+    ClientGone,
+    /// Nothing arrived within the bounded wait.
+    Timeout,
+}
+
+/// One thing that happened on the wire, or to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WireEvent {
+    /// First record of every transcript.
+    Header {
+        /// Always [`TRANSCRIPT_FORMAT`].
+        format: String,
+        /// The format version, [`TRANSCRIPT_VERSION`] when written by this crate.
+        version: u32,
+        /// Wall-clock start, ms since the Unix epoch (the only wall-clock value).
+        started_unix_ms: u64,
+        /// What was recorded (the upstream URL).
+        target: String,
+    },
+    /// An HTTP request from the client.
+    Request {
+        /// Exchange number: pairs the request with its response and stream.
+        exchange: u64,
+        /// Client connection number (from 1, in accept order).
+        conn: u64,
+        /// HTTP method.
+        method: String,
+        /// Path and query.
+        path: String,
+        /// Headers that matter.
+        headers: Headers,
+        /// The body.
+        body: Body,
+    },
+    /// The response head (and body, when it is not a stream).
+    Response {
+        /// The exchange.
+        exchange: u64,
+        /// HTTP status.
+        status: u16,
+        /// Headers that matter.
+        headers: Headers,
+        /// The body; [`Body::Empty`] for an SSE stream (its events follow).
+        body: Body,
+        /// Whether the client got this response (a fault may drop it).
+        delivery: Delivery,
+    },
+    /// One server-sent event of an exchange's stream.
+    Sse {
+        /// The exchange whose stream carried it.
+        exchange: u64,
+        /// Position in that stream, from 1.
+        index: u32,
+        /// `id:` field.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// `event:` field.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        event: Option<String>,
+        /// `retry:` field, ms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_ms: Option<u64>,
+        /// The data, parsed as JSON when it is JSON; `None` when empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<Body>,
+        /// Whether the client got it.
+        delivery: Delivery,
+    },
+    /// The end of an exchange's response stream.
+    StreamEnd {
+        /// The exchange.
+        exchange: u64,
+        /// Why.
+        reason: EndReason,
+        /// Details (an error message).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A fault the harness injected.
+    Fault {
+        /// The exchange it hit, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exchange: Option<u64>,
+        /// Its name (`cut`, `stall`, `latency`, `kill`...).
+        fault: String,
+        /// What exactly was done.
+        detail: String,
+    },
+    /// A remark from the harness (a scenario step, a restart...).
+    Note {
+        /// The remark.
+        text: String,
+    },
+}
+
+/// A whole transcript.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transcript {
+    /// The records, in `seq` order (the header first when read from a file).
+    pub records: Vec<Record>,
+}
+
+/// Why a transcript file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    /// A line is not a record.
+    #[error("transcript line {line}: {message}")]
+    BadLine {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The header names another format or an unknown version.
+    #[error("transcript format `{format}` version {version} is not supported (hint: this build reads `{TRANSCRIPT_FORMAT}` version {TRANSCRIPT_VERSION})")]
+    Unsupported {
+        /// The format named.
+        format: String,
+        /// The version named.
+        version: u32,
+    },
+}
+
+impl Transcript {
+    /// Parse JSON Lines text (as written by the recorder).
+    pub fn from_jsonl(text: &str) -> Result<Self, TranscriptError> {
+        let mut records = Vec::new();
+        for (at, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: Record = serde_json::from_str(line).map_err(|e| TranscriptError::BadLine {
+                line: at + 1,
+                message: e.to_string(),
+            })?;
+            if let WireEvent::Header { format, version, .. } = &record.event {
+                if format != TRANSCRIPT_FORMAT || *version != TRANSCRIPT_VERSION {
+                    return Err(TranscriptError::Unsupported {
+                        format: format.clone(),
+                        version: *version,
+                    });
+                }
+            }
+            records.push(record);
+        }
+        Ok(Self { records })
+    }
+
+    /// Render as JSON Lines.
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for record in &self.records {
+            out.push_str(&serde_json::to_string(record).unwrap_or_default());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The SSE events of exchange `exchange`, in order.
+    pub fn sse_of(&self, exchange: u64) -> impl Iterator<Item = &Record> {
+        self.records.iter().filter(move |r| matches!(&r.event, WireEvent::Sse { exchange: e, .. } if *e == exchange))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_round_trip_through_jsonl() {
+        let transcript = Transcript {
+            records: vec![
+                Record { seq: 0, at_us: 0, event: WireEvent::Header { format: TRANSCRIPT_FORMAT.into(), version: TRANSCRIPT_VERSION, started_unix_ms: 1, target: "http://127.0.0.1:1/mcp".into() } },
+                Record { seq: 1, at_us: 5, event: WireEvent::Request { exchange: 1, conn: 1, method: "POST".into(), path: "/mcp".into(), headers: Headers::default(), body: Body::from_bytes(br#"{"jsonrpc":"2.0"}"#, 100) } },
+                Record { seq: 2, at_us: 9, event: WireEvent::Sse { exchange: 1, index: 1, id: Some("1-1".into()), event: None, retry_ms: Some(500), data: None, delivery: Delivery::Withheld } },
+            ],
+        };
+        let text = transcript.to_jsonl();
+        assert!(text.lines().nth(2).unwrap().contains(r#""kind":"sse""#));
+        assert_eq!(Transcript::from_jsonl(&text).unwrap(), transcript);
+    }
+
+    #[test]
+    fn unknown_versions_and_bad_lines_are_refused() {
+        let future = json!({"seq": 0, "at_us": 0, "kind": "header", "format": TRANSCRIPT_FORMAT, "version": 99, "started_unix_ms": 0, "target": ""});
+        assert!(matches!(Transcript::from_jsonl(&future.to_string()), Err(TranscriptError::Unsupported { version: 99, .. })));
+        let err = Transcript::from_jsonl("\n{\"seq\": 1}\n").unwrap_err().to_string();
+        assert!(err.starts_with("transcript line 2:"), "{err}");
+    }
+
+    #[test]
+    fn bodies_are_classified_and_bounded() {
+        assert_eq!(Body::from_bytes(b"", 10), Body::Empty);
+        assert_eq!(Body::from_bytes(b"[1]", 10).json(), Some(&json!([1])));
+        assert_eq!(Body::from_bytes(b"hello", 10), Body::Text { text: "hello".into() });
+        assert_eq!(Body::from_bytes(b"0123456789ab", 10), Body::Truncated { bytes: 12 });
+    }
+}
