@@ -7,6 +7,6 @@ pub mod transcript;
 
 pub use sse::{SseBlock, SseDecoder, SseError, SseEvent};
 pub use transcript::{
-    Body, Delivery, EndReason, Headers, Record, Transcript, TranscriptError, WireEvent,
-    TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION,
+    Body, Delivery, EndReason, Headers, JsonText, Record, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION,
+    Transcript, TranscriptError, WireEvent,
 };

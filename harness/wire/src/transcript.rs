@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Name in the header of every transcript file.
 pub const TRANSCRIPT_FORMAT: &str = "mcp-harness-transcript";
@@ -80,16 +81,37 @@ impl Headers {
     }
 }
 
-/// A message body as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Valid JSON kept as text; written inline (not as a string) in JSONL.
+#[derive(Debug, Clone)]
+pub struct JsonText(pub String);
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match RawValue::from_string(self.0.clone()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => serializer.serialize_str(&self.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer).map(|v| Self(v.to_string()))
+    }
+}
+
+/// A message body as recorded. JSON is kept as its exact text (written inline
+/// in the JSONL file), so a recorded event costs little more than its bytes;
+/// [`Body::json`] parses it when a check needs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Body {
     /// No body.
     Empty,
     /// A JSON body.
     Json {
-        /// The parsed JSON.
-        value: Value,
+        /// The JSON text, validated.
+        value: JsonText,
     },
     /// A body that is not JSON (kept as lossy UTF-8).
     Text {
@@ -112,8 +134,10 @@ impl Body {
             Self::Truncated {
                 bytes: bytes.len() as u64,
             }
-        } else if let Ok(value) = serde_json::from_slice(bytes) {
-            Self::Json { value }
+        } else if let Ok(value) = serde_json::from_slice::<&RawValue>(bytes) {
+            Self::Json {
+                value: JsonText(value.get().to_owned()),
+            }
         } else {
             Self::Text {
                 text: String::from_utf8_lossy(bytes).into_owned(),
@@ -121,11 +145,34 @@ impl Body {
         }
     }
 
-    /// The JSON value, if the body was JSON.
-    pub fn json(&self) -> Option<&Value> {
+    /// A JSON body holding `value`.
+    pub fn from_json(value: &Value) -> Self {
+        Self::Json {
+            value: JsonText(value.to_string()),
+        }
+    }
+
+    /// The JSON value, parsed, if the body was JSON.
+    pub fn json(&self) -> Option<Value> {
         match self {
-            Self::Json { value } => Some(value),
+            Self::Json { value } => serde_json::from_str(&value.0).ok(),
             _ => None,
+        }
+    }
+}
+
+impl PartialEq for Body {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Empty, Self::Empty) => true,
+            (Self::Json { value: a }, Self::Json { value: b }) => {
+                a.0 == b.0
+                    || serde_json::from_str::<Value>(&a.0).ok()
+                        == serde_json::from_str::<Value>(&b.0).ok()
+            }
+            (Self::Text { text: a }, Self::Text { text: b }) => a == b,
+            (Self::Truncated { bytes: a }, Self::Truncated { bytes: b }) => a == b,
+            _ => false,
         }
     }
 }
@@ -268,7 +315,9 @@ pub enum TranscriptError {
         message: String,
     },
     /// The header names another format or an unknown version.
-    #[error("transcript format `{format}` version {version} is not supported (hint: this build reads `{TRANSCRIPT_FORMAT}` version {TRANSCRIPT_VERSION})")]
+    #[error(
+        "transcript format `{format}` version {version} is not supported (hint: this build reads `{TRANSCRIPT_FORMAT}` version {TRANSCRIPT_VERSION})"
+    )]
     Unsupported {
         /// The format named.
         format: String,
@@ -285,11 +334,15 @@ impl Transcript {
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record = serde_json::from_str(line).map_err(|e| TranscriptError::BadLine {
-                line: at + 1,
-                message: e.to_string(),
-            })?;
-            if let WireEvent::Header { format, version, .. } = &record.event {
+            let record: Record =
+                serde_json::from_str(line).map_err(|e| TranscriptError::BadLine {
+                    line: at + 1,
+                    message: e.to_string(),
+                })?;
+            if let WireEvent::Header {
+                format, version, ..
+            } = &record.event
+            {
                 if format != TRANSCRIPT_FORMAT || *version != TRANSCRIPT_VERSION {
                     return Err(TranscriptError::Unsupported {
                         format: format.clone(),
@@ -314,7 +367,9 @@ impl Transcript {
 
     /// The SSE events of exchange `exchange`, in order.
     pub fn sse_of(&self, exchange: u64) -> impl Iterator<Item = &Record> {
-        self.records.iter().filter(move |r| matches!(&r.event, WireEvent::Sse { exchange: e, .. } if *e == exchange))
+        self.records.iter().filter(
+            move |r| matches!(&r.event, WireEvent::Sse { exchange: e, .. } if *e == exchange),
+        )
     }
 }
 
@@ -327,9 +382,41 @@ mod tests {
     fn records_round_trip_through_jsonl() {
         let transcript = Transcript {
             records: vec![
-                Record { seq: 0, at_us: 0, event: WireEvent::Header { format: TRANSCRIPT_FORMAT.into(), version: TRANSCRIPT_VERSION, started_unix_ms: 1, target: "http://127.0.0.1:1/mcp".into() } },
-                Record { seq: 1, at_us: 5, event: WireEvent::Request { exchange: 1, conn: 1, method: "POST".into(), path: "/mcp".into(), headers: Headers::default(), body: Body::from_bytes(br#"{"jsonrpc":"2.0"}"#, 100) } },
-                Record { seq: 2, at_us: 9, event: WireEvent::Sse { exchange: 1, index: 1, id: Some("1-1".into()), event: None, retry_ms: Some(500), data: None, delivery: Delivery::Withheld } },
+                Record {
+                    seq: 0,
+                    at_us: 0,
+                    event: WireEvent::Header {
+                        format: TRANSCRIPT_FORMAT.into(),
+                        version: TRANSCRIPT_VERSION,
+                        started_unix_ms: 1,
+                        target: "http://127.0.0.1:1/mcp".into(),
+                    },
+                },
+                Record {
+                    seq: 1,
+                    at_us: 5,
+                    event: WireEvent::Request {
+                        exchange: 1,
+                        conn: 1,
+                        method: "POST".into(),
+                        path: "/mcp".into(),
+                        headers: Headers::default(),
+                        body: Body::from_bytes(br#"{"jsonrpc":"2.0"}"#, 100),
+                    },
+                },
+                Record {
+                    seq: 2,
+                    at_us: 9,
+                    event: WireEvent::Sse {
+                        exchange: 1,
+                        index: 1,
+                        id: Some("1-1".into()),
+                        event: None,
+                        retry_ms: Some(500),
+                        data: None,
+                        delivery: Delivery::Withheld,
+                    },
+                },
             ],
         };
         let text = transcript.to_jsonl();
@@ -340,16 +427,29 @@ mod tests {
     #[test]
     fn unknown_versions_and_bad_lines_are_refused() {
         let future = json!({"seq": 0, "at_us": 0, "kind": "header", "format": TRANSCRIPT_FORMAT, "version": 99, "started_unix_ms": 0, "target": ""});
-        assert!(matches!(Transcript::from_jsonl(&future.to_string()), Err(TranscriptError::Unsupported { version: 99, .. })));
-        let err = Transcript::from_jsonl("\n{\"seq\": 1}\n").unwrap_err().to_string();
+        assert!(matches!(
+            Transcript::from_jsonl(&future.to_string()),
+            Err(TranscriptError::Unsupported { version: 99, .. })
+        ));
+        let err = Transcript::from_jsonl("\n{\"seq\": 1}\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("transcript line 2:"), "{err}");
     }
 
     #[test]
     fn bodies_are_classified_and_bounded() {
         assert_eq!(Body::from_bytes(b"", 10), Body::Empty);
-        assert_eq!(Body::from_bytes(b"[1]", 10).json(), Some(&json!([1])));
-        assert_eq!(Body::from_bytes(b"hello", 10), Body::Text { text: "hello".into() });
-        assert_eq!(Body::from_bytes(b"0123456789ab", 10), Body::Truncated { bytes: 12 });
+        assert_eq!(Body::from_bytes(b"[1]", 10).json(), Some(json!([1])));
+        assert_eq!(
+            Body::from_bytes(b"hello", 10),
+            Body::Text {
+                text: "hello".into()
+            }
+        );
+        assert_eq!(
+            Body::from_bytes(b"0123456789ab", 10),
+            Body::Truncated { bytes: 12 }
+        );
     }
 }

@@ -1,0 +1,13 @@
+//! The chaos proxy of mcp-harness: it sits between an MCP client and a
+//! streamable HTTP server, records what crossed the wire, and breaks the
+//! connection in chosen ways (SSE-level faults, Toxiproxy-style TCP toxics,
+//! killing and restarting the server process).
+#![warn(missing_docs)]
+
+pub mod faults;
+pub mod http_proxy;
+pub mod recorder;
+
+pub use faults::{ExchangeInfo, FaultPlan, FaultRule, HoldUntil, StreamFault, StreamSelector};
+pub use http_proxy::{ProxyConfig, ProxyError, RecordingProxy};
+pub use recorder::{RecordLimits, Recorder};

@@ -1,0 +1,172 @@
+//! [`Recorder`]: the single writer of a transcript. Every record gets the next
+//! sequence number and a monotonic timestamp under one lock, so the order in
+//! the transcript is the order the proxy saw things happen.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use mcp_harness_wire::{Record, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, Transcript, WireEvent};
+
+/// Limits that keep a long or hostile run from growing memory without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordLimits {
+    /// Records kept in memory; later ones go only to the file (and are counted).
+    pub max_records: usize,
+}
+
+impl Default for RecordLimits {
+    fn default() -> Self {
+        Self {
+            max_records: 2_000_000,
+        }
+    }
+}
+
+struct State {
+    next_seq: u64,
+    records: Vec<Record>,
+    sink: Option<BufWriter<File>>,
+    sink_error: Option<String>,
+    dropped: u64,
+}
+
+/// Numbers, timestamps and keeps transcript records; optionally writes them to
+/// a JSON Lines file as they happen.
+pub struct Recorder {
+    started: Instant,
+    limits: RecordLimits,
+    state: Mutex<State>,
+}
+
+/// A recorder could not open its file.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the transcript to `{path}`: {source}")]
+pub struct RecordFileError {
+    path: String,
+    #[source]
+    source: std::io::Error,
+}
+
+impl Recorder {
+    /// A recorder for traffic to `target`, in memory only.
+    pub fn new(target: &str) -> Arc<Self> {
+        Self::with_limits(target, RecordLimits::default())
+    }
+
+    /// A recorder with explicit limits.
+    pub fn with_limits(target: &str, limits: RecordLimits) -> Arc<Self> {
+        let recorder = Arc::new(Self {
+            started: Instant::now(),
+            limits,
+            state: Mutex::new(State {
+                next_seq: 0,
+                records: Vec::new(),
+                sink: None,
+                sink_error: None,
+                dropped: 0,
+            }),
+        });
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        recorder.record(WireEvent::Header {
+            format: TRANSCRIPT_FORMAT.into(),
+            version: TRANSCRIPT_VERSION,
+            started_unix_ms,
+            target: target.to_owned(),
+        });
+        recorder
+    }
+
+    /// Also write every record (those so far, then each new one) to `path`.
+    pub fn write_to(&self, path: &Path) -> Result<(), RecordFileError> {
+        let file = File::create(path).map_err(|source| RecordFileError {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut sink = BufWriter::new(file);
+        let mut state = self.lock();
+        for record in &state.records {
+            let _ = serde_json::to_writer(&mut sink, record);
+            let _ = sink.write_all(b"\n");
+        }
+        let _ = sink.flush();
+        state.sink = Some(sink);
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Append `event`; returns its sequence number.
+    pub fn record(&self, event: WireEvent) -> u64 {
+        let at_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.lock();
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        let record = Record { seq, at_us, event };
+        if let Some(sink) = state.sink.as_mut() {
+            let written = serde_json::to_writer(&mut *sink, &record)
+                .map_err(|e| e.to_string())
+                .and_then(|()| sink.write_all(b"\n").map_err(|e| e.to_string()));
+            if let Err(e) = written {
+                state.sink_error.get_or_insert(e);
+            }
+        }
+        if state.records.len() < self.limits.max_records {
+            state.records.push(record);
+        } else {
+            state.dropped += 1;
+        }
+        seq
+    }
+
+    /// Record a remark from the harness.
+    pub fn note(&self, text: impl Into<String>) -> u64 {
+        self.record(WireEvent::Note { text: text.into() })
+    }
+
+    /// Record an injected fault.
+    pub fn fault(&self, exchange: Option<u64>, fault: &str, detail: impl Into<String>) -> u64 {
+        self.record(WireEvent::Fault {
+            exchange,
+            fault: fault.to_owned(),
+            detail: detail.into(),
+        })
+    }
+
+    /// A copy of what is recorded so far.
+    pub fn transcript(&self) -> Transcript {
+        Transcript {
+            records: self.lock().records.clone(),
+        }
+    }
+
+    /// Records not kept in memory because of [`RecordLimits::max_records`].
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    /// Push buffered records to the file.
+    pub fn flush(&self) {
+        if let Some(sink) = self.lock().sink.as_mut() {
+            let _ = sink.flush();
+        }
+    }
+
+    /// The first error writing the file, if any.
+    pub fn file_error(&self) -> Option<String> {
+        self.lock().sink_error.clone()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

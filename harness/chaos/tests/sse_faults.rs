@@ -1,0 +1,335 @@
+//! SSE-level faults proven by what a client actually receives through the proxy,
+//! and recorded faithfully (delivered vs withheld) in the transcript.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use mcp_harness_chaos::{
+    FaultRule, HoldUntil, ProxyConfig, Recorder, RecordingProxy, StreamFault, StreamSelector,
+};
+use mcp_harness_wire::{Delivery, EndReason, SseDecoder, SseEvent, Transcript, WireEvent};
+use support::start_upstream;
+
+async fn proxy_to(upstream: &str) -> RecordingProxy {
+    proxy_with(ProxyConfig {
+        upstream: upstream.to_owned(),
+        ..ProxyConfig::default()
+    })
+    .await
+}
+
+async fn proxy_with(config: ProxyConfig) -> RecordingProxy {
+    let recorder = Recorder::new(&config.upstream);
+    RecordingProxy::start(config, recorder).await.unwrap()
+}
+
+/// What a client got: events (with arrival times) and whether the body ended cleanly.
+struct Received {
+    events: Vec<(SseEvent, Instant)>,
+    clean_end: bool,
+}
+
+async fn receive(url: &str) -> Received {
+    let response = reqwest::get(url).await.expect("response head");
+    let mut response = response;
+    let mut decoder = SseDecoder::default();
+    let mut events = Vec::new();
+    let clean_end = loop {
+        match tokio::time::timeout(Duration::from_secs(20), response.chunk())
+            .await
+            .expect("bounded")
+        {
+            Ok(Some(chunk)) => {
+                let mut fresh = Vec::new();
+                decoder.feed(&chunk, &mut fresh).unwrap();
+                events.extend(fresh.into_iter().map(|e| (e, Instant::now())));
+            }
+            Ok(None) => break true,
+            Err(_) => break false,
+        }
+    };
+    Received { events, clean_end }
+}
+
+fn ids(received: &Received) -> Vec<String> {
+    received
+        .events
+        .iter()
+        .filter_map(|(e, _)| e.id.clone())
+        .collect()
+}
+
+fn sse_records(transcript: &Transcript) -> Vec<(String, Delivery)> {
+    transcript
+        .records
+        .iter()
+        .filter_map(|r| match &r.event {
+            WireEvent::Sse { id, delivery, .. } => {
+                Some((id.clone().unwrap_or_default(), *delivery))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn wait_for_end(recorder: &Arc<Recorder>) -> (EndReason, Option<String>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ended = recorder
+            .transcript()
+            .records
+            .iter()
+            .find_map(|r| match &r.event {
+                WireEvent::StreamEnd { reason, detail, .. } => Some((*reason, detail.clone())),
+                _ => None,
+            });
+        if let Some(ended) = ended {
+            return ended;
+        }
+        assert!(Instant::now() < deadline, "no stream end recorded");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn cut_rule(fault: StreamFault) -> FaultRule {
+    FaultRule {
+        select: StreamSelector {
+            http_method: Some("GET".into()),
+            ..Default::default()
+        },
+        fault,
+    }
+}
+
+#[tokio::test]
+async fn without_faults_every_event_passes_and_is_recorded() {
+    let (upstream, _) = start_upstream().await;
+    let proxy = proxy_to(&upstream).await;
+    let got = receive(&format!("{}/events?n=5", proxy.base_url())).await;
+    assert!(got.clean_end);
+    assert_eq!(ids(&got), ["1", "2", "3", "4", "5", "6"]);
+    let (reason, _) = wait_for_end(proxy.recorder()).await;
+    assert_eq!(reason, EndReason::Complete);
+    let records = sse_records(&proxy.recorder().transcript());
+    assert_eq!(records.len(), 6);
+    assert!(records.iter().all(|(_, d)| *d == Delivery::Delivered));
+}
+
+#[tokio::test]
+async fn a_cut_after_n_delivers_exactly_n_and_records_the_rest_as_withheld() {
+    let (upstream, _) = start_upstream().await;
+    for n in [0u32, 1, 3] {
+        let proxy = proxy_to(&upstream).await;
+        proxy.faults().add(cut_rule(StreamFault::Cut { after: n }));
+        let got = receive(&format!("{}/events?n=5&gap_ms=5", proxy.base_url())).await;
+        assert!(
+            !got.clean_end,
+            "a cut is a dropped connection, not a clean end"
+        );
+        assert_eq!(got.events.len(), n as usize, "cut after {n}");
+        let (reason, detail) = wait_for_end(proxy.recorder()).await;
+        assert_eq!(reason, EndReason::Cut);
+        assert!(
+            detail.unwrap().contains("Complete"),
+            "the server's side ran to its end"
+        );
+        let records = sse_records(&proxy.recorder().transcript());
+        assert_eq!(records.len(), 6, "every event the server sent is recorded");
+        for (i, (id, delivery)) in records.iter().enumerate() {
+            let expected = if (i as u32) < n {
+                Delivery::Delivered
+            } else {
+                Delivery::Withheld
+            };
+            assert_eq!(*delivery, expected, "event {id} after a cut at {n}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn stall_and_delay_hold_events_back_in_time() {
+    let (upstream, _) = start_upstream().await;
+    let proxy = proxy_to(&upstream).await;
+    proxy
+        .faults()
+        .add(cut_rule(StreamFault::Stall { after: 2, ms: 400 }));
+    let got = receive(&format!("{}/events?n=4", proxy.base_url())).await;
+    assert_eq!(got.events.len(), 5);
+    let gap = got.events[2].1 - got.events[1].1;
+    assert!(
+        gap >= Duration::from_millis(390),
+        "stall between events 2 and 3 was {gap:?}"
+    );
+
+    let proxy = proxy_to(&upstream).await;
+    proxy.faults().add(cut_rule(StreamFault::Delay { ms: 100 }));
+    let started = Instant::now();
+    let got = receive(&format!("{}/events?n=4", proxy.base_url())).await;
+    assert_eq!(got.events.len(), 5);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "5 events delayed 100 ms each took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn close_with_retry_ends_cleanly_after_a_retry_hint() {
+    let (upstream, _) = start_upstream().await;
+    let proxy = proxy_to(&upstream).await;
+    proxy.faults().add(cut_rule(StreamFault::CloseWithRetry {
+        after: 2,
+        retry_ms: 1500,
+    }));
+    let got = receive(&format!("{}/events?n=5", proxy.base_url())).await;
+    assert!(got.clean_end, "closed cleanly");
+    assert_eq!(ids(&got), ["1", "2"]);
+    assert_eq!(got.events.last().unwrap().0.retry_ms, Some(1500));
+    let (reason, _) = wait_for_end(proxy.recorder()).await;
+    assert_eq!(reason, EndReason::Closed);
+    let withheld = sse_records(&proxy.recorder().transcript())
+        .iter()
+        .filter(|(_, d)| *d == Delivery::Withheld)
+        .count();
+    assert_eq!(withheld, 4);
+}
+
+#[tokio::test]
+async fn dropped_requests_never_arrive_and_dropped_responses_arrive_but_are_lost() {
+    let (upstream, counters) = start_upstream().await;
+    let proxy = proxy_to(&upstream).await;
+    let post = FaultRule {
+        select: StreamSelector {
+            rpc_method: Some("ping".into()),
+            occurrence: Some(1),
+            ..Default::default()
+        },
+        fault: StreamFault::DropRequest,
+    };
+    proxy.faults().add(post);
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let url = format!("{}/mcp", proxy.base_url());
+    assert!(
+        client.post(&url).json(&body).send().await.is_err(),
+        "the connection is dropped"
+    );
+    assert_eq!(
+        counters.posts.load(Ordering::Relaxed),
+        0,
+        "the server never saw it"
+    );
+    let ok = client.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "only the first occurrence is dropped");
+    assert_eq!(counters.posts.load(Ordering::Relaxed), 1);
+
+    proxy.faults().add(FaultRule {
+        select: StreamSelector {
+            rpc_method: Some("tools/list".into()),
+            ..Default::default()
+        },
+        fault: StreamFault::DropResponse,
+    });
+    let list = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    assert!(client.post(&url).json(&list).send().await.is_err());
+    assert_eq!(
+        counters.posts.load(Ordering::Relaxed),
+        2,
+        "the server handled it"
+    );
+    let transcript = proxy.recorder().transcript();
+    let withheld = transcript.records.iter().any(|r| matches!(&r.event, WireEvent::Response { delivery: Delivery::Withheld, body, .. } if body.json().is_some()));
+    assert!(withheld, "the lost response is recorded as withheld");
+}
+
+#[tokio::test]
+async fn a_response_can_be_held_until_another_request_arrives() {
+    let (upstream, _) = start_upstream().await;
+    let proxy = proxy_to(&upstream).await;
+    proxy.faults().add(cut_rule(StreamFault::HoldResponse {
+        until: HoldUntil::Request {
+            method: "POST".into(),
+        },
+    }));
+    let url = format!("{}/events?n=2", proxy.base_url());
+    let reader = tokio::spawn(async move { receive(&url).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let release = Instant::now();
+    let posted = reqwest::Client::new()
+        .post(format!("{}/mcp", proxy.base_url()))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    let got = reader.await.unwrap();
+    assert_eq!(got.events.len(), 3);
+    assert!(
+        got.events[2].1 >= release,
+        "the response came only after the POST"
+    );
+    assert!(got.events[1].1 < release, "notifications were not held");
+}
+
+#[tokio::test]
+async fn hostile_upstreams_end_streams_with_recorded_errors_and_the_proxy_keeps_serving() {
+    let (upstream, _) = start_upstream().await;
+    let proxy = proxy_with(ProxyConfig {
+        upstream: upstream.clone(),
+        max_event_bytes: 1024 * 1024,
+        response_timeout: Duration::from_millis(500),
+        ..ProxyConfig::default()
+    })
+    .await;
+    let base = proxy.base_url();
+    for (path, expect) in [
+        ("/partial", "no terminating blank line"),
+        ("/huge", "larger than the limit"),
+        ("/garbage", "invalid UTF-8"),
+    ] {
+        let started = Instant::now();
+        let got = receive(&format!("{base}{path}")).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path} bounded"
+        );
+        assert!(!got.clean_end || path == "/partial", "{path}");
+        let transcript = proxy.recorder().transcript();
+        let found = transcript.records.iter().any(|r| matches!(&r.event, WireEvent::StreamEnd { reason: EndReason::UpstreamError, detail: Some(d), .. } if d.contains(expect)));
+        assert!(
+            found,
+            "{path}: expected an upstream error mentioning {expect:?}"
+        );
+    }
+    let started = Instant::now();
+    let hung = reqwest::get(format!("{base}/hang")).await.unwrap();
+    assert_eq!(hung.status(), 504);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let fine = receive(&format!("{base}/events?n=2")).await;
+    assert_eq!(fine.events.len(), 3, "still serving");
+}
+
+#[tokio::test]
+async fn the_transcript_file_reads_back_as_written() {
+    let (upstream, _) = start_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("transcript.jsonl");
+    let proxy = proxy_to(&upstream).await;
+    proxy.recorder().write_to(&path).unwrap();
+    proxy.faults().add(cut_rule(StreamFault::Cut { after: 1 }));
+    let _ = receive(&format!("{}/events?n=3", proxy.base_url())).await;
+    wait_for_end(proxy.recorder()).await;
+    proxy.recorder().flush();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let read = Transcript::from_jsonl(&text).unwrap();
+    assert_eq!(read, proxy.recorder().transcript());
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .contains("mcp-harness-transcript")
+    );
+}
