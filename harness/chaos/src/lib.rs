@@ -7,7 +7,15 @@
 pub mod faults;
 pub mod http_proxy;
 pub mod recorder;
+pub mod tcp_proxy;
+pub mod toxic_control;
+pub mod toxics;
+pub mod toxiproxy_api;
 
 pub use faults::{ExchangeInfo, FaultPlan, FaultRule, HoldUntil, StreamFault, StreamSelector};
 pub use http_proxy::{ProxyConfig, ProxyError, RecordingProxy};
 pub use recorder::{RecordLimits, Recorder};
+pub use tcp_proxy::{TcpProxy, ToxicChangeError};
+pub use toxic_control::{ControlError, RemoteToxiproxy, ToxicControl};
+pub use toxics::{Stream, Toxic, ToxicError, ToxicKind};
+pub use toxiproxy_api::ProxyRegistry;
