@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod http_proxy;
+pub mod process;
 pub mod recorder;
 pub mod tcp_proxy;
 pub mod toxic_control;
@@ -19,3 +20,4 @@ pub use tcp_proxy::{TcpProxy, ToxicChangeError};
 pub use toxic_control::{ControlError, RemoteToxiproxy, ToxicControl};
 pub use toxics::{Stream, Toxic, ToxicError, ToxicKind};
 pub use toxiproxy_api::ProxyRegistry;
+pub use process::{ProcessError, TargetProcess, free_port};

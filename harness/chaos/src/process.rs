@@ -1,0 +1,222 @@
+//! [`TargetProcess`]: a server the harness starts from a command line, waits
+//! for, kills with SIGKILL and restarts with the same command and port.
+//!
+//! The command runs through `sh -c` with `{port}` replaced, in its own process
+//! group; killing it kills the group. The child also gets SIGKILL if the harness
+//! dies (PR_SET_PDEATHSIG), and dropping a `TargetProcess` kills and reaps it,
+//! so no server outlives the test that started it, even one that panics.
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, TcpListener};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Bytes of stderr kept per process (the most recent).
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// Why a target could not be started or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The command could not be spawned at all.
+    #[error("cannot start `{command}`: {source}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It exited before it answered.
+    #[error("`{command}` exited ({status}) before it answered on port {port}; its stderr ends with:\n{stderr}")]
+    ExitedEarly {
+        /// The command line.
+        command: String,
+        /// How it ended.
+        status: String,
+        /// The port it should have served.
+        port: u16,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// It did not answer in time.
+    #[error("`{command}` did not answer on port {port} within {waited:?} (hint: raise --start-timeout, or check that it listens on 127.0.0.1:{{port}}); its stderr ends with:\n{stderr}")]
+    NotReady {
+        /// The command line.
+        command: String,
+        /// The port.
+        port: u16,
+        /// How long we waited.
+        waited: Duration,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// No free port could be found.
+    #[error("no free port on 127.0.0.1: {0}")]
+    NoPort(std::io::Error),
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; another process could take it).
+pub fn free_port() -> Result<u16, ProcessError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(ProcessError::NoPort)?;
+    Ok(listener.local_addr().map_err(ProcessError::NoPort)?.port())
+}
+
+/// A running (or killed) target server.
+pub struct TargetProcess {
+    template: String,
+    command: String,
+    port: u16,
+    child: Option<Child>,
+    pid: Option<u32>,
+    stderr: Arc<Mutex<VecDeque<u8>>>,
+    starts: u32,
+}
+
+impl TargetProcess {
+    /// Run `template` (with `{port}` replaced by `port`, or a free port when
+    /// `None`) and wait until 127.0.0.1:port accepts connections, for at most
+    /// `ready_within`.
+    pub async fn start(template: &str, port: Option<u16>, ready_within: Duration) -> Result<Self, ProcessError> {
+        let port = match port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let mut target = Self {
+            template: template.to_owned(),
+            command: template.replace("{port}", &port.to_string()),
+            port,
+            child: None,
+            pid: None,
+            stderr: Arc::new(Mutex::new(VecDeque::new())),
+            starts: 0,
+        };
+        target.spawn_and_wait(ready_within).await?;
+        Ok(target)
+    }
+
+    /// The port the target serves.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The command template as given.
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// The process id of the current run, if running.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// How many times the command was started.
+    pub fn starts(&self) -> u32 {
+        self.starts
+    }
+
+    /// The most recent stderr output, lossily decoded.
+    pub fn stderr_tail(&self) -> String {
+        let stderr = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes: Vec<u8> = stderr.iter().copied().collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    async fn spawn_and_wait(&mut self, ready_within: Duration) -> Result<(), ProcessError> {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("exec {}", self.command))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .process_group(0);
+        // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|source| ProcessError::Spawn { command: self.command.clone(), source })?;
+        self.starts += 1;
+        self.pid = child.id();
+        if let Some(stderr) = child.stderr.take() {
+            let keep = self.stderr.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut keep = keep.lock().unwrap_or_else(|e| e.into_inner());
+                    keep.extend(line.bytes().chain(std::iter::once(b'\n')));
+                    while keep.len() > STDERR_KEEP {
+                        keep.pop_front();
+                    }
+                }
+            });
+        }
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + ready_within;
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    self.pid = None;
+                    tokio::time::sleep(Duration::from_millis(50)).await; // let stderr drain
+                    return Err(ProcessError::ExitedEarly { command: self.command.clone(), status: status.to_string(), port: self.port, stderr: self.stderr_tail() });
+                }
+            }
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.kill().await;
+                return Err(ProcessError::NotReady { command: self.command.clone(), port: self.port, waited: ready_within, stderr: self.stderr_tail() });
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// SIGKILL the process group and reap the process. Returns whether it was running.
+    pub async fn kill(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return false };
+        if let Some(pid) = self.pid.take() {
+            // SAFETY: signalling our own child's process group.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
+        }
+        let _ = child.kill().await;
+        let _ = child.wait().await;
+        true
+    }
+
+    /// Kill (if running) and start the same command on the same port again.
+    pub async fn restart(&mut self, ready_within: Duration) -> Result<(), ProcessError> {
+        self.kill().await;
+        self.spawn_and_wait(ready_within).await
+    }
+}
+
+impl Drop for TargetProcess {
+    fn drop(&mut self) {
+        if let (Some(mut child), Some(pid)) = (self.child.take(), self.pid.take()) {
+            // SAFETY: signalling our own child's process group.
+            unsafe {
+                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+            }
+            let _ = child.start_kill();
+            // Reap without an async context: the group is SIGKILLed, so this is quick.
+            for _ in 0..200 {
+                if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+}

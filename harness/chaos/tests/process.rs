@@ -1,0 +1,74 @@
+//! Target processes: started from a command with `{port}`, killed with SIGKILL,
+//! restarted on the same port, never left behind.
+
+use std::time::{Duration, Instant};
+
+use mcp_harness_chaos::{ProcessError, TargetProcess};
+
+const SERVER: &str = "python3 -m http.server {port} --bind 127.0.0.1";
+
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
+}
+
+async fn answers(port: u16) -> bool {
+    reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_ok_and(|r| r.status() == 200)
+}
+
+#[tokio::test]
+async fn start_kill_and_restart_on_the_same_port() {
+    let mut server = TargetProcess::start(SERVER, None, Duration::from_secs(20)).await.unwrap();
+    let port = server.port();
+    let first = server.pid().unwrap();
+    assert!(answers(port).await);
+    assert!(server.kill().await);
+    assert!(!alive(first), "SIGKILLed and reaped");
+    assert!(!answers(port).await);
+    server.restart(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(server.port(), port);
+    assert_ne!(server.pid(), Some(first));
+    assert!(answers(port).await);
+    assert_eq!(server.starts(), 2);
+}
+
+#[tokio::test]
+async fn a_command_that_dies_early_reports_its_stderr() {
+    let started = Instant::now();
+    let error = TargetProcess::start("sh -c 'echo boom on {port} >&2; exit 3'", None, Duration::from_secs(20)).await.err().unwrap();
+    assert!(matches!(error, ProcessError::ExitedEarly { .. }), "{error}");
+    let text = error.to_string();
+    assert!(text.contains("boom on") && text.contains("exit status: 3"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let missing = TargetProcess::start("definitely-not-a-command-xyz {port}", None, Duration::from_secs(5)).await.err().unwrap();
+    assert!(missing.to_string().contains("not found") || missing.to_string().contains("exited"), "{missing}");
+}
+
+#[tokio::test]
+async fn a_command_that_never_answers_times_out_and_is_reaped() {
+    let started = Instant::now();
+    let error = TargetProcess::start("sleep 30 # {port}", None, Duration::from_millis(500)).await.err().unwrap();
+    assert!(matches!(error, ProcessError::NotReady { .. }), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_panicking_test_leaves_no_server_behind() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let outcome = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let server = TargetProcess::start(SERVER, None, Duration::from_secs(20)).await.unwrap();
+            tx.send(server.pid().unwrap()).unwrap();
+            panic!("the test fails while its server runs");
+        });
+    })
+    .join();
+    assert!(outcome.is_err(), "the thread panicked");
+    let pid = rx.recv().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(pid), "the server {pid} was killed when its owner unwound");
+}
