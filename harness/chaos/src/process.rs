@@ -31,7 +31,9 @@ pub enum ProcessError {
         source: std::io::Error,
     },
     /// It exited before it answered.
-    #[error("`{command}` exited ({status}) before it answered on port {port}; its stderr ends with:\n{stderr}")]
+    #[error(
+        "`{command}` exited ({status}) before it answered on port {port}; its stderr ends with:\n{stderr}"
+    )]
     ExitedEarly {
         /// The command line.
         command: String,
@@ -43,7 +45,9 @@ pub enum ProcessError {
         stderr: String,
     },
     /// It did not answer in time.
-    #[error("`{command}` did not answer on port {port} within {waited:?} (hint: raise --start-timeout, or check that it listens on 127.0.0.1:{{port}}); its stderr ends with:\n{stderr}")]
+    #[error(
+        "`{command}` did not answer on port {port} within {waited:?} (hint: raise --start-timeout, or check that it listens on 127.0.0.1:{{port}}); its stderr ends with:\n{stderr}"
+    )]
     NotReady {
         /// The command line.
         command: String,
@@ -80,7 +84,11 @@ impl TargetProcess {
     /// Run `template` (with `{port}` replaced by `port`, or a free port when
     /// `None`) and wait until 127.0.0.1:port accepts connections, for at most
     /// `ready_within`.
-    pub async fn start(template: &str, port: Option<u16>, ready_within: Duration) -> Result<Self, ProcessError> {
+    pub async fn start(
+        template: &str,
+        port: Option<u16>,
+        ready_within: Duration,
+    ) -> Result<Self, ProcessError> {
         let port = match port {
             Some(port) => port,
             None => free_port()?,
@@ -142,7 +150,10 @@ impl TargetProcess {
                 Ok(())
             });
         }
-        let mut child = command.spawn().map_err(|source| ProcessError::Spawn { command: self.command.clone(), source })?;
+        let mut child = command.spawn().map_err(|source| ProcessError::Spawn {
+            command: self.command.clone(),
+            source,
+        })?;
         self.starts += 1;
         self.pid = child.id();
         if let Some(stderr) = child.stderr.take() {
@@ -167,7 +178,12 @@ impl TargetProcess {
                     self.child = None;
                     self.pid = None;
                     tokio::time::sleep(Duration::from_millis(50)).await; // let stderr drain
-                    return Err(ProcessError::ExitedEarly { command: self.command.clone(), status: status.to_string(), port: self.port, stderr: self.stderr_tail() });
+                    return Err(ProcessError::ExitedEarly {
+                        command: self.command.clone(),
+                        status: status.to_string(),
+                        port: self.port,
+                        stderr: self.stderr_tail(),
+                    });
                 }
             }
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
@@ -175,7 +191,12 @@ impl TargetProcess {
             }
             if tokio::time::Instant::now() >= deadline {
                 self.kill().await;
-                return Err(ProcessError::NotReady { command: self.command.clone(), port: self.port, waited: ready_within, stderr: self.stderr_tail() });
+                return Err(ProcessError::NotReady {
+                    command: self.command.clone(),
+                    port: self.port,
+                    waited: ready_within,
+                    stderr: self.stderr_tail(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -183,7 +204,9 @@ impl TargetProcess {
 
     /// SIGKILL the process group and reap the process. Returns whether it was running.
     pub async fn kill(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
         if let Some(pid) = self.pid.take() {
             // SAFETY: signalling our own child's process group.
             unsafe {

@@ -13,12 +13,16 @@ fn alive(pid: u32) -> bool {
 }
 
 async fn answers(port: u16) -> bool {
-    reqwest::get(format!("http://127.0.0.1:{port}/")).await.is_ok_and(|r| r.status() == 200)
+    reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .is_ok_and(|r| r.status() == 200)
 }
 
 #[tokio::test]
 async fn start_kill_and_restart_on_the_same_port() {
-    let mut server = TargetProcess::start(SERVER, None, Duration::from_secs(20)).await.unwrap();
+    let mut server = TargetProcess::start(SERVER, None, Duration::from_secs(20))
+        .await
+        .unwrap();
     let port = server.port();
     let first = server.pid().unwrap();
     assert!(answers(port).await);
@@ -35,19 +39,42 @@ async fn start_kill_and_restart_on_the_same_port() {
 #[tokio::test]
 async fn a_command_that_dies_early_reports_its_stderr() {
     let started = Instant::now();
-    let error = TargetProcess::start("sh -c 'echo boom on {port} >&2; exit 3'", None, Duration::from_secs(20)).await.err().unwrap();
+    let error = TargetProcess::start(
+        "sh -c 'echo boom on {port} >&2; exit 3'",
+        None,
+        Duration::from_secs(20),
+    )
+    .await
+    .err()
+    .unwrap();
     assert!(matches!(error, ProcessError::ExitedEarly { .. }), "{error}");
     let text = error.to_string();
-    assert!(text.contains("boom on") && text.contains("exit status: 3"), "{text}");
+    assert!(
+        text.contains("boom on") && text.contains("exit status: 3"),
+        "{text}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
-    let missing = TargetProcess::start("definitely-not-a-command-xyz {port}", None, Duration::from_secs(5)).await.err().unwrap();
-    assert!(missing.to_string().contains("not found") || missing.to_string().contains("exited"), "{missing}");
+    let missing = TargetProcess::start(
+        "definitely-not-a-command-xyz {port}",
+        None,
+        Duration::from_secs(5),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        missing.to_string().contains("not found") || missing.to_string().contains("exited"),
+        "{missing}"
+    );
 }
 
 #[tokio::test]
 async fn a_command_that_never_answers_times_out_and_is_reaped() {
     let started = Instant::now();
-    let error = TargetProcess::start("sleep 30 # {port}", None, Duration::from_millis(500)).await.err().unwrap();
+    let error = TargetProcess::start("sleep 30 # {port}", None, Duration::from_millis(500))
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(error, ProcessError::NotReady { .. }), "{error}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
@@ -58,7 +85,9 @@ fn a_panicking_test_leaves_no_server_behind() {
     let outcome = std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async move {
-            let server = TargetProcess::start(SERVER, None, Duration::from_secs(20)).await.unwrap();
+            let server = TargetProcess::start(SERVER, None, Duration::from_secs(20))
+                .await
+                .unwrap();
             tx.send(server.pid().unwrap()).unwrap();
             panic!("the test fails while its server runs");
         });
@@ -70,5 +99,8 @@ fn a_panicking_test_leaves_no_server_behind() {
     while alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!alive(pid), "the server {pid} was killed when its owner unwound");
+    assert!(
+        !alive(pid),
+        "the server {pid} was killed when its owner unwound"
+    );
 }

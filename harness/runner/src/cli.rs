@@ -28,6 +28,39 @@ enum Command {
     /// Example: mcp-harness serve --time-scale 0.05 --store /tmp/agents.db
     /// then point any MCP client at http://127.0.0.1:8006/mcp
     Serve(ServeArgs),
+    /// Run the recording chaos proxy in front of a server.
+    ///
+    /// Clients connect to --listen; everything is forwarded to --upstream through a
+    /// TCP proxy named `mcp` whose toxics you set with any Toxiproxy client on --api.
+    ///
+    /// Example: mcp-harness proxy --upstream http://127.0.0.1:8006 --record run.jsonl \
+    ///   --fault '{"fault":"cut","after":2,"select":{"tool":"travel_agent"}}'
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProxyArgs {
+    /// The server's base URL (its path, e.g. /mcp, is what clients ask for).
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    /// Where clients connect.
+    #[arg(long, default_value = "127.0.0.1:8007", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Where the Toxiproxy-compatible API listens (ignored with --toxiproxy-url).
+    #[arg(long, default_value = "127.0.0.1:8474", value_name = "ADDR")]
+    api: SocketAddr,
+    /// Write the transcript (JSON Lines, versioned) to this file as it happens.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+    /// An SSE fault rule as JSON (repeatable), e.g. {"fault":"stall","after":1,"ms":2000}.
+    #[arg(long = "fault", value_name = "JSON")]
+    faults: Vec<String>,
+    /// Use this real Toxiproxy server for the TCP toxics instead of our own.
+    #[arg(long, env = "TOXIPROXY_URL", value_name = "URL")]
+    toxiproxy_url: Option<String>,
+    /// Allow an upstream that is not on this machine's loopback.
+    #[arg(long)]
+    allow_non_loopback: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +156,7 @@ pub fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Proxy(args) => proxy(args).await,
         }
     });
     match outcome {
@@ -163,6 +197,86 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Exit code for bad usage or configuration.
+const EXIT_USAGE: u8 = 2;
+
+/// Whether `url` names a loopback host (127.0.0.0/8, ::1 or localhost).
+fn is_loopback_url(url: &str) -> bool {
+    let Some(authority) = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+    else {
+        return false;
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    if !args.allow_non_loopback && !is_loopback_url(&args.upstream) {
+        eprintln!(
+            "error: upstream `{}` is not on this machine's loopback (hint: pass --allow-non-loopback if you really mean to send chaos to another host)",
+            args.upstream
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let mut rules = Vec::new();
+    for (at, text) in args.faults.iter().enumerate() {
+        match serde_json::from_str::<mcp_harness_chaos::FaultRule>(text) {
+            Ok(rule) => rules.push(rule),
+            Err(e) => {
+                eprintln!(
+                    "error: --fault #{} is not a fault rule: {e} (hint: {{\"fault\":\"cut\",\"after\":2,\"select\":{{\"tool\":\"travel_agent\"}}}})",
+                    at + 1
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    }
+    let mut config = mcp_harness_chaos::StackConfig::new(&args.upstream);
+    config.listen = args.listen;
+    config.api = Some(args.api);
+    config.record = args.record.clone();
+    config.remote = args.toxiproxy_url.clone();
+    let stack = match mcp_harness_chaos::ChaosStack::start(config).await {
+        Ok(stack) => stack,
+        Err(mcp_harness_chaos::StackError::BadUpstream(url)) => {
+            eprintln!("error: upstream `{url}` is not an http://host:port URL");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for rule in rules {
+        stack.faults().add(rule);
+    }
+    eprintln!(
+        "recording proxy on {} -> {}",
+        stack.base_url(),
+        args.upstream
+    );
+    match (stack.api_addr(), &args.toxiproxy_url) {
+        (Some(api), _) => eprintln!("toxiproxy API on http://{api} (proxy name `mcp`)"),
+        (None, Some(url)) => eprintln!("TCP toxics on the Toxiproxy at {url} (proxy name `mcp`)"),
+        _ => {}
+    }
+    if let Some(path) = &args.record {
+        eprintln!("transcript to {}", path.display());
+    }
+    eprintln!("Ctrl-C stops");
+    let _ = tokio::signal::ctrl_c().await;
+    stack.recorder().flush();
+    stack.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +289,26 @@ mod tests {
         assert!(parse_duration("5h").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn loopback_urls() {
+        for url in [
+            "http://127.0.0.1:8006",
+            "http://localhost/mcp",
+            "http://[::1]:80/x",
+            "http://127.9.9.9",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://10.0.0.1:8006",
+            "http://example.com/mcp",
+            "nonsense",
+            "http://[2001:db8::1]:80",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
     }
 
     #[test]
