@@ -227,14 +227,14 @@ const HOP_BY_HOP: [&str; 9] = [
     "content-length",
 ];
 
-fn headers_of(map: &hyper::HeaderMap) -> Headers {
+fn headers_of(map: &hyper::HeaderMap) -> Box<Headers> {
     let mut headers = Headers::default();
     for (name, value) in map {
         if let Ok(value) = value.to_str() {
             headers.keep(name.as_str(), value);
         }
     }
-    headers
+    Box::new(headers)
 }
 
 fn text_response(status: StatusCode, text: String) -> Response<ProxyBody> {
@@ -614,6 +614,9 @@ impl Pump {
         });
     }
 
+    /// Forward and record `blocks`. Without faults, the blocks of one upstream
+    /// chunk go to the client as one frame and are recorded under one lock; an
+    /// event counts as delivered only once its bytes were handed to the client.
     async fn forward_blocks(
         &mut self,
         blocks: Vec<SseBlock>,
@@ -621,33 +624,28 @@ impl Pump {
         delivering: &mut Delivering,
         client: &mut Option<mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>>,
     ) {
+        let mut out: Vec<u8> = Vec::new();
+        let mut records: Vec<WireEvent> = Vec::with_capacity(blocks.len());
+        let mut unsent: Vec<usize> = Vec::new();
         for block in blocks {
             let Some(event) = block.event else {
-                if let (Delivering::Yes, Some(tx)) = (&*delivering, client.as_ref()) {
-                    let _ = tx.send(Ok(Frame::data(Bytes::from(block.raw)))).await;
+                if matches!(delivering, Delivering::Yes) {
+                    out.extend_from_slice(&block.raw);
                 }
                 continue;
             };
             *index += 1;
-            if matches!(delivering, Delivering::Yes) {
+            if matches!(delivering, Delivering::Yes) && !self.faults.is_empty() {
+                // Faults act between events: everything before this one goes out first.
+                self.flush(&mut out, &mut records, &mut unsent, delivering, client)
+                    .await;
                 self.before_event(*index, &event.data, delivering, client)
                     .await;
             }
             let delivered = matches!(delivering, Delivering::Yes);
             if delivered {
-                let sent = match client.as_ref() {
-                    Some(tx) => tx
-                        .send(Ok(Frame::data(Bytes::from(block.raw))))
-                        .await
-                        .is_ok(),
-                    None => false,
-                };
-                if !sent {
-                    *delivering = Delivering::Stopped {
-                        reason: EndReason::ClientGone,
-                        at: Instant::now(),
-                    };
-                }
+                out.extend_from_slice(&block.raw);
+                unsent.push(records.len());
             }
             let data = if event.data.is_empty() {
                 None
@@ -657,19 +655,52 @@ impl Pump {
                     self.shared.config.record_body_bytes,
                 ))
             };
-            self.shared.recorder.record(WireEvent::Sse {
+            records.push(WireEvent::Sse {
                 exchange: self.exchange,
                 index: *index,
                 id: event.id,
                 event: event.event,
                 retry_ms: event.retry_ms,
                 data,
-                delivery: if delivered && matches!(delivering, Delivering::Yes) {
-                    Delivery::Delivered
-                } else {
-                    Delivery::Withheld
-                },
+                delivery: Delivery::Withheld,
             });
+        }
+        self.flush(&mut out, &mut records, &mut unsent, delivering, client)
+            .await;
+        self.shared.recorder.record_all(records);
+    }
+
+    /// Send the pending bytes; mark the events in them delivered if the client took them.
+    async fn flush(
+        &mut self,
+        out: &mut Vec<u8>,
+        records: &mut [WireEvent],
+        unsent: &mut Vec<usize>,
+        delivering: &mut Delivering,
+        client: &mut Option<mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>>,
+    ) {
+        if out.is_empty() {
+            return;
+        }
+        let bytes = Bytes::from(std::mem::take(out));
+        let sent = match (&*delivering, client.as_ref()) {
+            (Delivering::Yes, Some(tx)) => tx.send(Ok(Frame::data(bytes))).await.is_ok(),
+            _ => false,
+        };
+        if sent {
+            for at in unsent.drain(..) {
+                if let Some(WireEvent::Sse { delivery, .. }) = records.get_mut(at) {
+                    *delivery = Delivery::Delivered;
+                }
+            }
+        } else {
+            unsent.clear();
+            if matches!(delivering, Delivering::Yes) {
+                *delivering = Delivering::Stopped {
+                    reason: EndReason::ClientGone,
+                    at: Instant::now(),
+                };
+            }
         }
     }
 

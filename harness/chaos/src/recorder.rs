@@ -25,9 +25,13 @@ impl Default for RecordLimits {
     }
 }
 
+/// Records per storage chunk.
+const CHUNK_RECORDS: usize = 4096;
+
 struct State {
     next_seq: u64,
-    records: Vec<Record>,
+    records: Vec<Vec<Record>>,
+    kept: usize,
     sink: Option<BufWriter<File>>,
     sink_error: Option<String>,
     dropped: u64,
@@ -64,6 +68,7 @@ impl Recorder {
             state: Mutex::new(State {
                 next_seq: 0,
                 records: Vec::new(),
+                kept: 0,
                 sink: None,
                 sink_error: None,
                 dropped: 0,
@@ -90,7 +95,7 @@ impl Recorder {
         })?;
         let mut sink = BufWriter::new(file);
         let mut state = self.lock();
-        for record in &state.records {
+        for record in state.records.iter().flatten() {
             let _ = serde_json::to_writer(&mut sink, record);
             let _ = sink.write_all(b"\n");
         }
@@ -107,6 +112,22 @@ impl Recorder {
     pub fn record(&self, event: WireEvent) -> u64 {
         let at_us = self.started.elapsed().as_micros() as u64;
         let mut state = self.lock();
+        self.append(&mut state, at_us, event)
+    }
+
+    /// Append `events` in order, under one lock (one timestamp for all).
+    pub fn record_all(&self, events: Vec<WireEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let at_us = self.started.elapsed().as_micros() as u64;
+        let mut state = self.lock();
+        for event in events {
+            self.append(&mut state, at_us, event);
+        }
+    }
+
+    fn append(&self, state: &mut State, at_us: u64, event: WireEvent) -> u64 {
         let seq = state.next_seq;
         state.next_seq += 1;
         let record = Record { seq, at_us, event };
@@ -118,8 +139,19 @@ impl Recorder {
                 state.sink_error.get_or_insert(e);
             }
         }
-        if state.records.len() < self.limits.max_records {
-            state.records.push(record);
+        if state.kept < self.limits.max_records {
+            // Fixed-size chunks: no doubling reallocation, no slack beyond one chunk.
+            if state
+                .records
+                .last()
+                .is_none_or(|chunk| chunk.len() == CHUNK_RECORDS)
+            {
+                state.records.push(Vec::with_capacity(CHUNK_RECORDS));
+            }
+            if let Some(chunk) = state.records.last_mut() {
+                chunk.push(record);
+            }
+            state.kept += 1;
         } else {
             state.dropped += 1;
         }
@@ -143,8 +175,18 @@ impl Recorder {
     /// A copy of what is recorded so far.
     pub fn transcript(&self) -> Transcript {
         Transcript {
-            records: self.lock().records.clone(),
+            records: self.lock().records.iter().flatten().cloned().collect(),
         }
+    }
+
+    /// Number of records kept in memory.
+    pub fn len(&self) -> usize {
+        self.lock().kept
+    }
+
+    /// Whether nothing but the header was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() <= 1
     }
 
     /// Records not kept in memory because of [`RecordLimits::max_records`].

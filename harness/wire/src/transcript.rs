@@ -231,7 +231,7 @@ pub enum WireEvent {
         /// Path and query.
         path: String,
         /// Headers that matter.
-        headers: Headers,
+        headers: Box<Headers>,
         /// The body.
         body: Body,
     },
@@ -242,7 +242,7 @@ pub enum WireEvent {
         /// HTTP status.
         status: u16,
         /// Headers that matter.
-        headers: Headers,
+        headers: Box<Headers>,
         /// The body; [`Body::Empty`] for an SSE stream (its events follow).
         body: Body,
         /// Whether the client got this response (a fault may drop it).
@@ -400,7 +400,7 @@ mod tests {
                         conn: 1,
                         method: "POST".into(),
                         path: "/mcp".into(),
-                        headers: Headers::default(),
+                        headers: Box::default(),
                         body: Body::from_bytes(br#"{"jsonrpc":"2.0"}"#, 100),
                     },
                 },
