@@ -528,16 +528,16 @@ impl Pump {
             }
         };
         let upstream_outcome: (EndReason, Option<String>) = loop {
-            if let Delivering::Stopped { at, .. } = delivering {
-                if at.elapsed() > config.drain_limit {
-                    break (
-                        EndReason::Timeout,
-                        Some(format!(
-                            "stopped recording withheld events after {:?}",
-                            config.drain_limit
-                        )),
-                    );
-                }
+            if let Delivering::Stopped { at, .. } = delivering
+                && at.elapsed() > config.drain_limit
+            {
+                break (
+                    EndReason::Timeout,
+                    Some(format!(
+                        "stopped recording withheld events after {:?}",
+                        config.drain_limit
+                    )),
+                );
             }
             let next = async {
                 match &client {

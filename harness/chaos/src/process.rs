@@ -173,18 +173,18 @@ impl TargetProcess {
         let deadline = tokio::time::Instant::now() + ready_within;
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    self.pid = None;
-                    tokio::time::sleep(Duration::from_millis(50)).await; // let stderr drain
-                    return Err(ProcessError::ExitedEarly {
-                        command: self.command.clone(),
-                        status: status.to_string(),
-                        port: self.port,
-                        stderr: self.stderr_tail(),
-                    });
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                self.pid = None;
+                tokio::time::sleep(Duration::from_millis(50)).await; // let stderr drain
+                return Err(ProcessError::ExitedEarly {
+                    command: self.command.clone(),
+                    status: status.to_string(),
+                    port: self.port,
+                    stderr: self.stderr_tail(),
+                });
             }
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 return Ok(());

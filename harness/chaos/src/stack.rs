@@ -223,10 +223,10 @@ impl ChaosStack {
         if let Some(task) = &self.api_task {
             task.0.abort();
         }
-        if let TcpLayer::Local(registry) = &self.tcp {
-            if let Some(proxy) = registry.get(TCP_PROXY_NAME).await {
-                proxy.shutdown();
-            }
+        if let TcpLayer::Local(registry) = &self.tcp
+            && let Some(proxy) = registry.get(TCP_PROXY_NAME).await
+        {
+            proxy.shutdown();
         }
         self.http.shutdown().await;
     }

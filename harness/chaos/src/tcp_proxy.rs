@@ -538,10 +538,11 @@ async fn pass_chunk(
             return false;
         }
         *sent += piece.len() as u64;
-        if let Some((_, _, delay)) = slicer {
-            if i + 1 < count && delay > 0 {
-                tokio::time::sleep(Duration::from_micros(delay)).await;
-            }
+        if let Some((_, _, delay)) = slicer
+            && i + 1 < count
+            && delay > 0
+        {
+            tokio::time::sleep(Duration::from_micros(delay)).await;
         }
     }
     let _ = to.flush().await;

@@ -333,3 +333,29 @@ async fn the_transcript_file_reads_back_as_written() {
             .contains("mcp-harness-transcript")
     );
 }
+
+#[tokio::test]
+async fn an_upstream_that_speaks_garbage_gets_a_502_and_a_recorded_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = [0u8; 1024];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(b"\x00\x01NOT HTTP AT ALL\r\n\r\n\xff")
+                .await;
+        }
+    });
+    let proxy = proxy_to(&format!("http://{addr}")).await;
+    let started = Instant::now();
+    let response = reqwest::get(format!("{}/mcp", proxy.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (reason, detail) = wait_for_end(proxy.recorder()).await;
+    assert_eq!(reason, EndReason::UpstreamError);
+    assert!(detail.unwrap().contains("no response from the server"));
+}

@@ -56,12 +56,13 @@ async fn a_cut_stream_is_replayed_and_the_transcript_proves_it() {
         decoder.feed(&chunk, &mut events).unwrap();
         for event in events {
             let message = message_of(&event);
-            if let Some(m) = &message {
-                if m["method"] == "elicitation/create" && !answered {
-                    answered = true;
-                    let answer = json!({"jsonrpc": "2.0", "id": m["id"], "result": {"action": "accept", "content": {"confirm": true}}});
-                    assert_eq!(client.post(&answer).send().await.unwrap().status(), 202);
-                }
+            if let Some(m) = &message
+                && m["method"] == "elicitation/create"
+                && !answered
+            {
+                answered = true;
+                let answer = json!({"jsonrpc": "2.0", "id": m["id"], "result": {"action": "accept", "content": {"confirm": true}}});
+                assert_eq!(client.post(&answer).send().await.unwrap().status(), 202);
             }
             seen.push(event);
         }

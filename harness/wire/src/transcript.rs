@@ -342,13 +342,12 @@ impl Transcript {
             if let WireEvent::Header {
                 format, version, ..
             } = &record.event
+                && (format != TRANSCRIPT_FORMAT || *version != TRANSCRIPT_VERSION)
             {
-                if format != TRANSCRIPT_FORMAT || *version != TRANSCRIPT_VERSION {
-                    return Err(TranscriptError::Unsupported {
-                        format: format.clone(),
-                        version: *version,
-                    });
-                }
+                return Err(TranscriptError::Unsupported {
+                    format: format.clone(),
+                    version: *version,
+                });
             }
             records.push(record);
         }
