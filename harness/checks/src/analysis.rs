@@ -1,0 +1,300 @@
+//! [`Analysis`]: a transcript regrouped for judging: exchanges with their
+//! request, response and stream events, sessions, and the negotiated version.
+//! Pure and deterministic.
+
+use std::collections::BTreeMap;
+
+use mcp_harness_wire::{Delivery, EndReason, Headers, Transcript, WireEvent};
+use serde_json::Value;
+
+/// The version assumed when nothing in the transcript names one.
+pub const DEFAULT_VERSION: &str = "2025-03-26";
+
+/// Protocol versions this harness knows.
+pub const KNOWN_VERSIONS: [&str; 5] = [
+    "2024-11-05",
+    "2025-03-26",
+    "2025-06-18",
+    "2025-11-25",
+    "2026-07-28",
+];
+
+/// One server-sent event, as judged.
+#[derive(Debug, Clone)]
+pub struct EventView {
+    /// Transcript record.
+    pub seq: u64,
+    /// `id:` field.
+    pub id: Option<String>,
+    /// `retry:` field.
+    pub retry_ms: Option<u64>,
+    /// The JSON message, if the data was JSON.
+    pub message: Option<Value>,
+    /// The raw data was empty.
+    pub empty: bool,
+    /// Whether the client got it.
+    pub delivery: Delivery,
+}
+
+/// One HTTP exchange: request, response and (for SSE) its stream.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// Exchange number.
+    pub id: u64,
+    /// Transcript record of the request.
+    pub request_seq: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Request headers that matter.
+    pub headers: Headers,
+    /// Request body, if JSON.
+    pub body: Option<Value>,
+    /// Response status, record and headers.
+    pub response: Option<(u64, u16, Headers)>,
+    /// Response body, if JSON (non-stream responses).
+    pub response_body: Option<Value>,
+    /// Whether the client got the response head.
+    pub response_delivery: Delivery,
+    /// The stream's events, in order.
+    pub events: Vec<EventView>,
+    /// How the stream ended.
+    pub end: Option<EndReason>,
+}
+
+impl Exchange {
+    /// The JSON-RPC method of the request body, if any.
+    pub fn rpc_method(&self) -> Option<&str> {
+        self.body.as_ref()?.get("method")?.as_str()
+    }
+
+    /// The JSON-RPC id of the request body, if it is a request.
+    pub fn rpc_id(&self) -> Option<&Value> {
+        let body = self.body.as_ref()?;
+        body.get("method")?;
+        body.get("id")
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> Option<u16> {
+        self.response.as_ref().map(|r| r.1)
+    }
+
+    /// The session this exchange belongs to: the request's id, or the id the
+    /// response issued (for `initialize`).
+    pub fn session(&self) -> Option<&str> {
+        self.headers.mcp_session_id.as_deref().or_else(|| {
+            self.response
+                .as_ref()
+                .and_then(|r| r.2.mcp_session_id.as_deref())
+        })
+    }
+
+    /// Whether this is a GET that resumes with `Last-Event-ID`.
+    pub fn is_resume(&self) -> bool {
+        self.method == "GET" && self.headers.last_event_id.is_some()
+    }
+
+    /// Every server message of this exchange with its record and delivery:
+    /// the JSON response body, then the stream's messages.
+    pub fn server_messages(&self) -> impl Iterator<Item = (u64, &Value, Delivery)> {
+        let body = self
+            .response_body
+            .as_ref()
+            .zip(self.response.as_ref())
+            .map(|(b, r)| (r.0, b, self.response_delivery));
+        body.into_iter().chain(
+            self.events
+                .iter()
+                .filter_map(|e| e.message.as_ref().map(|m| (e.seq, m, e.delivery))),
+        )
+    }
+}
+
+/// A transcript regrouped for the checks.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Exchanges in order.
+    pub exchanges: Vec<Exchange>,
+    /// The protocol version the run negotiated.
+    pub version: String,
+    /// The server's declared capabilities (from `initialize` or `server/discover`).
+    pub server_capabilities: Option<Value>,
+    /// The client's declared capabilities, per session (`""` for stateless).
+    pub client_capabilities: BTreeMap<String, Value>,
+}
+
+fn json_of(body: &mcp_harness_wire::Body) -> Option<Value> {
+    body.json()
+}
+
+impl Analysis {
+    /// Regroup `transcript`.
+    pub fn of(transcript: &Transcript) -> Self {
+        let mut exchanges: BTreeMap<u64, Exchange> = BTreeMap::new();
+        for record in &transcript.records {
+            match &record.event {
+                WireEvent::Request {
+                    exchange,
+                    method,
+                    headers,
+                    body,
+                    ..
+                } => {
+                    exchanges.insert(
+                        *exchange,
+                        Exchange {
+                            id: *exchange,
+                            request_seq: record.seq,
+                            method: method.clone(),
+                            headers: (**headers).clone(),
+                            body: json_of(body),
+                            response: None,
+                            response_body: None,
+                            response_delivery: Delivery::Delivered,
+                            events: Vec::new(),
+                            end: None,
+                        },
+                    );
+                }
+                WireEvent::Response {
+                    exchange,
+                    status,
+                    headers,
+                    body,
+                    delivery,
+                } => {
+                    if let Some(x) = exchanges.get_mut(exchange) {
+                        x.response = Some((record.seq, *status, (**headers).clone()));
+                        x.response_body = json_of(body);
+                        x.response_delivery = *delivery;
+                    }
+                }
+                WireEvent::Sse {
+                    exchange,
+                    id,
+                    retry_ms,
+                    data,
+                    delivery,
+                    ..
+                } => {
+                    if let Some(x) = exchanges.get_mut(exchange) {
+                        x.events.push(EventView {
+                            seq: record.seq,
+                            id: id.clone(),
+                            retry_ms: *retry_ms,
+                            message: data.as_ref().and_then(json_of),
+                            empty: data.is_none(),
+                            delivery: *delivery,
+                        });
+                    }
+                }
+                WireEvent::StreamEnd {
+                    exchange, reason, ..
+                } => {
+                    if let Some(x) = exchanges.get_mut(exchange) {
+                        x.end = Some(*reason);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let exchanges: Vec<Exchange> = exchanges.into_values().collect();
+        let mut analysis = Self {
+            exchanges,
+            version: DEFAULT_VERSION.into(),
+            ..Self::default()
+        };
+        analysis.find_version_and_capabilities();
+        analysis
+    }
+
+    fn find_version_and_capabilities(&mut self) {
+        let mut version = None;
+        for x in &self.exchanges {
+            match x.rpc_method() {
+                Some("initialize") => {
+                    let session = x.session().unwrap_or_default().to_owned();
+                    if let Some(caps) = x
+                        .body
+                        .as_ref()
+                        .and_then(|b| b.pointer("/params/capabilities"))
+                    {
+                        self.client_capabilities.insert(session, caps.clone());
+                    }
+                    for (_, message, _) in x.server_messages() {
+                        if let Some(result) = message.get("result") {
+                            if let Some(v) = result.get("protocolVersion").and_then(Value::as_str) {
+                                version.get_or_insert_with(|| v.to_owned());
+                            }
+                            if let Some(caps) = result.get("capabilities") {
+                                self.server_capabilities.get_or_insert_with(|| caps.clone());
+                            }
+                        }
+                    }
+                }
+                Some(_) => {
+                    let meta = x.body.as_ref().and_then(|b| b.pointer("/params/_meta"));
+                    if let Some(v) = meta
+                        .and_then(|m| m.get("io.modelcontextprotocol/protocolVersion"))
+                        .and_then(Value::as_str)
+                    {
+                        version.get_or_insert_with(|| v.to_owned());
+                    }
+                    if let Some(caps) =
+                        meta.and_then(|m| m.get("io.modelcontextprotocol/clientCapabilities"))
+                    {
+                        self.client_capabilities
+                            .entry(String::new())
+                            .or_insert_with(|| caps.clone());
+                    }
+                    if x.rpc_method() == Some("server/discover") {
+                        for (_, message, _) in x.server_messages() {
+                            if let Some(caps) = message.pointer("/result/capabilities") {
+                                self.server_capabilities.get_or_insert_with(|| caps.clone());
+                            }
+                        }
+                    }
+                }
+                None => {}
+            }
+        }
+        if version.is_none() {
+            version = self
+                .exchanges
+                .iter()
+                .find_map(|x| x.headers.mcp_protocol_version.clone());
+        }
+        self.version = version.unwrap_or_else(|| DEFAULT_VERSION.into());
+    }
+
+    /// Whether the run was in the stateless 2026-07-28 era (or later).
+    pub fn is_modern(&self) -> bool {
+        self.version.as_str() >= "2026-07-28"
+    }
+
+    /// The client capabilities that apply to `exchange`.
+    pub fn client_caps_for(&self, exchange: &Exchange) -> Option<&Value> {
+        let session = exchange.session().unwrap_or_default();
+        self.client_capabilities
+            .get(session)
+            .or_else(|| self.client_capabilities.get(""))
+            .or_else(|| {
+                // A stateless request carries its own capabilities.
+                None
+            })
+    }
+
+    /// The exchange a delivered or withheld event id was first seen on.
+    pub fn origin_of(&self, event_id: &str) -> Option<&Exchange> {
+        self.exchanges
+            .iter()
+            .filter_map(|x| {
+                x.events
+                    .iter()
+                    .find(|e| e.id.as_deref() == Some(event_id))
+                    .map(|e| (e.seq, x))
+            })
+            .min_by_key(|(seq, _)| *seq)
+            .map(|(_, x)| x)
+    }
+}

@@ -1,0 +1,1011 @@
+//! The catalog: every check, declared once with its id, level, the spec section
+//! it enforces (per version), the versions it applies to, and its function.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use mcp_harness_wire::{Delivery, EndReason};
+use serde_json::Value;
+
+use crate::analysis::{Analysis, Exchange, KNOWN_VERSIONS};
+use crate::verdict::{Finding, Level};
+
+/// What a check function found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// Subjects examined; 0 means the rule was not observed.
+    pub examined: usize,
+    /// Breaches.
+    pub findings: Vec<Finding>,
+}
+
+/// Which protocol versions a check applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versions {
+    /// Every version.
+    All,
+    /// Versions with `initialize` and sessions (before 2026-07-28).
+    Legacy,
+    /// 2025-11-25 and later legacy versions (SSE polling, SEP-1699).
+    Since20251125,
+    /// 2026-07-28 and later.
+    Modern,
+}
+
+impl Versions {
+    /// Whether `version` is covered.
+    pub fn covers(self, version: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Legacy => version < "2026-07-28",
+            Self::Since20251125 => version >= "2025-11-25",
+            Self::Modern => version >= "2026-07-28",
+        }
+    }
+}
+
+/// A capability a check needs the target to have declared, or it is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Nothing.
+    Nothing,
+    /// The server declared `tasks` (the 2026 extension).
+    ServerTasks,
+}
+
+/// One check, declared once.
+pub struct Check {
+    /// Stable id.
+    pub id: &'static str,
+    /// MUST or SHOULD.
+    pub level: Level,
+    /// Spec page and anchor, relative to `specification/<version>/`.
+    pub section: &'static str,
+    /// The sentence of the spec it enforces.
+    pub quote: &'static str,
+    /// Versions it applies to.
+    pub versions: Versions,
+    /// What the target must have declared.
+    pub needs: Needs,
+    /// The rule.
+    pub run: fn(&Analysis) -> Judged,
+}
+
+impl Check {
+    /// The citation for `version`: `specification/<version>/<section>`.
+    pub fn citation(&self, version: &str) -> String {
+        format!("specification/{version}/{}", self.section)
+    }
+}
+
+/// Every check.
+pub fn catalog() -> &'static [Check] {
+    CATALOG
+}
+
+static CATALOG: &[Check] = &[
+    Check {
+        id: "jsonrpc.well_formed",
+        level: Level::Must,
+        section: "basic#messages",
+        quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: jsonrpc_well_formed,
+    },
+    Check {
+        id: "progress.token_known",
+        level: Level::Must,
+        section: "basic/utilities/progress#behavior-requirements",
+        quote: "Progress notifications MUST only reference tokens that were provided in an active request.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: progress_token_known,
+    },
+    Check {
+        id: "progress.increasing",
+        level: Level::Must,
+        section: "basic/utilities/progress#progress-flow",
+        quote: "The progress value MUST increase with each notification, even if the total is unknown.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: progress_increasing,
+    },
+    Check {
+        id: "progress.not_after_response",
+        level: Level::Must,
+        section: "basic/utilities/progress#behavior-requirements",
+        quote: "Progress notifications MUST only reference tokens that were provided in an active request (none after its response).",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: progress_not_after_response,
+    },
+    Check {
+        id: "stream.no_duplicate_event",
+        level: Level::Must,
+        section: "basic/transports#resumability-and-redelivery",
+        quote: "Event IDs ... act as a cursor within that particular stream; a resumed stream must not deliver an event the client already had.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: no_duplicate_event,
+    },
+    Check {
+        id: "stream.no_duplicate_message",
+        level: Level::Must,
+        section: "basic/transports#multiple-connections",
+        quote: "The server MUST send each of its JSON-RPC messages on only one of the connected streams; that is, it MUST NOT broadcast the same message across multiple streams.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: no_duplicate_message,
+    },
+    Check {
+        id: "stream.replay_same_stream_only",
+        level: Level::Must,
+        section: "basic/transports#resumability-and-redelivery",
+        quote: "The server MUST NOT replay messages that would have been delivered on a different stream.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: replay_same_stream_only,
+    },
+    Check {
+        id: "stream.event_id_unique",
+        level: Level::Must,
+        section: "basic/transports#resumability-and-redelivery",
+        quote: "These event IDs MUST be globally unique across all streams within that session.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: event_id_unique,
+    },
+    Check {
+        id: "stream.nothing_lost",
+        level: Level::Should,
+        section: "basic/transports#resumability-and-redelivery",
+        quote: "The server MAY use this header to replay messages that would have been sent after the last event ID, on the stream that was disconnected.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: nothing_lost,
+    },
+    Check {
+        id: "response.exactly_once",
+        level: Level::Must,
+        section: "basic#responses",
+        quote: "Responses MUST include the same ID as the request they correspond to; every request gets one response.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: response_exactly_once,
+    },
+    Check {
+        id: "sse.priming_event",
+        level: Level::Should,
+        section: "basic/transports#sending-messages-to-the-server",
+        quote: "The server SHOULD immediately send an SSE event consisting of an event ID and an empty data field in order to prime the client to reconnect.",
+        versions: Versions::Since20251125,
+        needs: Needs::Nothing,
+        run: priming_event,
+    },
+    Check {
+        id: "session.id_visible_ascii",
+        level: Level::Must,
+        section: "basic/transports#session-management",
+        quote: "The session ID MUST only contain visible ASCII characters (ranging from 0x21 to 0x7E).",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: session_id_ascii,
+    },
+    Check {
+        id: "session.missing_id_400",
+        level: Level::Should,
+        section: "basic/transports#session-management",
+        quote: "Servers that require a session ID SHOULD respond to requests without an Mcp-Session-Id header (other than initialization) with HTTP 400 Bad Request.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: session_missing_400,
+    },
+    Check {
+        id: "session.unknown_id_404",
+        level: Level::Must,
+        section: "basic/transports#session-management",
+        quote: "The server MAY terminate the session at any time, after which it MUST respond to requests containing that session ID with HTTP 404 Not Found.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: session_unknown_404,
+    },
+    Check {
+        id: "version.invalid_header_400",
+        level: Level::Must,
+        section: "basic/transports#protocol-version-header",
+        quote: "If the server receives a request with an invalid or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad Request.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: version_header_400,
+    },
+    Check {
+        id: "security.origin_403",
+        level: Level::Must,
+        section: "basic/transports#security-warning",
+        quote: "If the Origin header is present and invalid, servers MUST respond with HTTP 403 Forbidden.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: origin_403,
+    },
+    Check {
+        id: "elicitation.only_if_declared",
+        level: Level::Must,
+        section: "client/elicitation#capabilities",
+        quote: "Clients that support elicitation MUST declare the elicitation capability; servers must not elicit from clients that did not.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: elicitation_declared,
+    },
+    Check {
+        id: "elicitation.flat_schema",
+        level: Level::Must,
+        section: "client/elicitation#requested-schema",
+        quote: "The requestedSchema is restricted to flat objects with primitive properties only.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: elicitation_flat_schema,
+    },
+    Check {
+        id: "sampling.only_if_declared",
+        level: Level::Must,
+        section: "client/sampling#capabilities",
+        quote: "Clients that support sampling MUST declare the sampling capability; servers must not sample from clients that did not.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: sampling_declared,
+    },
+    Check {
+        id: "logging.only_if_declared",
+        level: Level::Must,
+        section: "server/utilities/logging#capabilities",
+        quote: "Servers that emit log message notifications MUST declare the logging capability.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: logging_declared,
+    },
+    Check {
+        id: "tasks.legal_transitions",
+        level: Level::Must,
+        section: "basic/utilities/tasks#task-status",
+        quote: "Tasks move from working to input_required or a terminal status; terminal statuses are final.",
+        versions: Versions::Modern,
+        needs: Needs::ServerTasks,
+        run: task_transitions,
+    },
+];
+
+fn method_of(message: &Value) -> Option<&str> {
+    message.get("method").and_then(Value::as_str)
+}
+
+fn jsonrpc_well_formed(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for (seq, message, _) in x.server_messages() {
+            judged.examined += 1;
+            let ok = message.get("jsonrpc") == Some(&Value::String("2.0".into()))
+                && (message.get("method").is_some_and(Value::is_string)
+                    || (message.get("id").is_some()
+                        && (message.get("result").is_some() ^ message.get("error").is_some())));
+            if !ok {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!("server message {}", short(message)),
+                    "a JSON-RPC 2.0 request, notification or response",
+                ));
+            }
+        }
+    }
+    judged
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 160 {
+        format!("{}...", &text[..text.floor_char_boundary(157)])
+    } else {
+        text
+    }
+}
+
+/// Progress tokens the client sent, per session, with the request's JSON-RPC id.
+fn tokens_sent(a: &Analysis) -> HashMap<(String, String), Value> {
+    let mut tokens = HashMap::new();
+    for x in &a.exchanges {
+        if let (Some(token), Some(id)) = (
+            x.body
+                .as_ref()
+                .and_then(|b| b.pointer("/params/_meta/progressToken")),
+            x.rpc_id(),
+        ) {
+            tokens.insert(
+                (
+                    x.session().unwrap_or_default().to_owned(),
+                    token.to_string(),
+                ),
+                id.clone(),
+            );
+        }
+    }
+    tokens
+}
+
+fn progress_of(message: &Value) -> Option<(String, f64)> {
+    if method_of(message) != Some("notifications/progress") {
+        return None;
+    }
+    let params = message.get("params")?;
+    Some((
+        params.get("progressToken")?.to_string(),
+        params.get("progress")?.as_f64()?,
+    ))
+}
+
+fn progress_token_known(a: &Analysis) -> Judged {
+    let tokens = tokens_sent(a);
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for (seq, message, _) in x.server_messages() {
+            if let Some((token, _)) = progress_of(message) {
+                judged.examined += 1;
+                if !tokens
+                    .contains_key(&(x.session().unwrap_or_default().to_owned(), token.clone()))
+                {
+                    judged.findings.push(Finding::at(
+                        seq,
+                        format!("progress for token {token}, which the client never sent"),
+                        "only tokens of the client's own requests",
+                    ));
+                }
+            }
+        }
+    }
+    judged
+}
+
+/// Delivered messages of the run in record order, each event id once.
+fn delivered_in_order(a: &Analysis) -> Vec<(u64, &Exchange, &Value)> {
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<(u64, &Exchange, &Value)> = Vec::new();
+    for x in &a.exchanges {
+        if x.response_delivery == Delivery::Delivered {
+            if let (Some(body), Some(r)) = (&x.response_body, &x.response) {
+                out.push((r.0, x, body));
+            }
+        }
+        for e in &x.events {
+            if e.delivery != Delivery::Delivered {
+                continue;
+            }
+            if let Some(id) = &e.id {
+                if !seen.insert((x.session().unwrap_or_default().to_owned(), id.clone())) {
+                    continue;
+                }
+            }
+            if let Some(m) = &e.message {
+                out.push((e.seq, x, m));
+            }
+        }
+    }
+    out.sort_by_key(|(seq, _, _)| *seq);
+    out
+}
+
+fn progress_increasing(a: &Analysis) -> Judged {
+    let mut last: HashMap<(String, String), f64> = HashMap::new();
+    let mut judged = Judged::default();
+    for (seq, x, message) in delivered_in_order(a) {
+        if let Some((token, value)) = progress_of(message) {
+            judged.examined += 1;
+            let key = (x.session().unwrap_or_default().to_owned(), token.clone());
+            if let Some(previous) = last.get(&key) {
+                if value <= *previous {
+                    judged.findings.push(Finding::at(
+                        seq,
+                        format!("progress {value} for token {token} after {previous}"),
+                        "a value greater than the last one",
+                    ));
+                }
+            }
+            last.insert(key, value);
+        }
+    }
+    judged
+}
+
+fn is_response(message: &Value) -> bool {
+    message.get("method").is_none()
+        && message.get("id").is_some()
+        && (message.get("result").is_some() || message.get("error").is_some())
+}
+
+fn progress_not_after_response(a: &Analysis) -> Judged {
+    let tokens = tokens_sent(a);
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let session = x.session().unwrap_or_default().to_owned();
+        let mut answered: BTreeSet<String> = BTreeSet::new();
+        for e in &x.events {
+            let Some(message) = &e.message else { continue };
+            if is_response(message) {
+                answered.insert(message["id"].to_string());
+            } else if let Some((token, _)) = progress_of(message) {
+                judged.examined += 1;
+                if let Some(request) = tokens.get(&(session.clone(), token.clone())) {
+                    if answered.contains(&request.to_string()) {
+                        judged.findings.push(Finding::at(
+                            e.seq,
+                            format!(
+                                "progress for token {token} after the response to request {request}"
+                            ),
+                            "no progress once the request is answered",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    judged
+}
+
+fn no_duplicate_event(a: &Analysis) -> Judged {
+    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for e in x
+            .events
+            .iter()
+            .filter(|e| e.delivery == Delivery::Delivered)
+        {
+            let Some(id) = &e.id else { continue };
+            judged.examined += 1;
+            let key = (x.session().unwrap_or_default().to_owned(), id.clone());
+            if let Some(first) = seen.get(&key) {
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!("event {id} delivered again (first at record {first})"),
+                    "each event delivered once",
+                ));
+            } else {
+                seen.insert(key, e.seq);
+            }
+        }
+    }
+    judged
+}
+
+fn no_duplicate_message(a: &Analysis) -> Judged {
+    // Requests and responses carry ids; the same one delivered under two event ids is a duplicate.
+    let mut seen: HashMap<(String, String, bool), (u64, Option<String>)> = HashMap::new();
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for e in x
+            .events
+            .iter()
+            .filter(|e| e.delivery == Delivery::Delivered)
+        {
+            let Some(message) = &e.message else { continue };
+            let Some(id) = message.get("id") else {
+                continue;
+            };
+            judged.examined += 1;
+            let key = (
+                x.session().unwrap_or_default().to_owned(),
+                id.to_string(),
+                is_response(message),
+            );
+            match seen.get(&key) {
+                Some((first, first_event)) if e.id.is_none() || *first_event != e.id => {
+                    judged.findings.push(Finding::at(
+                        e.seq,
+                        format!(
+                            "{} {id} delivered again under event {:?} (first at record {first})",
+                            if key.2 { "response" } else { "request" },
+                            e.id
+                        ),
+                        "each message on one stream, once",
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(key, (e.seq, e.id.clone()));
+                }
+            }
+        }
+    }
+    judged
+}
+
+fn replay_same_stream_only(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.is_resume()) {
+        let Some(last) = x.headers.last_event_id.as_deref() else {
+            continue;
+        };
+        let Some(origin) = a.origin_of(last) else {
+            continue;
+        };
+        for e in x
+            .events
+            .iter()
+            .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
+        {
+            let Some(id) = &e.id else { continue };
+            judged.examined += 1;
+            let Some(from) = a.origin_of(id) else {
+                continue;
+            };
+            if from.id == x.id {
+                continue; // new events of the resumed stream
+            }
+            if from.id != origin.id {
+                let other_session = from.session() != x.session();
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!(
+                        "resume after {last} replayed event {id} of {} stream (exchange {})",
+                        if other_session {
+                            "another session's"
+                        } else {
+                            "another"
+                        },
+                        from.id
+                    ),
+                    format!(
+                        "only events of the stream of {last} (exchange {})",
+                        origin.id
+                    ),
+                ));
+            }
+        }
+    }
+    judged
+}
+
+fn event_id_unique(a: &Analysis) -> Judged {
+    let mut seen: HashMap<(String, String), (u64, String)> = HashMap::new();
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for e in &x.events {
+            let Some(id) = &e.id else { continue };
+            judged.examined += 1;
+            let content = e.message.as_ref().map(Value::to_string).unwrap_or_default();
+            let key = (x.session().unwrap_or_default().to_owned(), id.clone());
+            match seen.get(&key) {
+                Some((first, other)) if *other != content => judged.findings.push(Finding::at(
+                    e.seq,
+                    format!("event id {id} names two different events (first at record {first})"),
+                    "an id per event, unique across the session's streams",
+                )),
+                Some(_) => {}
+                None => {
+                    seen.insert(key, (e.seq, content));
+                }
+            }
+        }
+    }
+    judged
+}
+
+fn delivered_ids(a: &Analysis) -> BTreeSet<(String, String)> {
+    a.exchanges
+        .iter()
+        .flat_map(|x| {
+            x.events
+                .iter()
+                .filter(|e| e.delivery == Delivery::Delivered)
+                .filter_map(move |e| e.message.as_ref().map(|m| (x, m)))
+        })
+        .filter_map(|(x, m)| {
+            m.get("id").map(|id| {
+                (
+                    x.session().unwrap_or_default().to_owned(),
+                    format!("{}{}", if is_response(m) { "r" } else { "q" }, id),
+                )
+            })
+        })
+        .collect()
+}
+
+fn nothing_lost(a: &Analysis) -> Judged {
+    let delivered = delivered_ids(a);
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let resumed = a.exchanges.iter().any(|r| {
+            r.is_resume()
+                && r.request_seq > x.request_seq
+                && r.headers
+                    .last_event_id
+                    .as_deref()
+                    .and_then(|id| a.origin_of(id))
+                    .is_some_and(|o| o.id == x.id)
+        });
+        if !resumed {
+            continue;
+        }
+        for e in x.events.iter().filter(|e| e.delivery == Delivery::Withheld) {
+            let Some(m) = &e.message else { continue };
+            let Some(id) = m.get("id") else { continue };
+            judged.examined += 1;
+            let key = (
+                x.session().unwrap_or_default().to_owned(),
+                format!("{}{}", if is_response(m) { "r" } else { "q" }, id),
+            );
+            if !delivered.contains(&key) {
+                judged.findings.push(Finding::at(e.seq, format!("{} {id} was withheld by the cut and never replayed after the client resumed", if is_response(m) { "response" } else { "request" }), "the cut stream's messages replayed on resume"));
+            }
+        }
+    }
+    judged
+}
+
+fn response_exactly_once(a: &Analysis) -> Judged {
+    let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (_, x, m) in delivered_in_order(a) {
+        if is_response(m) && x.method == "POST" || is_response(m) && x.method == "GET" {
+            *count
+                .entry((
+                    x.session().unwrap_or_default().to_owned(),
+                    m["id"].to_string(),
+                ))
+                .or_default() += 1;
+        }
+    }
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.method == "POST") {
+        let Some(id) = x.rpc_id() else { continue };
+        if x.status().is_some_and(|s| s != 200) {
+            continue; // refused at the HTTP level: judged by other checks
+        }
+        let key = (x.session().unwrap_or_default().to_owned(), id.to_string());
+        let n = count.get(&key).copied().unwrap_or(0);
+        let cut = matches!(
+            x.end,
+            Some(EndReason::Cut | EndReason::Closed | EndReason::ClientGone)
+        );
+        let resumed = a.exchanges.iter().any(|r| {
+            r.is_resume()
+                && r.headers
+                    .last_event_id
+                    .as_deref()
+                    .and_then(|i| a.origin_of(i))
+                    .is_some_and(|o| o.id == x.id)
+        });
+        if n == 0 && cut && !resumed {
+            continue; // the client gave up: nothing to judge
+        }
+        if x.response.is_none() {
+            continue;
+        }
+        judged.examined += 1;
+        if n != 1 {
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!("request {id} got {n} responses"),
+                "exactly one response",
+            ));
+        }
+    }
+    judged
+}
+
+fn priming_event(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a
+        .exchanges
+        .iter()
+        .filter(|x| x.method == "POST" && !x.events.is_empty())
+    {
+        if x.rpc_method() == Some("initialize") || x.rpc_id().is_none() {
+            continue;
+        }
+        judged.examined += 1;
+        let first = &x.events[0];
+        if !(first.id.is_some() && first.empty) {
+            judged.findings.push(Finding::at(
+                first.seq,
+                "the stream starts with a message, not a priming event",
+                "an event with an id and empty data first",
+            ));
+        }
+    }
+    judged
+}
+
+fn session_id_ascii(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let Some((seq, _, headers)) = &x.response else {
+            continue;
+        };
+        let Some(id) = &headers.mcp_session_id else {
+            continue;
+        };
+        judged.examined += 1;
+        if id.is_empty() || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            judged.findings.push(Finding::at(
+                *seq,
+                format!("session id {id:?}"),
+                "visible ASCII only (0x21 to 0x7E)",
+            ));
+        }
+    }
+    judged
+}
+
+fn issued_sessions(a: &Analysis) -> BTreeSet<String> {
+    a.exchanges
+        .iter()
+        .filter_map(|x| x.response.as_ref().and_then(|r| r.2.mcp_session_id.clone()))
+        .collect()
+}
+
+fn session_missing_400(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    if issued_sessions(a).is_empty() {
+        return judged;
+    }
+    for x in a
+        .exchanges
+        .iter()
+        .filter(|x| x.method == "POST" && x.headers.mcp_session_id.is_none())
+    {
+        if matches!(x.rpc_method(), Some("initialize") | Some("server/discover"))
+            || x.body.is_none()
+        {
+            continue;
+        }
+        let Some(status) = x.status() else { continue };
+        judged.examined += 1;
+        if status != 400 {
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!(
+                    "a {} without Mcp-Session-Id got {status}",
+                    x.rpc_method().unwrap_or("request")
+                ),
+                "400 Bad Request",
+            ));
+        }
+    }
+    judged
+}
+
+fn session_unknown_404(a: &Analysis) -> Judged {
+    let issued = issued_sessions(a);
+    let mut deleted: BTreeMap<String, u64> = BTreeMap::new();
+    for x in a.exchanges.iter().filter(|x| x.method == "DELETE") {
+        if let (Some(id), Some(status)) = (&x.headers.mcp_session_id, x.status()) {
+            if (200..300).contains(&status) {
+                deleted.entry(id.clone()).or_insert(x.request_seq);
+            }
+        }
+    }
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let Some(id) = &x.headers.mcp_session_id else {
+            continue;
+        };
+        let Some(status) = x.status() else { continue };
+        if x.method == "DELETE" && deleted.get(id) == Some(&x.request_seq) {
+            continue;
+        }
+        let unknown = !issued.contains(id);
+        let terminated = deleted.get(id).is_some_and(|at| *at < x.request_seq);
+        if !(unknown || terminated) {
+            continue;
+        }
+        judged.examined += 1;
+        if status != 404 {
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!(
+                    "a request with {} session {id} got {status}",
+                    if unknown { "unknown" } else { "terminated" }
+                ),
+                "404 Not Found",
+            ));
+        }
+    }
+    judged
+}
+
+fn version_header_400(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let Some(version) = &x.headers.mcp_protocol_version else {
+            continue;
+        };
+        if KNOWN_VERSIONS.contains(&version.as_str()) {
+            continue;
+        }
+        let Some(status) = x.status() else { continue };
+        judged.examined += 1;
+        if status != 400 {
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!("MCP-Protocol-Version {version:?} got {status}"),
+                "400 Bad Request",
+            ));
+        }
+    }
+    judged
+}
+
+fn origin_is_local(origin: &str) -> bool {
+    let host = origin.split("://").nth(1).unwrap_or(origin);
+    let host = host.split('/').next().unwrap_or(host);
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+fn origin_403(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let Some(origin) = &x.headers.origin else {
+            continue;
+        };
+        if origin_is_local(origin) {
+            continue;
+        }
+        let Some(status) = x.status() else { continue };
+        judged.examined += 1;
+        if status != 403 {
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!("a request from Origin {origin} got {status}"),
+                "403 Forbidden for a foreign Origin",
+            ));
+        }
+    }
+    judged
+}
+
+/// Server questions of a kind (`elicitation/create`, `sampling/createMessage`),
+/// sent as requests or inside `inputRequests`, with the exchange they rode on.
+fn questions<'a>(a: &'a Analysis, method: &'a str) -> Vec<(u64, &'a Exchange, Value)> {
+    let mut out = Vec::new();
+    for x in &a.exchanges {
+        for (seq, message, _) in x.server_messages() {
+            if method_of(message) == Some(method) && message.get("id").is_some() {
+                out.push((seq, x, message.get("params").cloned().unwrap_or_default()));
+            }
+            if let Some(requests) = message
+                .pointer("/result/inputRequests")
+                .and_then(Value::as_object)
+            {
+                for request in requests.values().filter(|r| method_of(r) == Some(method)) {
+                    out.push((seq, x, request.get("params").cloned().unwrap_or_default()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn declared(a: &Analysis, x: &Exchange, capability: &str) -> bool {
+    let from_request = x
+        .body
+        .as_ref()
+        .and_then(|b| b.pointer("/params/_meta/io.modelcontextprotocol~1clientCapabilities"))
+        .and_then(|c| c.get(capability));
+    from_request.is_some()
+        || a.client_caps_for(x)
+            .and_then(|c| c.get(capability))
+            .is_some()
+}
+
+fn only_if_declared(a: &Analysis, method: &str, capability: &str) -> Judged {
+    let mut judged = Judged::default();
+    for (seq, x, _) in questions(a, method) {
+        judged.examined += 1;
+        if !declared(a, x, capability) {
+            judged.findings.push(Finding::at(
+                seq,
+                format!("{method} sent to a client that did not declare `{capability}`"),
+                format!("only clients that declared `{capability}`"),
+            ));
+        }
+    }
+    judged
+}
+
+fn elicitation_declared(a: &Analysis) -> Judged {
+    only_if_declared(a, "elicitation/create", "elicitation")
+}
+
+fn sampling_declared(a: &Analysis) -> Judged {
+    only_if_declared(a, "sampling/createMessage", "sampling")
+}
+
+fn elicitation_flat_schema(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for (seq, _, params) in questions(a, "elicitation/create") {
+        let Some(schema) = params.get("requestedSchema") else {
+            continue;
+        };
+        judged.examined += 1;
+        let flat = schema.get("type") == Some(&Value::String("object".into()))
+            && schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .is_some_and(|props| {
+                    props.values().all(|p| {
+                        matches!(
+                            p.get("type").and_then(Value::as_str),
+                            Some("string" | "number" | "integer" | "boolean")
+                        ) || p.get("enum").is_some()
+                            || p.get("oneOf").is_some()
+                    })
+                });
+        if !flat {
+            judged.findings.push(Finding::at(
+                seq,
+                format!("requestedSchema {}", short(schema)),
+                "a flat object of primitive properties",
+            ));
+        }
+    }
+    judged
+}
+
+fn logging_declared(a: &Analysis) -> Judged {
+    let declared = a
+        .server_capabilities
+        .as_ref()
+        .and_then(|c| c.get("logging"))
+        .is_some();
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for (seq, message, _) in x.server_messages() {
+            if method_of(message) == Some("notifications/message") {
+                judged.examined += 1;
+                if !declared {
+                    judged.findings.push(Finding::at(
+                        seq,
+                        "a log message from a server that did not declare `logging`",
+                        "declare `logging` before sending notifications/message",
+                    ));
+                }
+            }
+        }
+    }
+    judged
+}
+
+fn task_transitions(a: &Analysis) -> Judged {
+    let terminal = |s: &str| matches!(s, "completed" | "failed" | "cancelled");
+    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    let mut judged = Judged::default();
+    for (seq, _, message) in delivered_in_order(a) {
+        let Some(result) = message.get("result") else {
+            continue;
+        };
+        let (Some(id), Some(status)) = (
+            result.get("taskId").and_then(Value::as_str),
+            result.get("status").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        judged.examined += 1;
+        if let Some(previous) = last.get(id) {
+            let legal = if terminal(previous) {
+                previous == status
+            } else {
+                true
+            };
+            if !legal {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!("task {id} went from {previous} to {status}"),
+                    "a terminal status is final",
+                ));
+            }
+        }
+        last.insert(id.to_owned(), status.to_owned());
+    }
+    judged
+}

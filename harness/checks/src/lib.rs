@@ -1,0 +1,77 @@
+//! The checks of mcp-harness: each a pure function from a transcript to a
+//! verdict, declared once with its id, level, spec citation and versions.
+//! No I/O, no clocks: the same transcript always gives the same verdicts.
+#![warn(missing_docs)]
+
+pub mod analysis;
+pub mod catalog;
+pub mod verdict;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+pub use analysis::Analysis;
+pub use catalog::{Check, Needs, Versions, catalog};
+use mcp_harness_wire::Transcript;
+pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
+
+/// Judge `transcript` with every check of the catalog.
+pub fn judge(transcript: &Transcript) -> Vec<Verdict> {
+    let analysis = Analysis::of(transcript);
+    catalog()
+        .iter()
+        .map(|check| judge_one(check, &analysis))
+        .collect()
+}
+
+/// Judge one check on an analysed transcript.
+pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
+    let version = analysis.version.clone();
+    let mut verdict = Verdict {
+        check: check.id.to_owned(),
+        level: check.level,
+        citation: check.citation(&version),
+        version: version.clone(),
+        outcome: Outcome::NotObserved,
+        examined: 0,
+        findings: Vec::new(),
+    };
+    if !check.versions.covers(&version) {
+        verdict.outcome = Outcome::Skipped(format!("no such rule in {version}"));
+        return verdict;
+    }
+    if check.needs == Needs::ServerTasks
+        && !analysis.server_capabilities.as_ref().is_some_and(|c| {
+            c.pointer("/extensions/io.modelcontextprotocol~1tasks")
+                .is_some()
+                || c.get("tasks").is_some()
+        })
+    {
+        verdict.outcome = Outcome::Skipped("the server did not declare tasks".into());
+        return verdict;
+    }
+    match catch_unwind(AssertUnwindSafe(|| (check.run)(analysis))) {
+        Ok(judged) => {
+            verdict.examined = judged.examined;
+            verdict.outcome = if !judged.findings.is_empty() {
+                match check.level {
+                    Level::Must => Outcome::Fail,
+                    Level::Should => Outcome::Warn,
+                }
+            } else if judged.examined == 0 {
+                Outcome::NotObserved
+            } else {
+                Outcome::Pass
+            };
+            verdict.findings = judged.findings;
+        }
+        Err(panic) => {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the check panicked".into());
+            verdict.outcome = Outcome::Unknown(cause);
+        }
+    }
+    verdict
+}

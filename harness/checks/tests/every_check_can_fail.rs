@@ -1,0 +1,563 @@
+//! Every check in the catalog, on a transcript that keeps its rule (pass) and on
+//! one that breaks it (fail or warn). A meta-test makes sure no check is left
+//! without both.
+
+use mcp_harness_checks::{Analysis, Outcome, catalog, judge_one};
+use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Record, Transcript, WireEvent};
+use serde_json::{Value, json};
+
+/// Builds transcripts as a proxy would record them.
+struct Wire {
+    records: Vec<Record>,
+    exchange: u64,
+    session: Option<String>,
+}
+
+impl Wire {
+    fn push(&mut self, event: WireEvent) -> u64 {
+        let seq = self.records.len() as u64;
+        self.records.push(Record {
+            seq,
+            at_us: seq * 10,
+            event,
+        });
+        seq
+    }
+
+    /// A session on `version` with the given client and server capabilities.
+    fn session(version: &str, client: Value, server: Value) -> Self {
+        let mut wire = Self {
+            records: Vec::new(),
+            exchange: 0,
+            session: None,
+        };
+        let x = wire.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": version, "capabilities": client, "clientInfo": {"name": "t", "version": "0"}}}), Headers::default());
+        let headers = Headers {
+            mcp_session_id: Some("s-1".into()),
+            ..Headers::default()
+        };
+        wire.push(WireEvent::Response { exchange: x, status: 200, headers: Box::new(headers), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"protocolVersion": version, "capabilities": server, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
+        wire.session = Some("s-1".into());
+        wire
+    }
+
+    fn legacy() -> Self {
+        Self::session(
+            "2025-11-25",
+            json!({"elicitation": {}, "sampling": {}}),
+            json!({"tools": {}, "logging": {}}),
+        )
+    }
+
+    fn request(&mut self, method: &str, body: Value, mut headers: Headers) -> u64 {
+        self.exchange += 1;
+        if headers.mcp_session_id.is_none() {
+            headers.mcp_session_id = self.session.clone();
+        }
+        let body = if body.is_null() {
+            Body::Empty
+        } else {
+            Body::from_json(&body)
+        };
+        let exchange = self.exchange;
+        self.push(WireEvent::Request {
+            exchange,
+            conn: 1,
+            method: method.into(),
+            path: "/mcp".into(),
+            headers: Box::new(headers),
+            body,
+        });
+        exchange
+    }
+
+    fn call(&mut self, id: u64, token: Value) -> u64 {
+        let x = self.request("POST", json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "travel_agent", "_meta": {"progressToken": token}}}), Headers::default());
+        self.stream(x);
+        x
+    }
+
+    fn stream(&mut self, x: u64) {
+        self.push(WireEvent::Response {
+            exchange: x,
+            status: 200,
+            headers: Box::default(),
+            body: Body::Empty,
+            delivery: Delivery::Delivered,
+        });
+    }
+
+    fn status(&mut self, x: u64, status: u16) {
+        self.push(WireEvent::Response {
+            exchange: x,
+            status,
+            headers: Box::default(),
+            body: Body::Empty,
+            delivery: Delivery::Delivered,
+        });
+    }
+
+    fn event(&mut self, x: u64, id: Option<&str>, data: Option<Value>, delivery: Delivery) -> u64 {
+        let index = self.records.len() as u32;
+        self.push(WireEvent::Sse {
+            exchange: x,
+            index,
+            id: id.map(str::to_owned),
+            event: None,
+            retry_ms: None,
+            data: data.as_ref().map(Body::from_json),
+            delivery,
+        })
+    }
+
+    fn sent(&mut self, x: u64, id: &str, data: Value) {
+        self.event(x, Some(id), Some(data), Delivery::Delivered);
+    }
+
+    fn end(&mut self, x: u64, reason: EndReason) {
+        self.push(WireEvent::StreamEnd {
+            exchange: x,
+            reason,
+            detail: None,
+        });
+    }
+
+    fn resume(&mut self, last: &str) -> u64 {
+        let x = self.request(
+            "GET",
+            Value::Null,
+            Headers {
+                last_event_id: Some(last.into()),
+                ..Headers::default()
+            },
+        );
+        self.stream(x);
+        x
+    }
+
+    fn transcript(self) -> Transcript {
+        Transcript {
+            records: self.records,
+        }
+    }
+}
+
+fn progress(token: Value, value: f64) -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": value}})
+}
+
+fn result(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {"content": []}})
+}
+
+fn priming(w: &mut Wire, x: u64, id: &str) {
+    w.event(x, Some(id), None, Delivery::Delivered);
+}
+
+/// A clean call: priming, two progress events, the response.
+fn clean_call() -> Wire {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.sent(x, "1-2", progress(json!("tok"), 50.0));
+    w.sent(x, "1-3", result(1));
+    w.end(x, EndReason::Complete);
+    w
+}
+
+/// A call cut after the first progress, resumed, with the rest replayed.
+fn cut_and_resumed(replay: &[(&str, Value)]) -> Wire {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.event(
+        x,
+        Some("1-2"),
+        Some(progress(json!("tok"), 50.0)),
+        Delivery::Withheld,
+    );
+    w.event(x, Some("1-3"), Some(result(1)), Delivery::Withheld);
+    w.end(x, EndReason::Cut);
+    let r = w.resume("1-1");
+    for (id, data) in replay {
+        w.sent(r, id, data.clone());
+    }
+    w.end(r, EndReason::Complete);
+    w
+}
+
+fn good(id: &str) -> Transcript {
+    match id {
+        "jsonrpc.well_formed"
+        | "progress.token_known"
+        | "progress.increasing"
+        | "progress.not_after_response"
+        | "response.exactly_once"
+        | "sse.priming_event"
+        | "stream.event_id_unique" => clean_call().transcript(),
+        "stream.no_duplicate_event"
+        | "stream.no_duplicate_message"
+        | "stream.replay_same_stream_only"
+        | "stream.nothing_lost" => {
+            cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))])
+                .transcript()
+        }
+        "session.id_visible_ascii" => clean_call().transcript(),
+        "session.missing_id_400" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    mcp_session_id: Some(String::new()),
+                    ..Headers::default()
+                },
+            );
+            fix_no_session(&mut w, x);
+            w.status(x, 400);
+            w.transcript()
+        }
+        "session.unknown_id_404" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    mcp_session_id: Some("forged".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 404);
+            w.transcript()
+        }
+        "version.invalid_header_400" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    mcp_protocol_version: Some("1999-01-01".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 400);
+            w.transcript()
+        }
+        "security.origin_403" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    origin: Some("https://evil.example".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 403);
+            w.transcript()
+        }
+        "elicitation.only_if_declared" | "elicitation.flat_schema" => {
+            elicit(json!({"elicitation": {}}), flat_schema()).transcript()
+        }
+        "sampling.only_if_declared" => sample(json!({"sampling": {}})).transcript(),
+        "logging.only_if_declared" => log(json!({"logging": {}})).transcript(),
+        "tasks.legal_transitions" => tasks(&[
+            "working",
+            "input_required",
+            "working",
+            "completed",
+            "completed",
+        ])
+        .transcript(),
+        other => panic!("no passing fixture for {other}"),
+    }
+}
+
+fn bad(id: &str) -> Transcript {
+    match id {
+        "jsonrpc.well_formed" => {
+            let mut w = clean_call();
+            let x = w.call(2, json!("t2"));
+            w.sent(x, "2-1", json!({"jsonrpc": "1.0", "id": 2}));
+            w.transcript()
+        }
+        "progress.token_known" => {
+            let mut w = clean_call();
+            let x = w.call(2, json!("t2"));
+            w.sent(x, "2-1", progress(json!("someone-else"), 1.0));
+            w.transcript()
+        }
+        "progress.increasing" => {
+            let mut w = Wire::legacy();
+            let x = w.call(1, json!(7));
+            w.sent(x, "1-1", progress(json!(7), 50.0));
+            w.sent(x, "1-2", progress(json!(7), 50.0));
+            w.sent(x, "1-3", result(1));
+            w.transcript()
+        }
+        "progress.not_after_response" => {
+            let mut w = Wire::legacy();
+            let x = w.call(1, json!("tok"));
+            w.sent(x, "1-1", result(1));
+            w.sent(x, "1-2", progress(json!("tok"), 100.0));
+            w.transcript()
+        }
+        "stream.no_duplicate_event" => cut_and_resumed(&[
+            ("1-1", progress(json!("tok"), 0.0)),
+            ("1-2", progress(json!("tok"), 50.0)),
+            ("1-3", result(1)),
+        ])
+        .transcript(),
+        "stream.no_duplicate_message" => cut_and_resumed(&[
+            ("1-2", progress(json!("tok"), 50.0)),
+            ("1-3", result(1)),
+            ("1-4", result(1)),
+        ])
+        .transcript(),
+        "stream.replay_same_stream_only" => {
+            let mut w = cut_and_resumed(&[]);
+            let other = w.call(2, json!("other"));
+            w.sent(other, "2-1", progress(json!("other"), 10.0));
+            let r = w.resume("1-1");
+            w.sent(r, "2-1", progress(json!("other"), 10.0));
+            w.transcript()
+        }
+        "stream.event_id_unique" => {
+            let mut w = clean_call();
+            let x = w.call(2, json!("t2"));
+            w.sent(x, "1-1", progress(json!("t2"), 5.0));
+            w.transcript()
+        }
+        "stream.nothing_lost" => cut_and_resumed(&[]).transcript(),
+        "response.exactly_once" => {
+            cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0))]).transcript()
+        }
+        "sse.priming_event" => {
+            let mut w = Wire::legacy();
+            let x = w.call(1, json!("tok"));
+            w.sent(x, "1-1", result(1));
+            w.transcript()
+        }
+        "session.id_visible_ascii" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": {}}),
+                Headers::default(),
+            );
+            w.push(WireEvent::Response {
+                exchange: x,
+                status: 200,
+                headers: Box::new(Headers {
+                    mcp_session_id: Some("bad id\n".into()),
+                    ..Headers::default()
+                }),
+                body: Body::Empty,
+                delivery: Delivery::Delivered,
+            });
+            w.transcript()
+        }
+        "session.missing_id_400" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers::default(),
+            );
+            fix_no_session(&mut w, x);
+            w.status(x, 200);
+            w.transcript()
+        }
+        "session.unknown_id_404" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    mcp_session_id: Some("forged".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 400);
+            w.transcript()
+        }
+        "version.invalid_header_400" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    mcp_protocol_version: Some("1999-01-01".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 200);
+            w.transcript()
+        }
+        "security.origin_403" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+                Headers {
+                    origin: Some("https://evil.example".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 200);
+            w.transcript()
+        }
+        "elicitation.only_if_declared" => elicit(json!({}), flat_schema()).transcript(),
+        "elicitation.flat_schema" => elicit(
+            json!({"elicitation": {}}),
+            json!({"type": "object", "properties": {"trip": {"type": "object", "properties": {}}}}),
+        )
+        .transcript(),
+        "sampling.only_if_declared" => sample(json!({})).transcript(),
+        "logging.only_if_declared" => log(json!({})).transcript(),
+        "tasks.legal_transitions" => tasks(&["working", "completed", "working"]).transcript(),
+        other => panic!("no failing fixture for {other}"),
+    }
+}
+
+/// Make exchange `x` carry no session id.
+fn fix_no_session(w: &mut Wire, x: u64) {
+    for record in &mut w.records {
+        if let WireEvent::Request {
+            exchange, headers, ..
+        } = &mut record.event
+        {
+            if *exchange == x {
+                headers.mcp_session_id = None;
+            }
+        }
+    }
+}
+
+fn flat_schema() -> Value {
+    json!({"type": "object", "properties": {"confirm": {"type": "boolean"}, "notes": {"type": "string"}}, "required": ["confirm"]})
+}
+
+fn elicit(client: Value, schema: Value) -> Wire {
+    let mut w = Wire::session("2025-06-18", client, json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "Confirm?", "requestedSchema": schema}}));
+    w
+}
+
+fn sample(client: Value) -> Wire {
+    let mut w = Wire::session("2025-06-18", client, json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "id": 0, "method": "sampling/createMessage", "params": {"messages": [], "maxTokens": 100}}));
+    w
+}
+
+fn log(server: Value) -> Wire {
+    let mut w = Wire::session("2025-06-18", json!({}), server);
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "step"}}));
+    w
+}
+
+fn tasks(statuses: &[&str]) -> Wire {
+    let mut w = Wire {
+        records: Vec::new(),
+        exchange: 0,
+        session: None,
+    };
+    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}}}), Headers::default());
+    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}}}})), delivery: Delivery::Delivered });
+    for (n, status) in statuses.iter().enumerate() {
+        let id = n as u64 + 1;
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": "t1"}}),
+            Headers::default(),
+        );
+        w.push(WireEvent::Response {
+            exchange: x,
+            status: 200,
+            headers: Box::default(),
+            body: Body::from_json(
+                &json!({"jsonrpc": "2.0", "id": id, "result": {"taskId": "t1", "status": status}}),
+            ),
+            delivery: Delivery::Delivered,
+        });
+    }
+    w
+}
+
+#[test]
+fn every_check_passes_its_good_fixture_and_fails_its_bad_one() {
+    for check in catalog() {
+        let passing = judge_one(check, &Analysis::of(&good(check.id)));
+        assert_eq!(
+            passing.outcome,
+            Outcome::Pass,
+            "{}: {:?}",
+            check.id,
+            passing.findings
+        );
+        let failing = judge_one(check, &Analysis::of(&bad(check.id)));
+        let expected = match check.level {
+            mcp_harness_checks::Level::Must => Outcome::Fail,
+            mcp_harness_checks::Level::Should => Outcome::Warn,
+        };
+        assert_eq!(
+            failing.outcome, expected,
+            "{} must catch its fixture (examined {})",
+            check.id, failing.examined
+        );
+        assert!(
+            failing.findings.iter().all(|f| f.seq.is_some()),
+            "{}: findings point into the transcript",
+            check.id
+        );
+    }
+}
+
+#[test]
+fn unexercised_rules_are_not_observed_and_wrong_versions_are_skipped() {
+    let empty = Wire::legacy().transcript();
+    let analysis = Analysis::of(&empty);
+    let progress = catalog()
+        .iter()
+        .find(|c| c.id == "progress.increasing")
+        .unwrap();
+    assert_eq!(judge_one(progress, &analysis).outcome, Outcome::NotObserved);
+    let tasks = catalog()
+        .iter()
+        .find(|c| c.id == "tasks.legal_transitions")
+        .unwrap();
+    assert!(
+        matches!(judge_one(tasks, &analysis).outcome, Outcome::Skipped(_)),
+        "no tasks in 2025-11-25"
+    );
+    let priming = catalog()
+        .iter()
+        .find(|c| c.id == "sse.priming_event")
+        .unwrap();
+    let old = Wire::session("2025-06-18", json!({}), json!({})).transcript();
+    assert!(
+        matches!(
+            judge_one(priming, &Analysis::of(&old)).outcome,
+            Outcome::Skipped(_)
+        ),
+        "SSE priming is a 2025-11-25 rule"
+    );
+}
+
+#[test]
+fn verdicts_cite_the_version_judged() {
+    let verdicts = mcp_harness_checks::judge(&clean_call().transcript());
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| v.version == "2025-11-25"
+                && v.citation.starts_with("specification/2025-11-25/"))
+    );
+    let ids: std::collections::BTreeSet<_> = verdicts.iter().map(|v| v.check.clone()).collect();
+    assert_eq!(ids.len(), catalog().len(), "ids are unique");
+}
