@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde::{Deserialize, Serialize};
 
 /// Which HTTP exchanges (and so which streams) a fault applies to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StreamSelector {
     /// HTTP method: `POST` or `GET` (any when absent).
@@ -81,7 +81,7 @@ impl StreamSelector {
 }
 
 /// When a held response is let go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum HoldUntil {
     /// After this many milliseconds.
@@ -98,7 +98,7 @@ pub enum HoldUntil {
 }
 
 /// A fault on one exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StreamFault {
     /// Deliver the first `after` events, then drop the client's connection; the
@@ -156,7 +156,7 @@ impl StreamFault {
 }
 
 /// A fault and the exchanges it hits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FaultRule {
     /// Which exchanges.
     #[serde(default)]

@@ -121,6 +121,8 @@ pub struct Analysis {
     pub server_capabilities: Option<Value>,
     /// The client's declared capabilities, per session (`""` for stateless).
     pub client_capabilities: BTreeMap<String, Value>,
+    /// Records where the harness killed the server.
+    pub kills: Vec<u64>,
 }
 
 fn json_of(body: &mcp_harness_wire::Body) -> Option<Value> {
@@ -131,6 +133,7 @@ impl Analysis {
     /// Regroup `transcript`.
     pub fn of(transcript: &Transcript) -> Self {
         let mut exchanges: BTreeMap<u64, Exchange> = BTreeMap::new();
+        let mut kills: Vec<u64> = Vec::new();
         for record in &transcript.records {
             match &record.event {
                 WireEvent::Request {
@@ -188,6 +191,7 @@ impl Analysis {
                         });
                     }
                 }
+                WireEvent::Fault { fault, .. } if fault == "kill" => kills.push(record.seq),
                 WireEvent::StreamEnd {
                     exchange, reason, ..
                 } => {
@@ -202,6 +206,7 @@ impl Analysis {
         let mut analysis = Self {
             exchanges,
             version: DEFAULT_VERSION.into(),
+            kills,
             ..Self::default()
         };
         analysis.find_version_and_capabilities();

@@ -391,13 +391,31 @@ fn delivered_in_order(a: &Analysis) -> Vec<(u64, &Exchange, &Value)> {
     out
 }
 
+/// The request a progress notification at record `seq` belongs to: the latest
+/// request of the session that sent its token before it.
+fn request_of_token(a: &Analysis, session: &str, token: &str, seq: u64) -> Option<u64> {
+    a.exchanges
+        .iter()
+        .filter(|x| x.request_seq < seq && x.session().unwrap_or_default() == session)
+        .filter(|x| {
+            x.body
+                .as_ref()
+                .and_then(|b| b.pointer("/params/_meta/progressToken"))
+                .is_some_and(|t| t.to_string() == token)
+        })
+        .map(|x| x.id)
+        .next_back()
+}
+
 fn progress_increasing(a: &Analysis) -> Judged {
-    let mut last: HashMap<(String, String), f64> = HashMap::new();
+    let mut last: HashMap<(String, String, Option<u64>), f64> = HashMap::new();
     let mut judged = Judged::default();
     for (seq, x, message) in delivered_in_order(a) {
         if let Some((token, value)) = progress_of(message) {
             judged.examined += 1;
-            let key = (x.session().unwrap_or_default().to_owned(), token.clone());
+            let session = x.session().unwrap_or_default().to_owned();
+            let request = request_of_token(a, &session, &token, seq);
+            let key = (session, token.clone(), request);
             if let Some(previous) = last.get(&key) {
                 if value <= *previous {
                     judged.findings.push(Finding::at(
@@ -673,6 +691,9 @@ fn response_exactly_once(a: &Analysis) -> Judged {
         });
         if n == 0 && cut && !resumed {
             continue; // the client gave up: nothing to judge
+        }
+        if n == 0 && a.kills.iter().any(|k| *k > x.request_seq) {
+            continue; // the harness killed the server mid-request: the run is interrupted
         }
         if x.response.is_none() {
             continue;

@@ -1,0 +1,545 @@
+//! The scripted client: its own HTTP and SSE layer (it must see event ids and
+//! `retry:`), speaking either era. It answers elicitation and sampling as the
+//! scenario says, resumes cut streams with `Last-Event-ID` (legacy) or re-issues
+//! the request (2026-07-28), and can send wrong headers on purpose.
+
+use std::time::Duration;
+
+use mcp_harness_wire::{SseDecoder, SseEvent};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::scenario::{ClientSpec, ElicitationAnswer, SamplingAnswer};
+
+/// The first version without sessions.
+pub const MODERN: &str = "2026-07-28";
+
+/// Why the client could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// HTTP failed.
+    #[error("{what}: {message}")]
+    Http {
+        /// What was attempted.
+        what: String,
+        /// What happened.
+        message: String,
+    },
+    /// The server answered something the client cannot use.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+fn http_error(what: &str) -> impl Fn(reqwest::Error) -> ClientError + '_ {
+    move |e| ClientError::Http {
+        what: what.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallOutcome {
+    /// The JSON-RPC `result`, if one arrived.
+    pub result: Option<Value>,
+    /// The JSON-RPC `error`, if one arrived.
+    pub error: Option<Value>,
+    /// Resumes (legacy) or re-issues (2026-07-28) after cuts.
+    pub recoveries: u32,
+    /// Multi round-trip rounds (2026-07-28).
+    pub rounds: u32,
+    /// Why it ended without a response, if it did.
+    pub gave_up: Option<String>,
+}
+
+/// Something the call loop asks the runner to do.
+pub trait CallHooks {
+    /// Called after each event of the call's first stream; the runner may
+    /// restart the server (a SIGKILL) here.
+    fn after_event(&mut self, events_so_far: u32) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// No hooks.
+pub struct NoHooks;
+
+impl CallHooks for NoHooks {
+    async fn after_event(&mut self, _: u32) {}
+}
+
+/// A scripted MCP client of one server URL.
+pub struct ScriptedClient {
+    http: reqwest::Client,
+    url: String,
+    version: String,
+    session: Option<String>,
+    spec: ClientSpec,
+    /// Default accept content for elicitations (from the target profile).
+    accept_content: Value,
+    next_id: i64,
+    limit: Duration,
+}
+
+enum Read {
+    /// The response to our request arrived.
+    Answered(Value),
+    /// The stream ended (or broke) without it; the last event id seen.
+    Ended { last_event_id: Option<String> },
+}
+
+impl ScriptedClient {
+    /// A client for `url` speaking `version`, behaving per `spec`.
+    pub fn new(url: &str, version: &str, spec: ClientSpec, accept_content: Value) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("a plain HTTP client always builds"),
+            url: url.to_owned(),
+            version: version.to_owned(),
+            session: None,
+            spec,
+            accept_content,
+            next_id: 1,
+            limit: Duration::from_secs(30),
+        }
+    }
+
+    /// Whether this client speaks 2026-07-28 (stateless).
+    pub fn modern(&self) -> bool {
+        self.version.as_str() >= MODERN
+    }
+
+    /// The session id, once initialized.
+    pub fn session(&self) -> Option<&str> {
+        self.session.as_deref()
+    }
+
+    fn capabilities(&self) -> Value {
+        let mut caps = serde_json::Map::new();
+        for capability in &self.spec.capabilities {
+            if capability == "tasks" {
+                caps.insert(
+                    "extensions".into(),
+                    json!({"io.modelcontextprotocol/tasks": {}}),
+                );
+            } else {
+                caps.insert(capability.clone(), json!({}));
+            }
+        }
+        Value::Object(caps)
+    }
+
+    fn meta(&self) -> Value {
+        json!({
+            "io.modelcontextprotocol/protocolVersion": self.version,
+            "io.modelcontextprotocol/clientCapabilities": self.capabilities(),
+            "io.modelcontextprotocol/clientInfo": {"name": "mcp-harness", "version": env!("CARGO_PKG_VERSION")},
+        })
+    }
+
+    fn take_id(&mut self) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .header("MCP-Protocol-Version", &self.version)
+            .json(body);
+        if let Some(session) = &self.session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        if self.modern() {
+            if let Some(method) = body.get("method").and_then(Value::as_str) {
+                request = request.header("Mcp-Method", method);
+            }
+            if let Some(name) = body.pointer("/params/name").and_then(Value::as_str) {
+                request = request.header("Mcp-Name", name);
+            }
+        }
+        request
+    }
+
+    /// Start: `initialize` + `notifications/initialized` (legacy), or
+    /// `server/discover` (2026-07-28).
+    pub async fn connect(&mut self) -> Result<Value, ClientError> {
+        let id = self.take_id();
+        if self.modern() {
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": {"_meta": self.meta()}});
+            return self.request(body).await;
+        }
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+            "protocolVersion": self.version, "capabilities": self.capabilities(),
+            "clientInfo": {"name": "mcp-harness", "version": env!("CARGO_PKG_VERSION")}}});
+        let response = self
+            .post(&body)
+            .send()
+            .await
+            .map_err(http_error("initialize"))?;
+        if !response.status().is_success() {
+            return Err(ClientError::Protocol(format!(
+                "initialize answered HTTP {}",
+                response.status()
+            )));
+        }
+        self.session = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let answer = match self.read(response, id, &mut NoHooks).await? {
+            Read::Answered(answer) => answer,
+            Read::Ended { .. } => {
+                return Err(ClientError::Protocol("initialize got no response".into()));
+            }
+        };
+        let ack = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        self.post(&ack)
+            .send()
+            .await
+            .map_err(http_error("notifications/initialized"))?;
+        Ok(answer)
+    }
+
+    /// Send a request and wait for its response (no resume).
+    pub async fn request(&mut self, body: Value) -> Result<Value, ClientError> {
+        let id = body.get("id").and_then(Value::as_i64).unwrap_or(0);
+        let response = self
+            .post(&body)
+            .send()
+            .await
+            .map_err(http_error("request"))?;
+        match self.read(response, id, &mut NoHooks).await? {
+            Read::Answered(answer) => Ok(answer),
+            Read::Ended { .. } => Err(ClientError::Protocol(
+                "the stream ended without a response".into(),
+            )),
+        }
+    }
+
+    /// Call `tool` with `arguments`, following the call to its end.
+    pub async fn call(
+        &mut self,
+        tool: &str,
+        arguments: &Value,
+        token: Option<&Value>,
+        hooks: &mut impl CallHooks,
+    ) -> Result<CallOutcome, ClientError> {
+        let deadline = Instant::now() + self.limit;
+        let mut outcome = CallOutcome::default();
+        let mut input_responses: Option<Value> = None;
+        let mut request_state: Option<Value> = None;
+        let mut first_stream = true;
+        loop {
+            if Instant::now() > deadline {
+                outcome.gave_up = Some(format!("no result within {:?}", self.limit));
+                return Ok(outcome);
+            }
+            let id = self.take_id();
+            let mut params = json!({"name": tool, "arguments": arguments});
+            let mut meta = if self.modern() {
+                self.meta()
+            } else {
+                json!({})
+            };
+            if let Some(token) = token {
+                meta["progressToken"] = token.clone();
+            }
+            if meta.as_object().is_some_and(|m| !m.is_empty()) {
+                params["_meta"] = meta;
+            }
+            if let Some(responses) = &input_responses {
+                params["inputResponses"] = responses.clone();
+            }
+            if let Some(state) = &request_state {
+                params["requestState"] = state.clone();
+            }
+            let body =
+                json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+            let response = match self.post(&body).send().await {
+                Ok(response) => response,
+                Err(e) => {
+                    // Connection refused or dropped: recover like a cut, a bounded number of times.
+                    if outcome.recoveries >= self.spec.max_resumes {
+                        outcome.gave_up = Some(format!("could not reach the server: {e}"));
+                        return Ok(outcome);
+                    }
+                    outcome.recoveries += 1;
+                    tokio::time::sleep(Duration::from_millis(self.spec.resume_delay_ms.max(100)))
+                        .await;
+                    continue;
+                }
+            };
+            if !response.status().is_success() && response.status().as_u16() != 202 {
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                if let Ok(message) = serde_json::from_str::<Value>(&text) {
+                    if let Some(error) = message.get("error") {
+                        outcome.error = Some(error.clone());
+                        return Ok(outcome);
+                    }
+                }
+                outcome.gave_up = Some(format!("HTTP {status}: {text}"));
+                return Ok(outcome);
+            }
+            let mut read = if first_stream {
+                self.read(response, id, hooks).await?
+            } else {
+                self.read(response, id, &mut NoHooks).await?
+            };
+            first_stream = false;
+            // Legacy: resume a cut stream with Last-Event-ID until the response arrives.
+            while let Read::Ended {
+                last_event_id: Some(last),
+            } = &read
+            {
+                if self.modern() || outcome.recoveries >= self.spec.max_resumes {
+                    break;
+                }
+                outcome.recoveries += 1;
+                tokio::time::sleep(Duration::from_millis(self.spec.resume_delay_ms)).await;
+                let last = last.clone();
+                let resumed = self.resume(&last).await;
+                read = match resumed {
+                    Ok(response) => self.read(response, id, &mut NoHooks).await?,
+                    Err(_) => Read::Ended {
+                        last_event_id: Some(last),
+                    },
+                };
+            }
+            let answer = match read {
+                Read::Answered(answer) => answer,
+                Read::Ended { .. }
+                    if self.modern() && outcome.recoveries < self.spec.max_resumes =>
+                {
+                    // 2026-07-28 has no resumption: re-issue the request with a new id.
+                    outcome.recoveries += 1;
+                    tokio::time::sleep(Duration::from_millis(self.spec.resume_delay_ms)).await;
+                    continue;
+                }
+                Read::Ended { .. } => {
+                    outcome.gave_up = Some("the stream ended without a response".into());
+                    return Ok(outcome);
+                }
+            };
+            if let Some(error) = answer.get("error") {
+                outcome.error = Some(error.clone());
+                return Ok(outcome);
+            }
+            let result = answer.get("result").cloned().unwrap_or_default();
+            if result.get("resultType").and_then(Value::as_str) == Some("input_required") {
+                outcome.rounds += 1;
+                if outcome.rounds > 10 {
+                    outcome.gave_up = Some("more than 10 input rounds".into());
+                    return Ok(outcome);
+                }
+                let mut responses = serde_json::Map::new();
+                if let Some(requests) = result.get("inputRequests").and_then(Value::as_object) {
+                    for (key, request) in requests {
+                        match self.answer_question(request).await {
+                            Some(Ok(answer)) => {
+                                responses.insert(key.clone(), answer);
+                            }
+                            // An error answer or silence: there is nothing to send back in
+                            // 2026-07-28, so the client stops here (the server's run times out).
+                            _ => {
+                                outcome.gave_up = Some(format!(
+                                    "the client did not answer input request `{key}`"
+                                ));
+                                return Ok(outcome);
+                            }
+                        }
+                    }
+                }
+                input_responses = Some(Value::Object(responses));
+                request_state = result.get("requestState").cloned();
+                continue;
+            }
+            outcome.result = Some(result);
+            return Ok(outcome);
+        }
+    }
+
+    /// GET with `Last-Event-ID`.
+    pub async fn resume(&self, last_event_id: &str) -> Result<reqwest::Response, ClientError> {
+        let mut request = self
+            .http
+            .get(&self.url)
+            .header("Accept", "text/event-stream")
+            .header("MCP-Protocol-Version", &self.version)
+            .header("Last-Event-ID", last_event_id);
+        if let Some(session) = &self.session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        request.send().await.map_err(http_error("resume"))
+    }
+
+    /// Send DELETE for the session; returns the status.
+    pub async fn delete_session(&mut self) -> Result<u16, ClientError> {
+        let mut request = self
+            .http
+            .delete(&self.url)
+            .header("MCP-Protocol-Version", &self.version);
+        if let Some(session) = &self.session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        Ok(request
+            .send()
+            .await
+            .map_err(http_error("delete"))?
+            .status()
+            .as_u16())
+    }
+
+    /// Send a request exactly as described; returns the status.
+    pub async fn raw(
+        &self,
+        method: &str,
+        headers: &[(String, String)],
+        session: &str,
+        body: Option<&Value>,
+    ) -> Result<u16, ClientError> {
+        let method: reqwest::Method = method
+            .parse()
+            .map_err(|_| ClientError::Protocol(format!("`{method}` is not an HTTP method")))?;
+        let mut request = self
+            .http
+            .request(method, &self.url)
+            .header("Accept", "application/json, text/event-stream");
+        let mut has_version = false;
+        for (name, value) in headers {
+            has_version |= name.eq_ignore_ascii_case("mcp-protocol-version");
+            request = request.header(name, value);
+        }
+        if !has_version {
+            request = request.header("MCP-Protocol-Version", &self.version);
+        }
+        match session {
+            "current" => {
+                if let Some(session) = &self.session {
+                    request = request.header("Mcp-Session-Id", session);
+                }
+            }
+            "none" => {}
+            literal => request = request.header("Mcp-Session-Id", literal),
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(http_error("raw request"))?;
+        let status = response.status().as_u16();
+        // Do not hang on a stream a raw request may have opened.
+        let _ = tokio::time::timeout(Duration::from_millis(200), response.bytes()).await;
+        Ok(status)
+    }
+
+    /// Answer a server question (request JSON with method and params); `None` for silence.
+    async fn answer_question(&self, request: &Value) -> Option<Result<Value, Value>> {
+        match request.get("method").and_then(Value::as_str) {
+            Some("elicitation/create") => match &self.spec.elicitation {
+                ElicitationAnswer::Accept { content } => Some(Ok(
+                    json!({"action": "accept", "content": content.clone().unwrap_or_else(|| self.accept_content.clone())}),
+                )),
+                ElicitationAnswer::Decline => Some(Ok(json!({"action": "decline"}))),
+                ElicitationAnswer::Cancel => Some(Ok(json!({"action": "cancel"}))),
+                ElicitationAnswer::Error => Some(Err(
+                    json!({"code": -32603, "message": "the user interface failed"}),
+                )),
+                ElicitationAnswer::Silence => None,
+            },
+            Some("sampling/createMessage") => match &self.spec.sampling {
+                SamplingAnswer::Text(text) => Some(Ok(
+                    json!({"role": "assistant", "content": {"type": "text", "text": text}, "model": "mcp-harness-scripted", "stopReason": "endTurn"}),
+                )),
+                SamplingAnswer::Error => Some(Err(
+                    json!({"code": -32603, "message": "the model is unavailable"}),
+                )),
+                SamplingAnswer::Silence => None,
+            },
+            Some("roots/list") => Some(Ok(json!({"roots": []}))),
+            Some("ping") => Some(Ok(json!({}))),
+            _ => Some(Err(json!({"code": -32601, "message": "method not found"}))),
+        }
+    }
+
+    /// Read a response (JSON or SSE) until the response to `id`, answering server
+    /// requests on the way.
+    async fn read(
+        &self,
+        response: reqwest::Response,
+        id: i64,
+        hooks: &mut impl CallHooks,
+    ) -> Result<Read, ClientError> {
+        let is_stream = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        if !is_stream {
+            let text = response.text().await.map_err(http_error("response body"))?;
+            if text.trim().is_empty() {
+                return Ok(Read::Ended {
+                    last_event_id: None,
+                });
+            }
+            let message: Value = serde_json::from_str(&text)
+                .map_err(|e| ClientError::Protocol(format!("response is not JSON: {e}")))?;
+            return Ok(Read::Answered(message));
+        }
+        let mut response = response;
+        let mut decoder = SseDecoder::default();
+        let mut last_event_id = None;
+        let mut count = 0u32;
+        let deadline = Instant::now() + self.limit;
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
+                Ok(Ok(Some(chunk))) => chunk,
+                _ => return Ok(Read::Ended { last_event_id }),
+            };
+            let mut events: Vec<SseEvent> = Vec::new();
+            if decoder.feed(&chunk, &mut events).is_err() {
+                return Ok(Read::Ended { last_event_id });
+            }
+            for event in events {
+                count += 1;
+                if event.id.is_some() {
+                    last_event_id = event.id.clone();
+                }
+                if let Ok(message) = serde_json::from_str::<Value>(&event.data) {
+                    if message.get("method").is_none()
+                        && message.get("id").and_then(Value::as_i64) == Some(id)
+                    {
+                        // Read the stream to its end (briefly), as a well-behaved client
+                        // does, so the server, not the client, closes it.
+                        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                            while let Ok(Some(_)) = response.chunk().await {}
+                        })
+                        .await;
+                        return Ok(Read::Answered(message));
+                    }
+                    if message.get("method").is_some() && message.get("id").is_some() {
+                        self.answer_server_request(&message).await;
+                    }
+                }
+                hooks.after_event(count).await;
+            }
+        }
+    }
+
+    async fn answer_server_request(&self, request: &Value) {
+        let id = request["id"].clone();
+        let reply = match self.answer_question(request).await {
+            None => return,
+            Some(Ok(result)) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            Some(Err(error)) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+        };
+        let _ = self.post(&reply).send().await;
+    }
+}

@@ -1,0 +1,9 @@
+//! The mcp-harness runner: scenarios, the scripted client, targets, runs,
+//! normalized snapshots and reports. The `mcp-harness` binary is its CLI.
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod profile;
+pub mod run;
+pub mod scenario;
+pub mod snapshot;

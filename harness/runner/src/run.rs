@@ -1,0 +1,455 @@
+//! Running one scenario under one protocol version against one target:
+//! start the target, put the chaos stack in front, drive the scripted client
+//! through the steps, then judge the transcript.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_harness_chaos::{ChaosStack, StackConfig, TargetProcess, Toxic};
+use mcp_harness_checks::{Level, Outcome, Verdict};
+use mcp_harness_wire::Transcript;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::client::{CallHooks, CallOutcome, ScriptedClient};
+use crate::profile::Profile;
+use crate::scenario::{Expect, ScenarioFile, Step};
+
+/// What to test.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The built-in reference agents, started from this `mcp-harness` binary.
+    Reference {
+        /// The `mcp-harness` executable.
+        exe: PathBuf,
+    },
+    /// A server already running at this URL (restarts are not possible).
+    Url(String),
+    /// A server started from a command line with `{port}`, serving `path`.
+    Command {
+        /// The command template.
+        command: String,
+        /// The MCP endpoint's path, e.g. `/mcp`.
+        path: String,
+    },
+}
+
+/// Time limits of a case.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a started server may take to answer.
+    pub start: Duration,
+    /// How long the whole case may take.
+    pub case: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            start: Duration::from_secs(30),
+            case: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    /// Step number, from 1.
+    pub step: usize,
+    /// Whether it did what the scenario expected.
+    pub ok: bool,
+    /// What happened.
+    pub detail: String,
+}
+
+/// One scenario x version.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// Scenario id.
+    pub scenario: String,
+    /// Protocol version.
+    pub version: String,
+    /// Why the case did not run, if it did not (target lacks a role).
+    pub skipped: Option<String>,
+    /// Why the case could not complete (harness or target failure).
+    pub error: Option<String>,
+    /// Step results.
+    pub steps: Vec<StepResult>,
+    /// Check verdicts (including `scenario.expectations`).
+    pub verdicts: Vec<Verdict>,
+    /// What crossed the wire.
+    #[serde(skip)]
+    pub transcript: Transcript,
+}
+
+impl CaseResult {
+    /// `scenario@version`.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.scenario, self.version)
+    }
+
+    /// Whether anything failed (a MUST broken, an expectation unmet, an error).
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.verdicts.iter().any(|v| v.outcome == Outcome::Fail)
+    }
+}
+
+struct Server {
+    process: Option<TargetProcess>,
+    limits: Limits,
+}
+
+struct RestartHook {
+    server: Arc<Mutex<Server>>,
+    after: Option<u32>,
+    done: bool,
+    recorder: Arc<mcp_harness_chaos::Recorder>,
+}
+
+impl CallHooks for RestartHook {
+    async fn after_event(&mut self, events: u32) {
+        if self.done || self.after != Some(events) {
+            return;
+        }
+        self.done = true;
+        let mut server = self.server.lock().await;
+        let limit = server.limits.start;
+        if let Some(process) = server.process.as_mut() {
+            self.recorder.fault(
+                None,
+                "kill",
+                format!("server SIGKILLed after {events} events, restarting"),
+            );
+            if let Err(e) = process.restart(limit).await {
+                self.recorder.note(format!("restart failed: {e}"));
+            }
+        }
+    }
+}
+
+fn expectations_verdict(version: &str, steps: &[StepResult]) -> Verdict {
+    let findings: Vec<_> = steps
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| mcp_harness_checks::Finding {
+            seq: None,
+            observed: format!("step {}: {}", s.step, s.detail),
+            expected: "what the scenario expects".into(),
+        })
+        .collect();
+    Verdict {
+        check: "scenario.expectations".into(),
+        level: Level::Must,
+        version: version.into(),
+        citation: "the scenario file".into(),
+        outcome: if !findings.is_empty() {
+            Outcome::Fail
+        } else if steps.is_empty() {
+            Outcome::NotObserved
+        } else {
+            Outcome::Pass
+        },
+        examined: steps.len(),
+        findings,
+    }
+}
+
+/// Run `scenario` under `version` against `target`.
+pub async fn run_case(
+    scenario: &ScenarioFile,
+    version: &str,
+    target: &Target,
+    profile: &Profile,
+    limits: Limits,
+) -> CaseResult {
+    let mut case = CaseResult {
+        scenario: scenario.id.clone(),
+        version: version.into(),
+        skipped: None,
+        error: None,
+        steps: Vec::new(),
+        verdicts: Vec::new(),
+        transcript: Transcript::default(),
+    };
+    if let Some(role) = scenario
+        .scenario
+        .needs
+        .iter()
+        .copied()
+        .find(|r| profile.missing(&[*r]).is_some())
+    {
+        case.skipped = Some(format!(
+            "the target's profile `{}` has no tool for role {role:?}",
+            profile.name
+        ));
+        return case;
+    }
+    let work = run_steps(scenario, version, target, profile, limits, &mut case);
+    if tokio::time::timeout(limits.case, work).await.is_err() {
+        case.error = Some(format!("the case did not finish within {:?}", limits.case));
+    }
+    let mut verdicts = mcp_harness_checks::judge(&case.transcript);
+    verdicts.push(expectations_verdict(version, &case.steps));
+    case.verdicts = verdicts;
+    case
+}
+
+async fn run_steps(
+    scenario: &ScenarioFile,
+    version: &str,
+    target: &Target,
+    profile: &Profile,
+    limits: Limits,
+    case: &mut CaseResult,
+) {
+    let store = tempfile::tempdir().ok();
+    let (process, base, path) = match target {
+        Target::Url(url) => {
+            let (base, path) = split_url(url);
+            (None, base, path)
+        }
+        Target::Reference { exe } => {
+            let store_path = store
+                .as_ref()
+                .map(|d| d.path().join("agents.db"))
+                .unwrap_or_else(|| PathBuf::from("memory"));
+            let command = format!(
+                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --store {}",
+                shell_quote(&exe.display().to_string()),
+                shell_quote(&store_path.display().to_string())
+            );
+            match TargetProcess::start(&command, None, limits.start).await {
+                Ok(process) => {
+                    let base = format!("http://127.0.0.1:{}", process.port());
+                    (Some(process), base, "/mcp".to_owned())
+                }
+                Err(e) => {
+                    case.error = Some(format!("the reference agents did not start: {e}"));
+                    return;
+                }
+            }
+        }
+        Target::Command { command, path } => {
+            match TargetProcess::start(command, None, limits.start).await {
+                Ok(process) => {
+                    let base = format!("http://127.0.0.1:{}", process.port());
+                    (Some(process), base, path.clone())
+                }
+                Err(e) => {
+                    case.error = Some(format!("the target did not start: {e}"));
+                    return;
+                }
+            }
+        }
+    };
+    let server = Arc::new(Mutex::new(Server { process, limits }));
+    let stack = match ChaosStack::start(StackConfig::new(&base)).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            case.error = Some(format!("the chaos proxy did not start: {e}"));
+            return;
+        }
+    };
+    let recorder = stack.recorder().clone();
+    for rule in &scenario.scenario.faults {
+        stack.faults().add(rule.clone());
+    }
+    for toxic in &scenario.scenario.toxics {
+        match Toxic::from_json(toxic) {
+            Ok(toxic) => {
+                if let Err(e) = stack.add_toxic(&toxic).await {
+                    case.error = Some(format!("toxic {toxic:?}: {e}"));
+                }
+            }
+            Err(e) => case.error = Some(format!("toxic {toxic}: {e}")),
+        }
+    }
+    let accept = profile
+        .roles
+        .values()
+        .find_map(|r| r.accept_content.clone())
+        .unwrap_or_else(|| json!({}));
+    let mut client = ScriptedClient::new(
+        &format!("{}{path}", stack.base_url()),
+        version,
+        scenario.scenario.client.clone(),
+        accept,
+    );
+    recorder.note(format!("scenario {} under {version}", scenario.id));
+    if let Err(e) = client.connect().await {
+        case.error = Some(format!("could not start a session: {e}"));
+    } else {
+        for (n, step) in scenario.scenario.steps.iter().enumerate() {
+            let result = run_step(n + 1, step, &mut client, &stack, &server, profile).await;
+            case.steps.push(result);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await; // let the proxy record stream ends
+    case.transcript = recorder.transcript();
+    stack.shutdown().await;
+    if let Some(mut process) = server.lock().await.process.take() {
+        process.kill().await;
+    }
+}
+
+fn split_url(url: &str) -> (String, String) {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(slash) => (
+            url[..after_scheme + slash].to_owned(),
+            url[after_scheme + slash..].to_owned(),
+        ),
+        None => (url.to_owned(), "/".to_owned()),
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+fn judge_call(
+    outcome: &CallOutcome,
+    expect: Expect,
+    expect_text: Option<&str>,
+    check_text: bool,
+) -> (bool, String) {
+    let is_error = outcome
+        .result
+        .as_ref()
+        .and_then(|r| r.get("isError"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let got = match (&outcome.result, &outcome.error) {
+        (Some(_), _) if is_error => Expect::ToolError,
+        (Some(_), _) => Expect::Success,
+        (None, Some(_)) => Expect::RpcError,
+        (None, None) => Expect::NoResult,
+    };
+    let text: String = outcome
+        .result
+        .as_ref()
+        .and_then(|r| r.get("content"))
+        .and_then(Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let mut detail = format!("{got:?}");
+    if let Some(error) = &outcome.error {
+        detail.push_str(&format!(" {error}"));
+    }
+    if let Some(reason) = &outcome.gave_up {
+        detail.push_str(&format!(" ({reason})"));
+    }
+    if outcome.recoveries > 0 {
+        detail.push_str(&format!(", {} recoveries", outcome.recoveries));
+    }
+    let mut ok = got == expect;
+    if !ok {
+        detail = format!("expected {expect:?}, got {detail}");
+    }
+    if let (Some(want), true) = (expect_text, check_text) {
+        if !text.contains(want) {
+            ok = false;
+            detail.push_str(&format!("; the result does not contain {want:?}: {text:?}"));
+        }
+    }
+    (ok, detail)
+}
+
+async fn run_step(
+    n: usize,
+    step: &Step,
+    client: &mut ScriptedClient,
+    stack: &ChaosStack,
+    server: &Arc<Mutex<Server>>,
+    profile: &Profile,
+) -> StepResult {
+    let done = |ok: bool, detail: String| StepResult {
+        step: n,
+        ok,
+        detail,
+    };
+    match step {
+        Step::Call {
+            tool,
+            arguments,
+            progress_token,
+            expect,
+            expect_text,
+            restart_after_events,
+        } => {
+            let Some(binding) = profile.resolve(tool) else {
+                return done(false, format!("the profile has no tool for `{tool}`"));
+            };
+            let arguments = arguments.clone().unwrap_or(binding.arguments);
+            let mut hooks = RestartHook {
+                server: server.clone(),
+                after: *restart_after_events,
+                done: false,
+                recorder: stack.recorder().clone(),
+            };
+            match client
+                .call(
+                    &binding.tool,
+                    &arguments,
+                    progress_token.as_ref(),
+                    &mut hooks,
+                )
+                .await
+            {
+                Ok(outcome) => {
+                    let (ok, detail) =
+                        judge_call(&outcome, *expect, expect_text.as_deref(), profile.reference);
+                    done(ok, format!("call {}: {detail}", binding.tool))
+                }
+                Err(e) => done(false, format!("call {}: {e}", binding.tool)),
+            }
+        }
+        Step::Raw {
+            method,
+            headers,
+            session,
+            body,
+            expect_status,
+        } => {
+            let headers: Vec<(String, String)> = headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            match client.raw(method, &headers, session, body.as_ref()).await {
+                Ok(status) => done(
+                    status == *expect_status,
+                    format!("{method} answered {status} (expected {expect_status})"),
+                ),
+                Err(e) => done(false, format!("{method}: {e}")),
+            }
+        }
+        Step::DeleteSession => match client.delete_session().await {
+            Ok(status) => done(
+                (200..300).contains(&status) || status == 405,
+                format!("DELETE answered {status}"),
+            ),
+            Err(e) => done(false, e.to_string()),
+        },
+        Step::Wait { ms } => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+            done(true, format!("waited {ms} ms"))
+        }
+        Step::Fault { rule } => {
+            stack.faults().add(rule.clone());
+            done(true, format!("fault {} armed", rule.fault.name()))
+        }
+        Step::Network { up } => match stack.set_network(*up).await {
+            Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
+            Err(e) => done(false, e.to_string()),
+        },
+    }
+}

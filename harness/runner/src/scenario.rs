@@ -1,0 +1,431 @@
+//! Scenario files: what to run against a target, in TOML. Parsing reports the
+//! file, line and field of a mistake; a JSON Schema generated from these types
+//! lets editors check files as they are written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use mcp_harness_chaos::FaultRule;
+
+/// A role a target's tool plays; profiles map roles to tools.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A tool that sends progress notifications.
+    Progress,
+    /// A tool that asks the user through elicitation.
+    Elicits,
+    /// A tool that asks the host's model through sampling.
+    Samples,
+    /// A tool that runs many steps and logs.
+    LongRunning,
+}
+
+/// How the scripted client answers an elicitation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ElicitationAnswer {
+    /// Accept with this content (the profile's default content when absent).
+    Accept {
+        /// The form content.
+        #[serde(default)]
+        content: Option<Value>,
+    },
+    /// Decline.
+    Decline,
+    /// Cancel (dismiss).
+    Cancel,
+    /// Answer with a JSON-RPC error.
+    Error,
+    /// Never answer.
+    Silence,
+}
+
+/// How the scripted client answers a sampling request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SamplingAnswer {
+    /// Answer with this text.
+    Text(String),
+    /// Answer with a JSON-RPC error.
+    Error,
+    /// Never answer.
+    Silence,
+}
+
+/// The scripted client's behaviour in a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Capabilities the client declares (`elicitation`, `sampling`, `tasks`).
+    #[serde(default = "default_capabilities")]
+    pub capabilities: Vec<String>,
+    /// Answer to elicitation requests.
+    #[serde(default = "default_elicitation")]
+    pub elicitation: ElicitationAnswer,
+    /// Answer to sampling requests.
+    #[serde(default = "default_sampling")]
+    pub sampling: SamplingAnswer,
+    /// How long to wait after a cut before resuming (or re-issuing), ms.
+    #[serde(default)]
+    pub resume_delay_ms: u64,
+    /// Most resumes (or re-issues) per call.
+    #[serde(default = "default_max_resumes")]
+    pub max_resumes: u32,
+}
+
+fn default_capabilities() -> Vec<String> {
+    vec!["elicitation".into(), "sampling".into()]
+}
+fn default_elicitation() -> ElicitationAnswer {
+    ElicitationAnswer::Accept { content: None }
+}
+fn default_sampling() -> SamplingAnswer {
+    SamplingAnswer::Text("The key findings are steady progress and open questions.".into())
+}
+fn default_max_resumes() -> u32 {
+    3
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        Self {
+            capabilities: default_capabilities(),
+            elicitation: default_elicitation(),
+            sampling: default_sampling(),
+            resume_delay_ms: 0,
+            max_resumes: default_max_resumes(),
+        }
+    }
+}
+
+/// What a call must end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// A tool result that is not an error.
+    Success,
+    /// A tool result with `isError: true`.
+    ToolError,
+    /// A JSON-RPC error response.
+    RpcError,
+    /// No result at all (the client gave up, e.g. it never answered).
+    NoResult,
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Call a tool (by role or name) and follow its stream to the end.
+    Call {
+        /// A role (`elicits`, `samples`, `progress`, `long_running`) or a tool name.
+        tool: String,
+        /// Arguments (the profile's for the role when absent).
+        #[serde(default)]
+        arguments: Option<Value>,
+        /// The progress token to send (string or integer); none when absent.
+        #[serde(default)]
+        progress_token: Option<Value>,
+        /// How the call must end.
+        #[serde(default = "default_expect")]
+        expect: Expect,
+        /// Text the result must contain (checked against the built-in agents only).
+        #[serde(default)]
+        expect_text: Option<String>,
+        /// Kill the server with SIGKILL and restart it after this many events of
+        /// the call's stream, then resume.
+        #[serde(default)]
+        restart_after_events: Option<u32>,
+    },
+    /// Send an HTTP request as written, to test the server's refusals.
+    Raw {
+        /// HTTP method.
+        #[serde(default = "default_post")]
+        method: String,
+        /// Extra headers.
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// Which session id to send: `current`, `none` or any other literal value.
+        #[serde(default = "default_current")]
+        session: String,
+        /// JSON body (none for GET/DELETE).
+        #[serde(default)]
+        body: Option<Value>,
+        /// The status the server must answer with.
+        expect_status: u16,
+    },
+    /// End the session with DELETE.
+    DeleteSession,
+    /// Pause.
+    Wait {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// Add an SSE fault rule from now on.
+    Fault {
+        /// The rule.
+        rule: FaultRule,
+    },
+    /// Take the network to the server down or up.
+    Network {
+        /// Up or down.
+        up: bool,
+    },
+}
+
+fn default_expect() -> Expect {
+    Expect::Success
+}
+fn default_post() -> String {
+    "POST".into()
+}
+fn default_current() -> String {
+    "current".into()
+}
+
+/// A TCP toxic in Toxiproxy's JSON form.
+pub type ToxicSpec = Value;
+
+/// A scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What it exercises, in one sentence.
+    pub description: String,
+    /// Protocol versions it runs under.
+    pub versions: Vec<String>,
+    /// Roles the target must have (the scenario is skipped otherwise).
+    #[serde(default)]
+    pub needs: Vec<Role>,
+    /// The client's behaviour.
+    #[serde(default)]
+    pub client: ClientSpec,
+    /// SSE faults in force from the start.
+    #[serde(default)]
+    pub faults: Vec<FaultRule>,
+    /// TCP toxics (Toxiproxy JSON) in force from the start.
+    #[serde(default)]
+    pub toxics: Vec<ToxicSpec>,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+/// A scenario with where it came from.
+#[derive(Debug, Clone)]
+pub struct ScenarioFile {
+    /// Stable id: the path under scenarios/ without `.toml`, e.g. `travel/accept`.
+    pub id: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Its content.
+    pub scenario: Scenario,
+}
+
+/// A scenario file that could not be read.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct ScenarioError {
+    /// The file.
+    pub path: String,
+    /// 1-based line of the mistake.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong (names the field).
+    pub message: String,
+}
+
+/// Parse one scenario from `text` (`path` is for messages).
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let error = |offset: Option<std::ops::Range<usize>>, message: String| {
+        let at = offset.map(|r| r.start).unwrap_or(0).min(text.len());
+        let before = &text[..at];
+        ScenarioError {
+            path: path.display().to_string(),
+            line: before.matches('\n').count() + 1,
+            column: before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1,
+            message,
+        }
+    };
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().to_owned();
+        // Errors inside a step point at its table; find the offending value in it.
+        let refined = e.span().and_then(|span| {
+            let culprit = message.split('`').nth(1).filter(|c| !c.is_empty())?;
+            // The table the error points at runs to the next table header.
+            let start = span.start.min(text.len());
+            let end = text[start..]
+                .find("\n[")
+                .map(|i| start + i + 1)
+                .filter(|e| *e > span.end)
+                .unwrap_or(text.len())
+                .max(span.end.min(text.len()));
+            let region = &text[start..end];
+            let at = region.find(culprit)? + start;
+            let line_start = text[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+            let key = text[line_start..at]
+                .split('=')
+                .next()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && !k.contains(' '));
+            let message = match key {
+                Some(key) if key != culprit => format!("field `{key}`: {message}"),
+                _ => message.clone(),
+            };
+            Some(error(Some(at..at + 1), message))
+        });
+        refined.unwrap_or_else(|| error(e.span(), message))
+    })?;
+    let known = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+    if scenario.versions.is_empty() {
+        return Err(error(
+            None,
+            "field `versions` is empty (hint: versions = [\"2025-11-25\"])".into(),
+        ));
+    }
+    for version in &scenario.versions {
+        if !known.contains(&version.as_str()) {
+            let at = text.find(&format!("\"{version}\"")).map(|s| s..s + 1);
+            return Err(error(
+                at,
+                format!(
+                    "field `versions`: unknown protocol version `{version}` (hint: one of {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    if scenario.steps.is_empty() {
+        return Err(error(
+            None,
+            "field `steps` is empty: a scenario needs at least one step".into(),
+        ));
+    }
+    Ok(scenario)
+}
+
+/// Load every `*.toml` under `dir` (recursively), sorted by id. Files that do not
+/// parse are returned as errors; the rest still load.
+pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
+    let mut files = Vec::new();
+    collect(dir, &mut files);
+    files.sort();
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for path in files {
+        let id = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .with_extension("")
+            .to_string_lossy()
+            .replace('\\', "/");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match parse(&path, &text) {
+                Ok(scenario) => scenarios.push(ScenarioFile { id, path, scenario }),
+                Err(e) => errors.push(e),
+            },
+            Err(e) => errors.push(ScenarioError {
+                path: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: e.to_string(),
+            }),
+        }
+    }
+    (scenarios, errors)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+/// The JSON Schema of scenario files.
+pub fn json_schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(Scenario)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scenario_reads() {
+        let text = r#"
+description = "travel accept"
+versions = ["2025-06-18", "2026-07-28"]
+needs = ["elicits"]
+[client]
+elicitation = { accept = { content = { confirm = true } } }
+[[faults]]
+fault = "cut"
+after = 2
+select = { tool = "travel_agent" }
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "tok"
+expect_text = "booked"
+"#;
+        let scenario = parse(Path::new("x.toml"), text).unwrap();
+        assert_eq!(scenario.needs, vec![Role::Elicits]);
+        assert!(matches!(&scenario.steps[0], Step::Call { tool, .. } if tool == "elicits"));
+        assert_eq!(scenario.faults.len(), 1);
+    }
+
+    #[test]
+    fn mistakes_name_file_line_and_field() {
+        let text = "description = \"x\"\nversions = [\"2025-06-18\"]\n\n[[steps]]\ndo = \"call\"\ntool = \"elicits\"\nexpect = \"maybe\"\n";
+        let err = parse(Path::new("bad.toml"), text).unwrap_err();
+        assert_eq!((err.path.as_str(), err.line), ("bad.toml", 7), "{err}");
+        assert!(err.message.contains("maybe"), "{err}");
+        let err = parse(
+            Path::new("v.toml"),
+            "description = \"x\"\nversions = [\"1999-01-01\"]\n[[steps]]\ndo = \"wait\"\nms = 1\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(
+            err.message.contains("versions") && err.message.contains("1999-01-01"),
+            "{err}"
+        );
+        let err = parse(Path::new("u.toml"), "description = \"x\"\nversions = [\"2025-06-18\"]\ncolour = 1\n[[steps]]\ndo = \"wait\"\nms = 1\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn the_schema_names_the_step_kinds() {
+        let schema = json_schema().to_string();
+        for kind in [
+            "call",
+            "raw",
+            "delete_session",
+            "fault",
+            "restart_after_events",
+        ] {
+            assert!(schema.contains(kind), "{kind}");
+        }
+    }
+}

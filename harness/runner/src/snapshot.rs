@@ -1,0 +1,250 @@
+//! Normalized transcripts for snapshots: the same behaviour always renders the
+//! same text. Session ids, event ids, run ids and other volatile values are
+//! replaced by stable placeholders; exchanges keep their order, and events
+//! their order within a stream. Pure.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use mcp_harness_wire::{Body, Delivery, Transcript, WireEvent};
+use serde_json::Value;
+
+/// Keys whose values change from run to run.
+const VOLATILE_KEYS: [&str; 6] = [
+    "requestState",
+    "taskId",
+    "createdAt",
+    "lastUpdatedAt",
+    "created_ms",
+    "updated_ms",
+];
+
+#[derive(Default)]
+struct Placeholders {
+    sessions: HashMap<String, String>,
+    events: HashMap<String, String>,
+}
+
+impl Placeholders {
+    fn session(&mut self, id: &str) -> String {
+        let next = self.sessions.len() + 1;
+        self.sessions
+            .entry(id.to_owned())
+            .or_insert_with(|| format!("S{next}"))
+            .clone()
+    }
+
+    fn event(&mut self, id: &str) -> String {
+        let next = self.events.len() + 1;
+        self.events
+            .entry(id.to_owned())
+            .or_insert_with(|| format!("E{next}"))
+            .clone()
+    }
+}
+
+/// Replace run ids, UUIDs and long hex strings inside `text`.
+fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let run = bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit() || **b == b'-')
+            .count();
+        let token = &text[at..at + run];
+        let hex = token.chars().filter(char::is_ascii_hexdigit).count();
+        let bounded = (at == 0 || !bytes[at - 1].is_ascii_alphanumeric())
+            && bytes
+                .get(at + run)
+                .is_none_or(|b| !b.is_ascii_alphanumeric());
+        if run > 0 && bounded && hex >= 24 {
+            out.push_str("<id>");
+            at += run;
+        } else {
+            let ch = text[at..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            at += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if VOLATILE_KEYS.contains(&k.as_str()) {
+                        Value::String("<redacted>".into())
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        Value::String(s) => Value::String(redact_text(s)),
+        other => other.clone(),
+    }
+}
+
+fn body_text(body: &Body) -> String {
+    match body {
+        Body::Empty => String::new(),
+        Body::Json { .. } => body
+            .json()
+            .map(|v| redact(&v).to_string())
+            .unwrap_or_default(),
+        Body::Text { text } => format!("text {:?}", redact_text(text)),
+        Body::Truncated { bytes } => format!("<{bytes} bytes>"),
+    }
+}
+
+/// Render `transcript` as stable text.
+pub fn normalize(transcript: &Transcript) -> String {
+    let mut names = Placeholders::default();
+    let mut order: Vec<u64> = Vec::new();
+    let mut lines: HashMap<u64, Vec<String>> = HashMap::new();
+    let mut general: Vec<String> = Vec::new();
+    for record in &transcript.records {
+        match &record.event {
+            WireEvent::Request {
+                exchange,
+                method,
+                headers,
+                body,
+                ..
+            } => {
+                order.push(*exchange);
+                let mut line = format!("{method}");
+                if let Some(session) = &headers.mcp_session_id {
+                    let _ = write!(line, " session={}", names.session(session));
+                }
+                if let Some(last) = &headers.last_event_id {
+                    let _ = write!(line, " last-event-id={}", names.event(last));
+                }
+                if let Some(origin) = &headers.origin {
+                    let _ = write!(line, " origin={origin}");
+                }
+                if let Some(version) = &headers.mcp_protocol_version {
+                    let _ = write!(line, " version={version}");
+                }
+                let body = body_text(body);
+                if !body.is_empty() {
+                    let _ = write!(line, " {body}");
+                }
+                lines.entry(*exchange).or_default().push(line);
+            }
+            WireEvent::Response {
+                exchange,
+                status,
+                headers,
+                body,
+                delivery,
+            } => {
+                let mut line = format!("  <- {status}");
+                if let Some(session) = &headers.mcp_session_id {
+                    let _ = write!(line, " session={}", names.session(session));
+                }
+                if *delivery == Delivery::Withheld {
+                    line.push_str(" (withheld)");
+                }
+                let body = body_text(body);
+                if !body.is_empty() {
+                    let _ = write!(line, " {body}");
+                }
+                lines.entry(*exchange).or_default().push(line);
+            }
+            WireEvent::Sse {
+                exchange,
+                id,
+                retry_ms,
+                data,
+                delivery,
+                ..
+            } => {
+                let mut line = String::from("  event");
+                if let Some(id) = id {
+                    let _ = write!(line, " {}", names.event(id));
+                }
+                if *delivery == Delivery::Withheld {
+                    line.push_str(" (withheld)");
+                }
+                if retry_ms.is_some() {
+                    line.push_str(" retry");
+                }
+                match data {
+                    Some(body) => {
+                        let _ = write!(line, " {}", body_text(body));
+                    }
+                    None => line.push_str(" (empty)"),
+                }
+                lines.entry(*exchange).or_default().push(line);
+            }
+            WireEvent::StreamEnd {
+                exchange, reason, ..
+            } => {
+                lines
+                    .entry(*exchange)
+                    .or_default()
+                    .push(format!("  end {reason:?}"));
+            }
+            WireEvent::Fault {
+                exchange: Some(exchange),
+                fault,
+                ..
+            } => {
+                lines
+                    .entry(*exchange)
+                    .or_default()
+                    .push(format!("  fault {fault}"));
+            }
+            WireEvent::Fault {
+                exchange: None,
+                fault,
+                ..
+            } => general.push(format!("fault {fault}")),
+            WireEvent::Note { text } => general.push(format!("note {}", redact_text(text))),
+            WireEvent::Header { .. } => {}
+        }
+    }
+    let mut out = String::new();
+    for line in general {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for (n, exchange) in order.iter().enumerate() {
+        let _ = write!(out, "#{} ", n + 1);
+        for line in lines.remove(exchange).unwrap_or_default() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volatile_values_are_replaced() {
+        assert_eq!(
+            redact_text("harness://runs/0123456789abcdef0123456789abcdef done"),
+            "harness://runs/<id> done"
+        );
+        assert_eq!(
+            redact_text("session 9b2f6c1e-4a1b-4c2d-8e3f-0123456789ab ok"),
+            "session <id> ok"
+        );
+        assert_eq!(redact_text("price 1200 and cafe"), "price 1200 and cafe");
+        let value = serde_json::json!({"requestState": "rs1.abc", "text": "x"});
+        assert_eq!(
+            redact(&value),
+            serde_json::json!({"requestState": "<redacted>", "text": "x"})
+        );
+    }
+}

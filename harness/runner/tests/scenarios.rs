@@ -1,0 +1,73 @@
+//! Every scenario x version against the reference agents, one test case each
+//! (libtest-mimic): `cargo test --test scenarios -- travel/accept` filters,
+//! `cargo nextest run` lists, runs and shards them. Each case must break no
+//! MUST, and its normalized transcript must match its snapshot under
+//! snapshots/ (`cargo insta review` shows any difference).
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use mcp_harness::profile::Profile;
+use mcp_harness::run::{Limits, Target, run_case};
+use mcp_harness::scenario::load_dir;
+use mcp_harness::snapshot::normalize;
+
+fn root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let (scenarios, errors) = load_dir(&root().join("scenarios"));
+    let mut trials = Vec::new();
+    if !errors.is_empty() {
+        let message: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        trials.push(Trial::test("scenario-files-parse", move || {
+            Err(Failed::from(message.join("\n")))
+        }));
+    }
+    for scenario in scenarios {
+        for version in scenario.scenario.versions.clone() {
+            let scenario = scenario.clone();
+            let name = format!("{}@{version}", scenario.id);
+            trials.push(Trial::test(name.clone(), move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
+                let target = Target::Reference { exe: PathBuf::from(env!("CARGO_BIN_EXE_mcp-harness")) };
+                let case = runtime.block_on(run_case(&scenario, &version, &target, &Profile::reference_agents(), Limits::default()));
+                if let Some(reason) = &case.skipped {
+                    return Err(Failed::from(format!("skipped against the reference agents: {reason}")));
+                }
+                if case.failed() {
+                    let mut report = format!("{name} failed");
+                    if let Some(error) = &case.error {
+                        report.push_str(&format!("\n  error: {error}"));
+                    }
+                    for verdict in case.verdicts.iter().filter(|v| v.outcome == mcp_harness_checks::Outcome::Fail) {
+                        for finding in &verdict.findings {
+                            report.push_str(&format!("\n  {} ({}): {} (expected {})", verdict.check, verdict.citation, finding.observed, finding.expected));
+                        }
+                    }
+                    let dump = std::env::temp_dir().join(format!("mcp-harness-{}.jsonl", name.replace('/', "__")));
+                    if std::fs::write(&dump, case.transcript.to_jsonl()).is_ok() {
+                        report.push_str(&format!("\n  transcript: {}", dump.display()));
+                    }
+                    report.push_str(&format!("\n--- transcript ---\n{}", normalize(&case.transcript)));
+                    return Err(Failed::from(report));
+                }
+                let snapshot = normalize(&case.transcript);
+                let mut settings = insta::Settings::clone_current();
+                settings.set_snapshot_path(root().join("snapshots"));
+                settings.set_prepend_module_to_snapshot(false);
+                settings.set_omit_expression(true);
+                settings.set_description(scenario.scenario.description.clone());
+                let snapshot_name = name.replace('/', "__");
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    settings.bind(|| insta::assert_snapshot!(snapshot_name, snapshot));
+                }));
+                outcome.map_err(|_| Failed::from(format!("{name}: the normalized transcript differs from snapshots/{}.snap (run `cargo insta review`)", name.replace('/', "__"))))
+            }));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
