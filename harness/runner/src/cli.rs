@@ -36,6 +36,75 @@ enum Command {
     /// Example: mcp-harness proxy --upstream http://127.0.0.1:8006 --record run.jsonl \
     ///   --fault '{"fault":"cut","after":2,"select":{"tool":"travel_agent"}}'
     Proxy(ProxyArgs),
+    /// Run the scenarios against a server and judge what crossed the wire.
+    ///
+    /// With no target option, runs every scenario against the built-in reference agents.
+    ///
+    /// Examples:
+    ///   mcp-harness run
+    ///   mcp-harness run travel/ --version 2025-11-25
+    ///   mcp-harness run --server-cmd "python server.py --port {port}" --profile fixtures/profiles/python-sdk.toml
+    ///   mcp-harness run --server-url http://127.0.0.1:3000/mcp --format junit --out report/
+    Run(RunArgs),
+    /// Re-judge a stored transcript (JSON Lines from `proxy --record` or `run --out`).
+    Check {
+        /// The transcript file.
+        transcript: std::path::PathBuf,
+    },
+    /// Print the JSON Schema of scenario files (for editors).
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Only scenarios whose `id@version` contains one of these strings.
+    filters: Vec<String>,
+    /// Test the server at this URL (already running; restarts are impossible).
+    #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
+    server_url: Option<String>,
+    /// Start the server with this command; `{port}` is replaced by a free port.
+    #[arg(long, value_name = "CMD")]
+    server_cmd: Option<String>,
+    /// The MCP endpoint's path on a --server-cmd server.
+    #[arg(long, default_value = "/mcp", value_name = "PATH")]
+    server_path: String,
+    /// Map the server's tools to roles (elicits, samples, progress, long_running).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<std::path::PathBuf>,
+    /// Where the scenario files are.
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<std::path::PathBuf>,
+    /// Only these protocol versions (repeatable).
+    #[arg(long = "version", value_name = "VERSION")]
+    versions: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Also write report.json, junit.xml and the transcripts here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<std::path::PathBuf>,
+    /// Write normalized transcripts as insta snapshots here (.snap.new where they differ).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<std::path::PathBuf>,
+    /// Failures to expect: lines of `scenario@version check-id  # reason`.
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<std::path::PathBuf>,
+    /// How long a started server may take to answer.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    start_timeout: Duration,
+    /// Allow a --server-url that is not on this machine's loopback.
+    #[arg(long)]
+    allow_non_loopback: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// Readable text with a per-check summary.
+    Human,
+    /// The versioned JSON report.
+    Json,
+    /// JUnit XML.
+    Junit,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,6 +226,16 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Proxy(args) => proxy(args).await,
+            Command::Run(args) => run(args).await,
+            Command::Check { transcript } => check(&transcript),
+            Command::Schema => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&mcp_harness::scenario::json_schema())
+                        .unwrap_or_default()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
         }
     });
     match outcome {
@@ -275,6 +354,205 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     stack.recorder().flush();
     stack.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit code when a check failed.
+const EXIT_FAILED: u8 = 1;
+
+fn default_scenarios() -> std::path::PathBuf {
+    let here = std::path::PathBuf::from("scenarios");
+    if here.is_dir() {
+        return here;
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use mcp_harness::profile::Profile;
+    use mcp_harness::report::{Baseline, Summary};
+    use mcp_harness::run::{Limits, Target, run_case};
+
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        Ok(ExitCode::from(EXIT_USAGE))
+    };
+    if let Some(url) = &args.server_url {
+        if !url.starts_with("http://") {
+            return usage(format!("--server-url `{url}` is not an http:// URL"));
+        }
+        if !args.allow_non_loopback && !is_loopback_url(url) {
+            return usage(format!(
+                "--server-url `{url}` is not on this machine's loopback (hint: pass --allow-non-loopback to test a server elsewhere)"
+            ));
+        }
+    }
+    if let Some(cmd) = &args.server_cmd {
+        if !cmd.contains("{port}") {
+            return usage(format!(
+                "--server-cmd `{cmd}` has no `{{port}}` (hint: the harness picks the port, e.g. \"python server.py --port {{port}}\")"
+            ));
+        }
+    }
+    let target = match (&args.server_url, &args.server_cmd) {
+        (Some(url), _) => Target::Url(url.clone()),
+        (None, Some(cmd)) => Target::Command {
+            command: cmd.clone(),
+            path: args.server_path.clone(),
+        },
+        (None, None) => Target::Reference {
+            exe: std::env::current_exe()?,
+        },
+    };
+    let profile = match (&args.profile, &target) {
+        (Some(path), _) => match Profile::load(path) {
+            Ok(profile) => profile,
+            Err(e) => return usage(e),
+        },
+        (None, Target::Reference { .. }) => Profile::reference_agents(),
+        (None, _) => Profile::none("no profile (generic scenarios only)"),
+    };
+    let baseline = match &args.expected_failures {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Baseline::parse(&t))
+        {
+            Ok(baseline) => baseline,
+            Err(e) => return usage(format!("--expected-failures `{}`: {e}", path.display())),
+        },
+        None => Baseline::default(),
+    };
+    let dir = args.scenarios.clone().unwrap_or_else(default_scenarios);
+    if !dir.is_dir() {
+        return usage(format!(
+            "no scenario directory `{}` (hint: --scenarios DIR)",
+            dir.display()
+        ));
+    }
+    let (scenarios, errors) = mcp_harness::scenario::load_dir(&dir);
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+    let mut cases = Vec::new();
+    for scenario in &scenarios {
+        for version in &scenario.scenario.versions {
+            let name = format!("{}@{version}", scenario.id);
+            let wanted =
+                args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
+            let version_ok = args.versions.is_empty() || args.versions.contains(version);
+            if wanted && version_ok {
+                cases.push((scenario, version.clone()));
+            }
+        }
+    }
+    if cases.is_empty() {
+        return usage("no scenario matches (hint: check the filters and --version)".into());
+    }
+    let limits = Limits {
+        start: args.start_timeout,
+        ..Limits::default()
+    };
+    let bar = indicatif::ProgressBar::new(cases.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut results = Vec::new();
+    for (scenario, version) in cases {
+        bar.set_message(format!("{}@{version}", scenario.id));
+        results.push(run_case(scenario, &version, &target, &profile, limits).await);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let summary = Summary::of(&results, &baseline);
+    match args.format {
+        Format::Human => print!("{}", mcp_harness::report::human(&results, &summary)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&mcp_harness::report::json_report(&results, &summary))?
+        ),
+        Format::Junit => println!("{}", mcp_harness::report::junit(&results, &summary)),
+    }
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out.join("transcripts"))?;
+        std::fs::write(
+            out.join("report.json"),
+            serde_json::to_string_pretty(&mcp_harness::report::json_report(&results, &summary))?,
+        )?;
+        std::fs::write(
+            out.join("junit.xml"),
+            mcp_harness::report::junit(&results, &summary),
+        )?;
+        for case in &results {
+            std::fs::write(
+                out.join("transcripts")
+                    .join(format!("{}.jsonl", case.name().replace('/', "__"))),
+                case.transcript.to_jsonl(),
+            )?;
+        }
+        eprintln!("wrote {}", out.display());
+    }
+    if let Some(dir) = &args.snapshots {
+        let changed = mcp_harness::snapshot::write_snapshots(dir, &results)?;
+        eprintln!(
+            "snapshots in {}: {changed} new or changed (.snap.new; review with `cargo insta review --workspace-root {}`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(if !errors.is_empty() {
+        ExitCode::from(EXIT_USAGE)
+    } else if summary.failed_cases.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
+fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", path.display());
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let transcript = match mcp_harness_wire::Transcript::from_jsonl(&text) {
+        Ok(transcript) => transcript,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let verdicts = mcp_harness_checks::judge(&transcript);
+    let mut failed = false;
+    for verdict in &verdicts {
+        println!(
+            "{:<13} {} ({})",
+            verdict.outcome.name(),
+            verdict.check,
+            verdict.citation
+        );
+        for finding in &verdict.findings {
+            println!(
+                "              record {}: {}; expected {}",
+                finding
+                    .seq
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                finding.observed,
+                finding.expected
+            );
+        }
+        failed |= verdict.outcome == mcp_harness_checks::Outcome::Fail;
+    }
+    Ok(if failed {
+        ExitCode::from(EXIT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod profile;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod snapshot;

@@ -3,6 +3,8 @@
 
 mod cli;
 
+use mcp_harness as _;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

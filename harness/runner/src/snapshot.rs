@@ -226,6 +226,39 @@ pub fn normalize(transcript: &Transcript) -> String {
     out
 }
 
+/// Write each case's normalized transcript as an insta snapshot in `dir`:
+/// unchanged ones are left alone, new and changed ones are written as `NAME.snap.new`,
+/// for `cargo insta review`. Returns how many are new or changed.
+pub fn write_snapshots(
+    dir: &std::path::Path,
+    cases: &[crate::run::CaseResult],
+) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    let mut changed = 0;
+    for case in cases.iter().filter(|c| c.skipped.is_none()) {
+        let name = case.name().replace('/', "__");
+        let body = normalize(&case.transcript);
+        let file = format!("---\nsource: mcp-harness run\nexpression: {name}\n---\n{body}");
+        let accepted = dir.join(format!("{name}.snap"));
+        let same = std::fs::read_to_string(&accepted)
+            .ok()
+            .and_then(|old| {
+                old.splitn(3, "---\n")
+                    .nth(2)
+                    .map(|b| b.trim_end() == body.trim_end())
+            })
+            .unwrap_or(false);
+        let pending = dir.join(format!("{name}.snap.new"));
+        if same {
+            let _ = std::fs::remove_file(&pending);
+        } else {
+            std::fs::write(&pending, file)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

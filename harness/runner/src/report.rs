@@ -1,0 +1,269 @@
+//! Reports of a run: human text, versioned JSON, JUnit XML, and the baseline of
+//! expected failures. Rendering is pure; the CLI writes the files.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mcp_harness_checks::{Outcome, Tally};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::run::CaseResult;
+
+/// Name and version of the JSON report format.
+pub const REPORT_FORMAT: &str = "mcp-harness-report";
+/// Version of the JSON report format.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Failures a user expects (`scenario@version check` per line, `#` comments),
+/// so a known deviation of a third-party server does not fail CI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    expected: BTreeMap<(String, String), String>,
+}
+
+impl Baseline {
+    /// Parse a baseline file; errors name the line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut expected = BTreeMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let (entry, reason) = match line.split_once('#') {
+                Some((entry, reason)) => (entry.trim(), reason.trim()),
+                None => (line.trim(), ""),
+            };
+            if entry.is_empty() {
+                continue;
+            }
+            let mut words = entry.split_whitespace();
+            let (Some(case), Some(check), None) = (words.next(), words.next(), words.next()) else {
+                return Err(format!(
+                    "line {}: expected `scenario@version check-id  # reason`, got `{entry}`",
+                    n + 1
+                ));
+            };
+            if !case.contains('@') {
+                return Err(format!(
+                    "line {}: `{case}` is not `scenario@version`",
+                    n + 1
+                ));
+            }
+            expected.insert((case.to_owned(), check.to_owned()), reason.to_owned());
+        }
+        Ok(Self { expected })
+    }
+
+    /// Whether the failure of `check` in `case` is expected.
+    pub fn expects(&self, case: &str, check: &str) -> bool {
+        self.expected
+            .contains_key(&(case.to_owned(), check.to_owned()))
+    }
+}
+
+/// The run's conclusions.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Cases run (not skipped).
+    pub cases: usize,
+    /// Cases with an unexpected failure.
+    pub failed_cases: Vec<String>,
+    /// Cases skipped (the target lacks a role).
+    pub skipped_cases: Vec<String>,
+    /// Failures listed in the baseline.
+    pub expected_failures: Vec<String>,
+    /// Baseline entries that did not fail this time.
+    pub fixed: Vec<String>,
+    /// Outcomes per check id.
+    pub per_check: BTreeMap<String, Tally>,
+}
+
+impl Summary {
+    /// Summarize `cases` against `baseline`.
+    pub fn of(cases: &[CaseResult], baseline: &Baseline) -> Self {
+        let mut summary = Self::default();
+        let mut failed_pairs = BTreeSet::new();
+        for case in cases {
+            let name = case.name();
+            if case.skipped.is_some() {
+                summary.skipped_cases.push(name);
+                continue;
+            }
+            summary.cases += 1;
+            let mut unexpected = case.error.is_some();
+            for verdict in &case.verdicts {
+                summary
+                    .per_check
+                    .entry(verdict.check.clone())
+                    .or_default()
+                    .add(&verdict.outcome);
+                if verdict.outcome == Outcome::Fail {
+                    failed_pairs.insert((name.clone(), verdict.check.clone()));
+                    if baseline.expects(&name, &verdict.check) {
+                        summary
+                            .expected_failures
+                            .push(format!("{name} {}", verdict.check));
+                    } else {
+                        unexpected = true;
+                    }
+                }
+            }
+            if unexpected {
+                summary.failed_cases.push(name);
+            }
+        }
+        let ran: BTreeSet<String> = cases
+            .iter()
+            .filter(|c| c.skipped.is_none())
+            .map(CaseResult::name)
+            .collect();
+        for (case, check) in baseline.expected.keys() {
+            if ran.contains(case) && !failed_pairs.contains(&(case.clone(), check.clone())) {
+                summary.fixed.push(format!("{case} {check}"));
+            }
+        }
+        summary
+    }
+}
+
+/// Human-readable report.
+pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
+    let mut out = String::new();
+    for case in cases {
+        let name = case.name();
+        let status = if case.skipped.is_some() {
+            "SKIP"
+        } else if summary.failed_cases.contains(&name) {
+            "FAIL"
+        } else {
+            "PASS"
+        };
+        out.push_str(&format!("{status} {name}\n"));
+        if let Some(reason) = &case.skipped {
+            out.push_str(&format!("     skipped: {reason}\n"));
+        }
+        if let Some(error) = &case.error {
+            out.push_str(&format!("     error: {error}\n"));
+        }
+        for verdict in &case.verdicts {
+            if !matches!(
+                verdict.outcome,
+                Outcome::Fail | Outcome::Warn | Outcome::Unknown(_)
+            ) {
+                continue;
+            }
+            let tag = match &verdict.outcome {
+                Outcome::Fail
+                    if summary
+                        .expected_failures
+                        .contains(&format!("{name} {}", verdict.check)) =>
+                {
+                    "expected fail".to_owned()
+                }
+                other => other.name().to_owned(),
+            };
+            for finding in &verdict.findings {
+                let at = finding
+                    .seq
+                    .map(|s| format!(" [record {s}]"))
+                    .unwrap_or_default();
+                out.push_str(&format!(
+                    "     {tag}: {} ({}){at}: {}; expected {}\n",
+                    verdict.check, verdict.citation, finding.observed, finding.expected
+                ));
+            }
+            if let Outcome::Unknown(cause) = &verdict.outcome {
+                out.push_str(&format!("     unknown: {}: {cause}\n", verdict.check));
+            }
+        }
+    }
+    out.push_str("\nper check (pass / not observed / warn / fail / skipped / unknown):\n");
+    for (check, t) in &summary.per_check {
+        out.push_str(&format!(
+            "  {check:<34} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}\n",
+            t.pass, t.not_observed, t.warn, t.fail, t.skipped, t.unknown
+        ));
+    }
+    for fixed in &summary.fixed {
+        out.push_str(&format!("\nnote: `{fixed}` is listed as an expected failure but passed: remove it from the baseline\n"));
+    }
+    out.push_str(&format!(
+        "\n{} passed, {} failed, {} skipped ({} expected failures)\n",
+        summary.cases - summary.failed_cases.len(),
+        summary.failed_cases.len(),
+        summary.skipped_cases.len(),
+        summary.expected_failures.len()
+    ));
+    out
+}
+
+/// The versioned JSON report.
+pub fn json_report(cases: &[CaseResult], summary: &Summary) -> Value {
+    json!({
+        "format": REPORT_FORMAT,
+        "version": REPORT_VERSION,
+        "summary": summary,
+        "cases": cases,
+    })
+}
+
+/// JUnit XML: one test case per scenario x version.
+pub fn junit(cases: &[CaseResult], summary: &Summary) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut report = Report::new("mcp-harness");
+    let mut suite = TestSuite::new("scenarios");
+    for case in cases {
+        let name = case.name();
+        let status = if let Some(reason) = &case.skipped {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(reason.clone());
+            status
+        } else if summary.failed_cases.contains(&name) {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let mut lines = Vec::new();
+            if let Some(error) = &case.error {
+                lines.push(format!("error: {error}"));
+            }
+            for verdict in case.verdicts.iter().filter(|v| v.outcome == Outcome::Fail) {
+                for finding in &verdict.findings {
+                    lines.push(format!(
+                        "{} ({}): {}; expected {}",
+                        verdict.check, verdict.citation, finding.observed, finding.expected
+                    ));
+                }
+            }
+            status.set_message(lines.first().cloned().unwrap_or_default());
+            status.set_description(lines.join("\n"));
+            status
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut test_case = TestCase::new(name, status);
+        test_case.set_classname(case.scenario.clone());
+        suite.add_test_case(test_case);
+    }
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baselines_parse_and_refuse_nonsense() {
+        let baseline = Baseline::parse(
+            "# known\ntravel/accept@2025-06-18 progress.increasing  # their bug\n\n",
+        )
+        .unwrap();
+        assert!(baseline.expects("travel/accept@2025-06-18", "progress.increasing"));
+        assert!(!baseline.expects("travel/accept@2025-06-18", "other"));
+        assert!(
+            Baseline::parse("just-one-word")
+                .unwrap_err()
+                .starts_with("line 1:")
+        );
+        assert!(
+            Baseline::parse("noversion check")
+                .unwrap_err()
+                .contains("scenario@version")
+        );
+    }
+}
