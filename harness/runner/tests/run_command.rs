@@ -1,0 +1,172 @@
+//! `mcp-harness run` end to end: reports and their formats, exit codes, the
+//! expected-failures baseline, malformed scenario files, a target that fails.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_passing_run_writes_json_junit_and_transcripts() {
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(&[
+        "run",
+        "travel/accept",
+        "chaos/cut_after_progress",
+        "--version",
+        "2025-11-25",
+        "--format",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["format"], "mcp-harness-report");
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["cases"].as_array().unwrap().len(), 2);
+    assert_eq!(report["summary"]["failed_cases"], serde_json::json!([]));
+    let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("testcase") && junit.contains("travel/accept@2025-11-25"),
+        "{junit}"
+    );
+    let transcripts: Vec<_> = std::fs::read_dir(out.path().join("transcripts"))
+        .unwrap()
+        .collect();
+    assert_eq!(transcripts.len(), 2);
+    // A stored transcript re-judges the same way.
+    let stored = out
+        .path()
+        .join("transcripts")
+        .join("chaos__cut_after_progress@2025-11-25.jsonl");
+    let check = harness(&["check", stored.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stdout).contains("pass          stream.nothing_lost"),
+        "{}",
+        text(&check.stdout)
+    );
+}
+
+#[test]
+fn a_failing_target_exits_1_and_a_baseline_can_expect_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("origin.toml"),
+        "description = \"foreign origin\"\nversions = [\"2025-06-18\"]\n[[steps]]\ndo = \"raw\"\nsession = \"none\"\nheaders = { \"Origin\" = \"https://evil.example\" }\nbody = { jsonrpc = \"2.0\", id = 1, method = \"tools/list\" }\nexpect_status = 403\n",
+    )
+    .unwrap();
+    // A plain file server is no MCP server: it cannot even start a session.
+    let cmd = "python3 -m http.server {port} --bind 127.0.0.1";
+    let scenarios = dir.path().to_str().unwrap();
+    let run = harness(&[
+        "run",
+        "--scenarios",
+        scenarios,
+        "--server-cmd",
+        cmd,
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("<failure"),
+        "{}",
+        text(&run.stdout)
+    );
+
+    let human = harness(&["run", "--scenarios", scenarios, "--server-cmd", cmd]);
+    assert!(
+        text(&human.stdout).contains("FAIL origin@2025-06-18"),
+        "{}",
+        text(&human.stdout)
+    );
+    assert!(
+        text(&human.stdout).contains("could not start a session"),
+        "{}",
+        text(&human.stdout)
+    );
+}
+
+#[test]
+fn expected_failures_turn_a_known_failure_green_and_report_fixed_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("expected.txt");
+    std::fs::write(
+        &baseline,
+        "travel/accept@2025-06-18 progress.increasing  # pretend it was broken\n",
+    )
+    .unwrap();
+    let run = harness(&[
+        "run",
+        "travel/accept",
+        "--version",
+        "2025-06-18",
+        "--expected-failures",
+        baseline.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    assert!(
+        text(&run.stdout).contains("is listed as an expected failure but passed"),
+        "{}",
+        text(&run.stdout)
+    );
+    std::fs::write(&baseline, "nonsense\n").unwrap();
+    let bad = harness(&["run", "--expected-failures", baseline.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("line 1"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn bad_usage_is_exit_2_with_a_hint() {
+    let remote = harness(&["run", "--server-url", "http://192.0.2.10:8000/mcp"]);
+    assert_eq!(remote.status.code(), Some(2));
+    assert!(text(&remote.stderr).contains("--allow-non-loopback"));
+    let no_port = harness(&["run", "--server-cmd", "python server.py"]);
+    assert_eq!(no_port.status.code(), Some(2));
+    assert!(text(&no_port.stderr).contains("{port}"));
+    let nothing = harness(&["run", "no-such-scenario"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "description = \"x\"\nversions = [\"2025-06-18\"]\n[[steps]]\ndo = \"teleport\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("fine.toml"),
+        "description = \"x\"\nversions = [\"2025-06-18\"]\n[[steps]]\ndo = \"wait\"\nms = 1\n",
+    )
+    .unwrap();
+    let broken = harness(&["run", "--scenarios", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        broken.status.code(),
+        Some(2),
+        "a malformed file is a configuration error"
+    );
+    assert!(
+        text(&broken.stderr).contains("broken.toml:4"),
+        "{}",
+        text(&broken.stderr)
+    );
+    assert!(
+        text(&broken.stdout).contains("PASS fine@2025-06-18"),
+        "the rest still run: {}",
+        text(&broken.stdout)
+    );
+}
