@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 # suite needs is installed below.
 cargo --version
 
+# The third-party MCP server of the suite (fixtures/python_sdk) runs on the official
+# Python SDK, installed into .venv.
+if ! .venv/bin/python -c "import mcp.server.fastmcp" >/dev/null 2>&1; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check "mcp==1.30.0"
+fi
+
 cargo build --workspace --all-targets --locked
 
 if cargo nextest --version >/dev/null 2>&1; then

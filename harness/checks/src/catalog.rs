@@ -689,8 +689,12 @@ fn response_exactly_once(a: &Analysis) -> Judged {
                     .and_then(|i| a.origin_of(i))
                     .is_some_and(|o| o.id == x.id)
         });
-        if n == 0 && cut && !resumed {
-            continue; // the client gave up: nothing to judge
+        let unfinished = x.end.is_none() && x.response_body.is_none();
+        if n == 0 && (cut || unfinished) {
+            // Lost to a cut (replay is a MAY, judged by stream.nothing_lost), or
+            // still open when the recording ended: nothing to judge.
+            let _ = resumed;
+            continue;
         }
         if n == 0 && a.kills.iter().any(|k| *k > x.request_seq) {
             continue; // the harness killed the server mid-request: the run is interrupted

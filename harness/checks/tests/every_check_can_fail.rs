@@ -332,7 +332,13 @@ fn bad(id: &str) -> Transcript {
         }
         "stream.nothing_lost" => cut_and_resumed(&[]).transcript(),
         "response.exactly_once" => {
-            cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0))]).transcript()
+            // The server ends the stream normally but never answers.
+            let mut w = Wire::legacy();
+            let x = w.call(1, json!("tok"));
+            priming(&mut w, x, "1-0");
+            w.sent(x, "1-1", progress(json!("tok"), 0.0));
+            w.end(x, EndReason::Complete);
+            w.transcript()
         }
         "sse.priming_event" => {
             let mut w = Wire::legacy();

@@ -92,6 +92,12 @@ struct RunArgs {
     /// How long a started server may take to answer.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     start_timeout: Duration,
+    /// How long one tool call may wait for its result before the client gives up.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    call_timeout: Duration,
+    /// Cases run at once (each has its own server, proxy and ports).
+    #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+    jobs: usize,
     /// Allow a --server-url that is not on this machine's loopback.
     #[arg(long)]
     allow_non_loopback: bool,
@@ -459,12 +465,20 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let mut results = Vec::new();
-    for (scenario, version) in cases {
-        bar.set_message(format!("{}@{version}", scenario.id));
-        results.push(run_case(scenario, &version, &target, &profile, limits).await);
-        bar.inc(1);
-    }
+    use futures::StreamExt;
+    let results: Vec<_> = futures::stream::iter(cases)
+        .map(|(scenario, version)| {
+            let (target, profile, bar) = (&target, &profile, &bar);
+            async move {
+                let case = run_case(scenario, &version, target, profile, limits).await;
+                bar.set_message(case.name());
+                bar.inc(1);
+                case
+            }
+        })
+        .buffered(args.jobs.max(1))
+        .collect()
+        .await;
     bar.finish_and_clear();
     let summary = Summary::of(&results, &baseline);
     match args.format {

@@ -104,6 +104,11 @@ impl ScriptedClient {
         }
     }
 
+    /// How long a call (and each read) may take before the client gives up.
+    pub fn set_call_limit(&mut self, limit: Duration) {
+        self.limit = limit;
+    }
+
     /// Whether this client speaks 2026-07-28 (stateless).
     pub fn modern(&self) -> bool {
         self.version.as_str() >= MODERN

@@ -43,13 +43,16 @@ pub struct Limits {
     pub start: Duration,
     /// How long the whole case may take.
     pub case: Duration,
+    /// How long one call may wait for its result.
+    pub call: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             start: Duration::from_secs(30),
-            case: Duration::from_secs(60),
+            case: Duration::from_secs(90),
+            call: Duration::from_secs(30),
         }
     }
 }
@@ -279,7 +282,14 @@ async fn run_steps(
         accept,
     );
     recorder.note(format!("scenario {} under {version}", scenario.id));
-    if let Err(e) = client.connect().await {
+    let connected = client.connect().await;
+    let unsupported = match &connected {
+        Ok(answer) => unsupported_version(answer, version),
+        Err(_) => None,
+    };
+    if let Some(reason) = unsupported {
+        case.skipped = Some(reason);
+    } else if let Err(e) = connected {
         case.error = Some(format!("could not start a session: {e}"));
     } else {
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
@@ -293,6 +303,24 @@ async fn run_steps(
     if let Some(mut process) = server.lock().await.process.take() {
         process.kill().await;
     }
+}
+
+/// Why the server's answer to `initialize` / `server/discover` means it does not
+/// speak `version` (the case is then skipped, not failed).
+fn unsupported_version(answer: &Value, version: &str) -> Option<String> {
+    if let Some(error) = answer.get("error") {
+        if version >= crate::client::MODERN {
+            return Some(format!(
+                "the target does not support {version}: server/discover answered {error}"
+            ));
+        }
+        return None;
+    }
+    let negotiated = answer
+        .pointer("/result/protocolVersion")
+        .and_then(Value::as_str)?;
+    (negotiated != version)
+        .then(|| format!("the target negotiated {negotiated} instead of {version}"))
 }
 
 fn split_url(url: &str) -> (String, String) {
