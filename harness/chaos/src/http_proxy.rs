@@ -731,11 +731,18 @@ impl Pump {
                         format!("connection dropped after {after} events"),
                     );
                     if let Some(tx) = client.take() {
+                        // The error ends the body after the frames already queued, so
+                        // every event recorded as delivered reaches the client first;
+                        // hyper then drops the connection. The abort is only a backstop.
                         let _ = tx
                             .send(Err(std::io::Error::other("cut by mcp-harness")))
                             .await;
                     }
-                    self.abort.notify_one();
+                    let abort = self.abort.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        abort.notify_one();
+                    });
                     *delivering = Delivering::Stopped {
                         reason: EndReason::Cut,
                         at: Instant::now(),
