@@ -731,9 +731,17 @@ impl Pump {
                         format!("connection dropped after {after} events"),
                     );
                     if let Some(tx) = client.take() {
-                        // The error ends the body after the frames already queued, so
-                        // every event recorded as delivered reaches the client first;
-                        // hyper then drops the connection. The abort is only a backstop.
+                        // Every event recorded as delivered must reach the client before
+                        // the cut: wait until the server side took every queued frame and
+                        // had a moment to write it, then end the body with an error, which
+                        // drops the connection. The abort below is only a backstop.
+                        let drained = async {
+                            while tx.capacity() < tx.max_capacity() {
+                                tokio::time::sleep(Duration::from_millis(2)).await;
+                            }
+                        };
+                        let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
                         let _ = tx
                             .send(Err(std::io::Error::other("cut by mcp-harness")))
                             .await;

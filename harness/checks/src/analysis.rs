@@ -283,10 +283,6 @@ impl Analysis {
         self.client_capabilities
             .get(session)
             .or_else(|| self.client_capabilities.get(""))
-            .or_else(|| {
-                // A stateless request carries its own capabilities.
-                None
-            })
     }
 
     /// The exchange a delivered or withheld event id was first seen on.

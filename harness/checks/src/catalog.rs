@@ -368,19 +368,19 @@ fn delivered_in_order(a: &Analysis) -> Vec<(u64, &Exchange, &Value)> {
     let mut seen = BTreeSet::new();
     let mut out: Vec<(u64, &Exchange, &Value)> = Vec::new();
     for x in &a.exchanges {
-        if x.response_delivery == Delivery::Delivered {
-            if let (Some(body), Some(r)) = (&x.response_body, &x.response) {
-                out.push((r.0, x, body));
-            }
+        if x.response_delivery == Delivery::Delivered
+            && let (Some(body), Some(r)) = (&x.response_body, &x.response)
+        {
+            out.push((r.0, x, body));
         }
         for e in &x.events {
             if e.delivery != Delivery::Delivered {
                 continue;
             }
-            if let Some(id) = &e.id {
-                if !seen.insert((x.session().unwrap_or_default().to_owned(), id.clone())) {
-                    continue;
-                }
+            if let Some(id) = &e.id
+                && !seen.insert((x.session().unwrap_or_default().to_owned(), id.clone()))
+            {
+                continue;
             }
             if let Some(m) = &e.message {
                 out.push((e.seq, x, m));
@@ -401,7 +401,7 @@ fn request_of_token(a: &Analysis, session: &str, token: &str, seq: u64) -> Optio
             x.body
                 .as_ref()
                 .and_then(|b| b.pointer("/params/_meta/progressToken"))
-                .is_some_and(|t| t.to_string() == token)
+                .is_some_and(|t| *t == token)
         })
         .map(|x| x.id)
         .next_back()
@@ -416,14 +416,14 @@ fn progress_increasing(a: &Analysis) -> Judged {
             let session = x.session().unwrap_or_default().to_owned();
             let request = request_of_token(a, &session, &token, seq);
             let key = (session, token.clone(), request);
-            if let Some(previous) = last.get(&key) {
-                if value <= *previous {
-                    judged.findings.push(Finding::at(
-                        seq,
-                        format!("progress {value} for token {token} after {previous}"),
-                        "a value greater than the last one",
-                    ));
-                }
+            if let Some(previous) = last.get(&key)
+                && value <= *previous
+            {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!("progress {value} for token {token} after {previous}"),
+                    "a value greater than the last one",
+                ));
             }
             last.insert(key, value);
         }
@@ -449,16 +449,16 @@ fn progress_not_after_response(a: &Analysis) -> Judged {
                 answered.insert(message["id"].to_string());
             } else if let Some((token, _)) = progress_of(message) {
                 judged.examined += 1;
-                if let Some(request) = tokens.get(&(session.clone(), token.clone())) {
-                    if answered.contains(&request.to_string()) {
-                        judged.findings.push(Finding::at(
-                            e.seq,
-                            format!(
-                                "progress for token {token} after the response to request {request}"
-                            ),
-                            "no progress once the request is answered",
-                        ));
-                    }
+                if let Some(request) = tokens.get(&(session.clone(), token.clone()))
+                    && answered.contains(&request.to_string())
+                {
+                    judged.findings.push(Finding::at(
+                        e.seq,
+                        format!(
+                            "progress for token {token} after the response to request {request}"
+                        ),
+                        "no progress once the request is answered",
+                    ));
                 }
             }
         }
@@ -800,10 +800,10 @@ fn session_unknown_404(a: &Analysis) -> Judged {
     let issued = issued_sessions(a);
     let mut deleted: BTreeMap<String, u64> = BTreeMap::new();
     for x in a.exchanges.iter().filter(|x| x.method == "DELETE") {
-        if let (Some(id), Some(status)) = (&x.headers.mcp_session_id, x.status()) {
-            if (200..300).contains(&status) {
-                deleted.entry(id.clone()).or_insert(x.request_seq);
-            }
+        if let (Some(id), Some(status)) = (&x.headers.mcp_session_id, x.status())
+            && (200..300).contains(&status)
+        {
+            deleted.entry(id.clone()).or_insert(x.request_seq);
         }
     }
     let mut judged = Judged::default();

@@ -434,10 +434,9 @@ fn fix_no_session(w: &mut Wire, x: u64) {
         if let WireEvent::Request {
             exchange, headers, ..
         } = &mut record.event
+            && *exchange == x
         {
-            if *exchange == x {
-                headers.mcp_session_id = None;
-            }
+            headers.mcp_session_id = None;
         }
     }
 }

@@ -392,12 +392,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    if let Some(cmd) = &args.server_cmd {
-        if !cmd.contains("{port}") {
-            return usage(format!(
-                "--server-cmd `{cmd}` has no `{{port}}` (hint: the harness picks the port, e.g. \"python server.py --port {{port}}\")"
-            ));
-        }
+    if let Some(cmd) = &args.server_cmd
+        && !cmd.contains("{port}")
+    {
+        return usage(format!(
+            "--server-cmd `{cmd}` has no `{{port}}` (hint: the harness picks the port, e.g. \"python server.py --port {{port}}\")"
+        ));
     }
     let target = match (&args.server_url, &args.server_cmd) {
         (Some(url), _) => Target::Url(url.clone()),

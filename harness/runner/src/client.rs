@@ -283,11 +283,11 @@ impl ScriptedClient {
             if !response.status().is_success() && response.status().as_u16() != 202 {
                 let status = response.status().as_u16();
                 let text = response.text().await.unwrap_or_default();
-                if let Ok(message) = serde_json::from_str::<Value>(&text) {
-                    if let Some(error) = message.get("error") {
-                        outcome.error = Some(error.clone());
-                        return Ok(outcome);
-                    }
+                if let Ok(message) = serde_json::from_str::<Value>(&text)
+                    && let Some(error) = message.get("error")
+                {
+                    outcome.error = Some(error.clone());
+                    return Ok(outcome);
                 }
                 outcome.gave_up = Some(format!("HTTP {status}: {text}"));
                 return Ok(outcome);
@@ -407,7 +407,7 @@ impl ScriptedClient {
         method: &str,
         headers: &[(String, String)],
         session: &str,
-        body: Option<&Value>,
+        body: Option<&str>,
     ) -> Result<u16, ClientError> {
         let method: reqwest::Method = method
             .parse()
@@ -436,7 +436,7 @@ impl ScriptedClient {
         if let Some(body) = body {
             request = request
                 .header("Content-Type", "application/json")
-                .body(body.to_string());
+                .body(body.to_owned());
         }
         let response = request.send().await.map_err(http_error("raw request"))?;
         let status = response.status().as_u16();

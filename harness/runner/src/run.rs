@@ -383,11 +383,11 @@ fn judge_call(
     if !ok {
         detail = format!("expected {expect:?}, got {detail}");
     }
-    if let (Some(want), true) = (expect_text, check_text) {
-        if !text.contains(want) {
-            ok = false;
-            detail.push_str(&format!("; the result does not contain {want:?}: {text:?}"));
-        }
+    if let (Some(want), true) = (expect_text, check_text)
+        && !text.contains(want)
+    {
+        ok = false;
+        detail.push_str(&format!("; the result does not contain {want:?}: {text:?}"));
     }
     (ok, detail)
 }
@@ -446,16 +446,34 @@ async fn run_step(
             headers,
             session,
             body,
+            text_body,
             expect_status,
+            expect_status_in,
         } => {
             let headers: Vec<(String, String)> = headers
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            match client.raw(method, &headers, session, body.as_ref()).await {
+            let mut wanted: Vec<u16> = expect_status_in.clone();
+            wanted.extend(expect_status.iter().copied());
+            if wanted.is_empty() {
+                return done(
+                    false,
+                    "a raw step needs expect_status or expect_status_in".into(),
+                );
+            }
+            let payload = match (body, text_body) {
+                (Some(json), _) => Some(json.to_string()),
+                (None, Some(text)) => Some(text.clone()),
+                (None, None) => None,
+            };
+            match client
+                .raw(method, &headers, session, payload.as_deref())
+                .await
+            {
                 Ok(status) => done(
-                    status == *expect_status,
-                    format!("{method} answered {status} (expected {expect_status})"),
+                    wanted.contains(&status),
+                    format!("{method} answered {status} (expected {wanted:?})"),
                 ),
                 Err(e) => done(false, format!("{method}: {e}")),
             }

@@ -158,8 +158,15 @@ pub enum Step {
         /// JSON body (none for GET/DELETE).
         #[serde(default)]
         body: Option<Value>,
+        /// A body sent as is (for bodies that are not JSON).
+        #[serde(default)]
+        text_body: Option<String>,
         /// The status the server must answer with.
-        expect_status: u16,
+        #[serde(default)]
+        expect_status: Option<u16>,
+        /// Statuses any of which is right (when the spec allows several).
+        #[serde(default)]
+        expect_status_in: Vec<u16>,
     },
     /// End the session with DELETE.
     DeleteSession,

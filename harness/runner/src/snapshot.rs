@@ -119,7 +119,7 @@ pub fn normalize(transcript: &Transcript) -> String {
                 ..
             } => {
                 order.push(*exchange);
-                let mut line = format!("{method}");
+                let mut line = method.to_string();
                 if let Some(session) = &headers.mcp_session_id {
                     let _ = write!(line, " session={}", names.session(session));
                 }
