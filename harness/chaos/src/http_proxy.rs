@@ -674,7 +674,7 @@ impl Pump {
     async fn flush(
         &mut self,
         out: &mut Vec<u8>,
-        records: &mut [WireEvent],
+        records: &mut Vec<WireEvent>,
         unsent: &mut Vec<usize>,
         delivering: &mut Delivering,
         client: &mut Option<mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>>,
@@ -693,6 +693,8 @@ impl Pump {
                     *delivery = Delivery::Delivered;
                 }
             }
+            // Record what was delivered now, before a fault lets the client react.
+            self.shared.recorder.record_all(std::mem::take(records));
         } else {
             unsent.clear();
             if matches!(delivering, Delivering::Yes) {

@@ -414,7 +414,18 @@ fn progress_increasing(a: &Analysis) -> Judged {
         if let Some((token, value)) = progress_of(message) {
             judged.examined += 1;
             let session = x.session().unwrap_or_default().to_owned();
-            let request = request_of_token(a, &session, &token, seq);
+            // A request's own stream carries its progress; a resumed stream carries
+            // the progress of the stream it resumes (the latest request with the token).
+            let own = x
+                .body
+                .as_ref()
+                .and_then(|b| b.pointer("/params/_meta/progressToken"))
+                .is_some_and(|t| t.to_string() == token);
+            let request = if own {
+                Some(x.id)
+            } else {
+                request_of_token(a, &session, &token, seq)
+            };
             let key = (session, token.clone(), request);
             if let Some(previous) = last.get(&key)
                 && value <= *previous
