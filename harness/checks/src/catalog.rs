@@ -420,7 +420,8 @@ fn progress_increasing(a: &Analysis) -> Judged {
                 .body
                 .as_ref()
                 .and_then(|b| b.pointer("/params/_meta/progressToken"))
-                .is_some_and(|t| t.to_string() == token);
+                // Both sides are JSON text (a string token keeps its quotes).
+                .is_some_and(|t| t.to_string().as_str() == token.as_str());
             let request = if own {
                 Some(x.id)
             } else {

@@ -3,8 +3,6 @@
 
 mod cli;
 
-use mcp_harness as _;
-
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
