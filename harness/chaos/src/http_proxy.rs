@@ -420,6 +420,12 @@ async fn handle(
         );
     }
     if dropped {
+        end(
+            &recorder,
+            exchange,
+            EndReason::Cut,
+            Some("response dropped by a fault".into()),
+        );
         abort.notify_one();
         return std::future::pending().await;
     }
@@ -469,6 +475,32 @@ async fn read_body(mut response: reqwest::Response, config: &ProxyConfig) -> Res
             }
         }
     }
+}
+
+/// End a streamed body with an error, which makes hyper drop the connection,
+/// but only after every frame already queued (and so recorded as delivered) was
+/// taken by the connection and had a moment to be written. An abort after
+/// 200 ms is the backstop for a connection that never takes them.
+async fn end_body_with_error(
+    tx: mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>,
+    abort: &Arc<Notify>,
+    why: &'static str,
+) {
+    let backstop = abort.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        backstop.notify_one();
+    });
+    let drained = async {
+        while tx.capacity() < tx.max_capacity() && !tx.is_closed() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let _ = tx
+        .send_timeout(Err(std::io::Error::other(why)), Duration::from_millis(100))
+        .await;
 }
 
 fn end(recorder: &Recorder, exchange: u64, reason: EndReason, detail: Option<String>) {
@@ -601,11 +633,11 @@ impl Pump {
             }
             Delivering::Yes => upstream_outcome,
         };
-        if matches!(reason, EndReason::UpstreamError | EndReason::Timeout) {
-            if let Some(tx) = client.take() {
-                let _ = tx.send(Err(std::io::Error::other("upstream failed"))).await;
-            }
-            self.abort.notify_one();
+        if matches!(reason, EndReason::UpstreamError | EndReason::Timeout)
+            && let Some(tx) = client.take()
+        {
+            // Events already recorded as delivered must still reach the client.
+            end_body_with_error(tx, &self.abort, "upstream failed").await;
         }
         recorder.record(WireEvent::StreamEnd {
             exchange: self.exchange,
@@ -684,7 +716,14 @@ impl Pump {
         }
         let bytes = Bytes::from(std::mem::take(out));
         let sent = match (&*delivering, client.as_ref()) {
-            (Delivering::Yes, Some(tx)) => tx.send(Ok(Frame::data(bytes))).await.is_ok(),
+            // A client that stops reading must not stall the pump for ever.
+            (Delivering::Yes, Some(tx)) => tx
+                .send_timeout(
+                    Ok(Frame::data(bytes)),
+                    self.shared.config.stream_idle_timeout,
+                )
+                .await
+                .is_ok(),
             _ => false,
         };
         if sent {
@@ -732,27 +771,12 @@ impl Pump {
                         "cut",
                         format!("connection dropped after {after} events"),
                     );
-                    if let Some(tx) = client.take() {
-                        // Every event recorded as delivered must reach the client before
-                        // the cut: wait until the server side took every queued frame and
-                        // had a moment to write it, then end the body with an error, which
-                        // drops the connection. The abort below is only a backstop.
-                        let drained = async {
-                            while tx.capacity() < tx.max_capacity() {
-                                tokio::time::sleep(Duration::from_millis(2)).await;
-                            }
-                        };
-                        let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        let _ = tx
-                            .send(Err(std::io::Error::other("cut by mcp-harness")))
-                            .await;
+                    match client.take() {
+                        Some(tx) => {
+                            end_body_with_error(tx, &self.abort, "cut by mcp-harness").await
+                        }
+                        None => self.abort.notify_one(),
                     }
-                    let abort = self.abort.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        abort.notify_one();
-                    });
                     *delivering = Delivering::Stopped {
                         reason: EndReason::Cut,
                         at: Instant::now(),

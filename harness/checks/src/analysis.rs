@@ -2,7 +2,7 @@
 //! request, response and stream events, sessions, and the negotiated version.
 //! Pure and deterministic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mcp_harness_wire::{Delivery, EndReason, Headers, Transcript, WireEvent};
 use serde_json::Value;
@@ -19,6 +19,19 @@ pub const KNOWN_VERSIONS: [&str; 5] = [
     "2026-07-28",
 ];
 
+/// Whether `version` names the stateless era: a date (`YYYY-MM-DD`) on or after
+/// 2026-07-28. Anything that is not a date (a garbage version) is not modern.
+pub fn is_modern_version(version: &str) -> bool {
+    let b = version.as_bytes();
+    let is_date = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    is_date && version >= "2026-07-28"
+}
+
 /// One server-sent event, as judged.
 #[derive(Debug, Clone)]
 pub struct EventView {
@@ -32,6 +45,8 @@ pub struct EventView {
     pub message: Option<Value>,
     /// The raw data was empty.
     pub empty: bool,
+    /// The data was recorded in full and is not JSON (`None` in `message`).
+    pub not_json: Option<String>,
     /// Whether the client got it.
     pub delivery: Delivery,
 }
@@ -123,6 +138,8 @@ pub struct Analysis {
     pub client_capabilities: BTreeMap<String, Value>,
     /// Records where the harness killed the server.
     pub kills: Vec<u64>,
+    /// Event id -> index in `exchanges` of the exchange it was first seen on.
+    origins: HashMap<String, usize>,
 }
 
 fn json_of(body: &mcp_harness_wire::Body) -> Option<Value> {
@@ -187,6 +204,10 @@ impl Analysis {
                             retry_ms: *retry_ms,
                             message: data.as_ref().and_then(json_of),
                             empty: data.is_none(),
+                            not_json: match data {
+                                Some(mcp_harness_wire::Body::Text { text }) => Some(text.clone()),
+                                _ => None,
+                            },
                             delivery: *delivery,
                         });
                     }
@@ -210,6 +231,7 @@ impl Analysis {
             ..Self::default()
         };
         analysis.find_version_and_capabilities();
+        analysis.index_event_origins();
         analysis
     }
 
@@ -274,7 +296,7 @@ impl Analysis {
 
     /// Whether the run was in the stateless 2026-07-28 era (or later).
     pub fn is_modern(&self) -> bool {
-        self.version.as_str() >= "2026-07-28"
+        is_modern_version(&self.version)
     }
 
     /// The client capabilities that apply to `exchange`.
@@ -285,17 +307,24 @@ impl Analysis {
             .or_else(|| self.client_capabilities.get(""))
     }
 
-    /// The exchange a delivered or withheld event id was first seen on.
+    /// The exchange a delivered or withheld event id was first seen on (in any
+    /// session: a replay across sessions is found by the id's origin).
     pub fn origin_of(&self, event_id: &str) -> Option<&Exchange> {
-        self.exchanges
-            .iter()
-            .filter_map(|x| {
-                x.events
-                    .iter()
-                    .find(|e| e.id.as_deref() == Some(event_id))
-                    .map(|e| (e.seq, x))
-            })
-            .min_by_key(|(seq, _)| *seq)
-            .map(|(_, x)| x)
+        self.origins.get(event_id).map(|&i| &self.exchanges[i])
+    }
+
+    fn index_event_origins(&mut self) {
+        let mut first: HashMap<String, (u64, usize)> = HashMap::new();
+        for (i, x) in self.exchanges.iter().enumerate() {
+            for e in &x.events {
+                if let Some(id) = &e.id {
+                    let entry = first.entry(id.clone()).or_insert((e.seq, i));
+                    if e.seq < entry.0 {
+                        *entry = (e.seq, i);
+                    }
+                }
+            }
+        }
+        self.origins = first.into_iter().map(|(id, (_, i))| (id, i)).collect();
     }
 }

@@ -36,9 +36,9 @@ impl Versions {
     pub fn covers(self, version: &str) -> bool {
         match self {
             Self::All => true,
-            Self::Legacy => version < "2026-07-28",
+            Self::Legacy => !crate::analysis::is_modern_version(version),
             Self::Since20251125 => version >= "2025-11-25",
-            Self::Modern => version >= "2026-07-28",
+            Self::Modern => crate::analysis::is_modern_version(version),
         }
     }
 }
@@ -281,6 +281,17 @@ fn method_of(message: &Value) -> Option<&str> {
 fn jsonrpc_well_formed(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     for x in &a.exchanges {
+        for e in &x.events {
+            if let Some(text) = &e.not_json {
+                judged.examined += 1;
+                let shown: String = text.chars().take(80).collect();
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!("event data that is not JSON: {shown:?}"),
+                    "one JSON-RPC message per event",
+                ));
+            }
+        }
         for (seq, message, _) in x.server_messages() {
             judged.examined += 1;
             let ok = message.get("jsonrpc") == Some(&Value::String("2.0".into()))
@@ -391,6 +402,12 @@ fn delivered_in_order(a: &Analysis) -> Vec<(u64, &Exchange, &Value)> {
     out
 }
 
+/// Whether the progress token `t` (as sent in a request) is `token`, which is
+/// JSON text: a string token keeps its quotes, so `"7"` and `7` differ.
+fn is_token_text(t: &Value, token: &str) -> bool {
+    serde_json::to_string(t).is_ok_and(|text| text == token)
+}
+
 /// The request a progress notification at record `seq` belongs to: the latest
 /// request of the session that sent its token before it.
 fn request_of_token(a: &Analysis, session: &str, token: &str, seq: u64) -> Option<u64> {
@@ -401,7 +418,7 @@ fn request_of_token(a: &Analysis, session: &str, token: &str, seq: u64) -> Optio
             x.body
                 .as_ref()
                 .and_then(|b| b.pointer("/params/_meta/progressToken"))
-                .is_some_and(|t| *t == token)
+                .is_some_and(|t| is_token_text(t, token))
         })
         .map(|x| x.id)
         .next_back()
@@ -420,8 +437,7 @@ fn progress_increasing(a: &Analysis) -> Judged {
                 .body
                 .as_ref()
                 .and_then(|b| b.pointer("/params/_meta/progressToken"))
-                // Both sides are JSON text (a string token keeps its quotes).
-                .is_some_and(|t| t.to_string().as_str() == token.as_str());
+                .is_some_and(|t| is_token_text(t, &token));
             let request = if own {
                 Some(x.id)
             } else {
@@ -692,20 +708,11 @@ fn response_exactly_once(a: &Analysis) -> Judged {
         let cut = matches!(
             x.end,
             Some(EndReason::Cut | EndReason::Closed | EndReason::ClientGone)
-        );
-        let resumed = a.exchanges.iter().any(|r| {
-            r.is_resume()
-                && r.headers
-                    .last_event_id
-                    .as_deref()
-                    .and_then(|i| a.origin_of(i))
-                    .is_some_and(|o| o.id == x.id)
-        });
+        ) || x.response_delivery == Delivery::Withheld;
         let unfinished = x.end.is_none() && x.response_body.is_none();
         if n == 0 && (cut || unfinished) {
             // Lost to a cut (replay is a MAY, judged by stream.nothing_lost), or
             // still open when the recording ended: nothing to judge.
-            let _ = resumed;
             continue;
         }
         if n == 0 && a.kills.iter().any(|k| *k > x.request_seq) {

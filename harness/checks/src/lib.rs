@@ -9,7 +9,7 @@ pub mod verdict;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-pub use analysis::Analysis;
+pub use analysis::{Analysis, is_modern_version};
 pub use catalog::{Check, Needs, Versions, catalog};
 use mcp_harness_wire::Transcript;
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};

@@ -566,3 +566,100 @@ fn verdicts_cite_the_version_judged() {
     let ids: std::collections::BTreeSet<_> = verdicts.iter().map(|v| v.check.clone()).collect();
     assert_eq!(ids.len(), catalog().len(), "ids are unique");
 }
+
+fn outcome_of(id: &str, transcript: &Transcript) -> Outcome {
+    let check = catalog().iter().find(|c| c.id == id).unwrap();
+    judge_one(check, &Analysis::of(transcript)).outcome
+}
+
+#[test]
+fn event_data_that_is_not_json_is_malformed() {
+    let mut w = clean_call();
+    let x = w.call(2, json!("t2"));
+    w.push(WireEvent::Sse {
+        exchange: x,
+        index: 1,
+        id: Some("2-1".into()),
+        event: None,
+        retry_ms: None,
+        data: Some(Body::from_bytes(b"this is not json", 1 << 20)),
+        delivery: Delivery::Delivered,
+    });
+    assert_eq!(
+        outcome_of("jsonrpc.well_formed", &w.transcript()),
+        Outcome::Fail
+    );
+    // Data too large to record is not judged as malformed.
+    let mut w = clean_call();
+    let x = w.call(2, json!("t2"));
+    w.push(WireEvent::Sse {
+        exchange: x,
+        index: 1,
+        id: Some("2-1".into()),
+        event: None,
+        retry_ms: None,
+        data: Some(Body::Truncated { bytes: 1 << 30 }),
+        delivery: Delivery::Delivered,
+    });
+    assert_eq!(
+        outcome_of("jsonrpc.well_formed", &w.transcript()),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn progress_resumed_on_a_get_stream_is_attributed_to_its_request() {
+    // Two calls share a token, each is cut and resumed on a GET stream. The
+    // second call's progress (10) is lower than the first's (50) but belongs to
+    // another request, so nothing decreased.
+    let mut w = Wire::legacy();
+    for (id, value) in [(1u64, 50.0), (2, 10.0)] {
+        let x = w.call(id, json!("tok"));
+        w.sent(x, &format!("{id}-1"), progress(json!("tok"), value - 5.0));
+        w.event(
+            x,
+            Some(&format!("{id}-2")),
+            Some(progress(json!("tok"), value)),
+            Delivery::Withheld,
+        );
+        w.end(x, EndReason::Cut);
+        let r = w.resume(&format!("{id}-1"));
+        w.sent(r, &format!("{id}-2"), progress(json!("tok"), value));
+        w.sent(r, &format!("{id}-3"), result(id));
+        w.end(r, EndReason::Complete);
+    }
+    assert_eq!(
+        outcome_of("progress.increasing", &w.transcript()),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn a_response_the_proxy_withheld_is_not_a_missing_response() {
+    let mut w = Wire::legacy();
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}),
+        Headers::default(),
+    );
+    w.push(WireEvent::Response {
+        exchange: x,
+        status: 200,
+        headers: Box::default(),
+        body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 5, "result": {"tools": []}})),
+        delivery: Delivery::Withheld,
+    });
+    assert_ne!(
+        outcome_of("response.exactly_once", &w.transcript()),
+        Outcome::Fail
+    );
+}
+
+#[test]
+fn garbage_protocol_versions_are_not_the_modern_era() {
+    assert!(mcp_harness_checks::is_modern_version("2026-07-28"));
+    assert!(mcp_harness_checks::is_modern_version("2027-01-01"));
+    assert!(!mcp_harness_checks::is_modern_version("2025-11-25"));
+    assert!(!mcp_harness_checks::is_modern_version("zzz"));
+    assert!(!mcp_harness_checks::is_modern_version("9999"));
+}

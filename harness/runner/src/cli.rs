@@ -95,6 +95,10 @@ struct RunArgs {
     /// How long one tool call may wait for its result before the client gives up.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     call_timeout: Duration,
+    /// How long one whole case may take; a case stopped at this limit fails,
+    /// with the transcript up to that point.
+    #[arg(long, default_value = "90s", value_parser = parse_duration, value_name = "DURATION")]
+    case_timeout: Duration,
     /// Cases run at once (each has its own server, proxy and ports).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     jobs: usize,
@@ -455,7 +459,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let limits = Limits {
         start: args.start_timeout,
-        ..Limits::default()
+        case: args.case_timeout,
+        call: args.call_timeout,
     };
     let bar = indicatif::ProgressBar::new(cases.len() as u64);
     bar.set_style(

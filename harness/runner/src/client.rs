@@ -310,8 +310,18 @@ impl ScriptedClient {
                 tokio::time::sleep(Duration::from_millis(self.spec.resume_delay_ms)).await;
                 let last = last.clone();
                 let resumed = self.resume(&last).await;
+                // A resume that fails, or ends before any new event, leaves the
+                // client where it was: it tries again from the same event id.
                 read = match resumed {
-                    Ok(response) => self.read(response, id, &mut NoHooks).await?,
+                    Ok(response) => match self.read(response, id, &mut NoHooks).await {
+                        Ok(Read::Ended {
+                            last_event_id: None,
+                        })
+                        | Err(_) => Read::Ended {
+                            last_event_id: Some(last),
+                        },
+                        Ok(read) => read,
+                    },
                     Err(_) => Read::Ended {
                         last_event_id: Some(last),
                     },

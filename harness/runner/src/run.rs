@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use mcp_harness_chaos::{ChaosStack, StackConfig, TargetProcess, Toxic};
 use mcp_harness_checks::{Level, Outcome, Verdict};
-use mcp_harness_wire::Transcript;
+use mcp_harness_wire::{Transcript, WireEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -108,8 +108,31 @@ struct Server {
 struct RestartHook {
     server: Arc<Mutex<Server>>,
     after: Option<u32>,
+    after_server_events: Option<u32>,
     done: bool,
     recorder: Arc<mcp_harness_chaos::Recorder>,
+}
+
+/// How many SSE events the server sent on the latest `tools/call` stream, as
+/// recorded by the proxy (delivered or withheld).
+fn server_events_on_latest_call(transcript: &Transcript) -> u32 {
+    let mut call = None;
+    let mut count = 0;
+    for record in &transcript.records {
+        match &record.event {
+            WireEvent::Request { exchange, body, .. }
+                if body.json().is_some_and(|b| {
+                    b.get("method").and_then(Value::as_str) == Some("tools/call")
+                }) =>
+            {
+                call = Some(*exchange);
+                count = 0;
+            }
+            WireEvent::Sse { exchange, .. } if Some(*exchange) == call => count += 1,
+            _ => {}
+        }
+    }
+    count
 }
 
 impl CallHooks for RestartHook {
@@ -118,6 +141,22 @@ impl CallHooks for RestartHook {
             return;
         }
         self.done = true;
+        if let Some(wanted) = self.after_server_events {
+            let recorder = self.recorder.clone();
+            let sent = async {
+                while server_events_on_latest_call(&recorder.transcript()) < wanted {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(5), sent)
+                .await
+                .is_err()
+            {
+                self.recorder.note(format!(
+                    "the server did not send {wanted} events within 5s; killing it anyway"
+                ));
+            }
+        }
         let mut server = self.server.lock().await;
         let limit = server.limits.start;
         if let Some(process) = server.process.as_mut() {
@@ -190,9 +229,15 @@ pub async fn run_case(
         ));
         return case;
     }
-    let work = run_steps(scenario, version, target, profile, limits, &mut case);
-    if tokio::time::timeout(limits.case, work).await.is_err() {
-        case.error = Some(format!("the case did not finish within {:?}", limits.case));
+    let deadline = tokio::time::Instant::now() + limits.case;
+    let work = run_steps(
+        scenario, version, target, profile, limits, deadline, &mut case,
+    );
+    // run_steps stops its script at the deadline and still collects the
+    // transcript; this outer bound only guards set-up and tear-down.
+    let backstop = limits.case + limits.start + Duration::from_secs(10);
+    if tokio::time::timeout(backstop, work).await.is_err() {
+        case.error = Some(format!("the case did not finish within {backstop:?}"));
     }
     let mut verdicts = mcp_harness_checks::judge(&case.transcript);
     verdicts.push(expectations_verdict(version, &case.steps));
@@ -206,6 +251,7 @@ async fn run_steps(
     target: &Target,
     profile: &Profile,
     limits: Limits,
+    deadline: tokio::time::Instant,
     case: &mut CaseResult,
 ) {
     let store = tempfile::tempdir().ok();
@@ -281,22 +327,45 @@ async fn run_steps(
         scenario.scenario.client.clone(),
         accept,
     );
+    client.set_call_limit(limits.call);
     recorder.note(format!("scenario {} under {version}", scenario.id));
-    let connected = client.connect().await;
-    let unsupported = match &connected {
-        Ok(answer) => unsupported_version(answer, version),
-        Err(_) => None,
-    };
-    if let Some(reason) = unsupported {
-        case.skipped = Some(reason);
-    } else if let Err(e) = connected {
-        case.error = Some(format!("could not start a session: {e}"));
-    } else {
+    let mut steps = Vec::new();
+    let script = async {
+        let connected = client.connect().await;
+        let unsupported = match &connected {
+            Ok(answer) => unsupported_version(answer, version),
+            Err(_) => None,
+        };
+        if let Some(reason) = unsupported {
+            return (Some(reason), None);
+        }
+        if let Err(e) = connected {
+            return (None, Some(format!("could not start a session: {e}")));
+        }
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
             let result = run_step(n + 1, step, &mut client, &stack, &server, profile).await;
-            case.steps.push(result);
+            steps.push(result);
+        }
+        (None, None)
+    };
+    match tokio::time::timeout_at(deadline, script).await {
+        Ok((skipped, error)) => {
+            case.skipped = skipped;
+            if error.is_some() {
+                case.error = error;
+            }
+        }
+        Err(_) => {
+            let done = steps.len();
+            recorder.note(format!("case time limit reached after {done} steps"));
+            case.error = Some(format!(
+                "the case did not finish within {:?} (stopped during step {})",
+                limits.case,
+                done + 1
+            ));
         }
     }
+    case.steps = steps;
     tokio::time::sleep(Duration::from_millis(50)).await; // let the proxy record stream ends
     case.transcript = recorder.transcript();
     stack.shutdown().await;
@@ -413,6 +482,7 @@ async fn run_step(
             expect,
             expect_text,
             restart_after_events,
+            restart_after_server_events,
         } => {
             let Some(binding) = profile.resolve(tool) else {
                 return done(false, format!("the profile has no tool for `{tool}`"));
@@ -421,6 +491,7 @@ async fn run_step(
             let mut hooks = RestartHook {
                 server: server.clone(),
                 after: *restart_after_events,
+                after_server_events: *restart_after_server_events,
                 done: false,
                 recorder: stack.recorder().clone(),
             };

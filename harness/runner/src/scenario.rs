@@ -139,10 +139,16 @@ pub enum Step {
         /// Text the result must contain (checked against the built-in agents only).
         #[serde(default)]
         expect_text: Option<String>,
-        /// Kill the server with SIGKILL and restart it after this many events of
-        /// the call's stream, then resume.
+        /// Kill the server with SIGKILL and restart it after the client got this
+        /// many events of the call's stream, then resume.
         #[serde(default)]
         restart_after_events: Option<u32>,
+        /// With `restart_after_events`: before the kill, wait (up to 5 s) until the
+        /// server has sent this many events on the call's stream, as the proxy
+        /// recorded them (delivered or withheld by a fault). Makes "killed after
+        /// it sent, and stored, what the client has not seen" deterministic.
+        #[serde(default)]
+        restart_after_server_events: Option<u32>,
     },
     /// Send an HTTP request as written, to test the server's refusals.
     Raw {
@@ -431,6 +437,7 @@ expect_text = "booked"
             "delete_session",
             "fault",
             "restart_after_events",
+            "restart_after_server_events",
         ] {
             assert!(schema.contains(kind), "{kind}");
         }

@@ -170,3 +170,56 @@ fn bad_usage_is_exit_2_with_a_hint() {
         text(&broken.stdout)
     );
 }
+
+#[test]
+fn a_case_over_its_time_limit_fails_and_keeps_its_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    std::fs::write(
+        scenarios.join("stuck.toml"),
+        "description = \"a stream that stalls far longer than the case may take\"\nversions = [\"2025-11-25\"]\nneeds = [\"long_running\"]\n[[faults]]\nfault = \"stall\"\nafter = 1\nms = 60000\nselect = { rpc_method = \"tools/call\" }\n[[steps]]\ndo = \"call\"\ntool = \"long_running\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let run = harness(&[
+        "run",
+        "--scenarios",
+        scenarios.to_str().unwrap(),
+        "--case-timeout",
+        "3s",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "the case limit bounds the run"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let error = report["cases"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("did not finish within 3s"), "{report}");
+    let transcript =
+        std::fs::read_to_string(out.join("transcripts").join("stuck@2025-11-25.jsonl")).unwrap();
+    assert!(
+        transcript.contains("\"stall\"") && transcript.contains("tools/call"),
+        "the transcript up to the limit is kept: {transcript}"
+    );
+}
+
+#[test]
+fn the_committed_scenario_schema_is_up_to_date() {
+    let schema = harness(&["schema"]);
+    assert_eq!(schema.status.code(), Some(0));
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/scenario.schema.json"),
+    )
+    .unwrap();
+    assert!(
+        text(&schema.stdout) == committed,
+        "scenarios/scenario.schema.json is stale: run `cargo run -p mcp-harness -- schema > scenarios/scenario.schema.json`"
+    );
+}
