@@ -42,15 +42,16 @@ impl GuardedSessionManager {
     }
 
     /// Bind the stream of the first identified event to `session` before the
-    /// client can see that id.
+    /// client can see that id (unless `already_bound`).
     fn bind_first_event(
         &self,
         session: &SessionId,
         stream: impl Stream<Item = ServerSseMessage> + Send + Sync + 'static,
+        already_bound: bool,
     ) -> impl Stream<Item = ServerSseMessage> + Send + Sync + 'static {
         let events = self.events.clone();
         let session = session.to_string();
-        let mut bound = false;
+        let mut bound = already_bound;
         stream.then(move |event| {
             let first = !bound && event.event_id.is_some();
             bound |= first;
@@ -103,8 +104,25 @@ impl SessionManager for GuardedSessionManager {
         id: &SessionId,
         message: ClientJsonRpcMessage,
     ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
-        let stream = self.inner.create_stream(id, message).await?;
-        Ok(self.bind_first_event(id, stream))
+        let mut stream = Box::pin(self.inner.create_stream(id, message).await?);
+        // rmcp stores and queues the priming event before it returns the stream:
+        // bind now, so the stream is never unbound even if the client goes away
+        // before reading a byte (an unbound stream would be open to a session-less
+        // resume). Without a priming event, bind when the first event passes by.
+        let first = futures::FutureExt::now_or_never(stream.next()).flatten();
+        let mut bound = false;
+        if let Some(event) = first
+            .as_ref()
+            .and_then(|f| f.event_id.as_deref())
+            .and_then(|e| e.parse::<StoredEventId>().ok())
+        {
+            if let Err(e) = self.events.bind_to_session(event, id.as_ref()).await {
+                tracing::warn!(error = %e, "could not bind stream to its session");
+            }
+            bound = true;
+        }
+        let stream = futures::stream::iter(first).chain(stream);
+        Ok(self.bind_first_event(id, stream, bound))
     }
 
     async fn accept_message(

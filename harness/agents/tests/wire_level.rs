@@ -218,3 +218,43 @@ async fn origin_host_body_size_and_session_rules() {
     );
     agents.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stream_the_client_never_read_is_not_open_to_a_session_less_resume() {
+    let agents = start_agents(TEST_LIMIT).await;
+    let mut client = RawClient::new(&agents.url());
+    client.initialize(json!({"elicitation": {}})).await;
+    // Learn the shape of event ids from one call.
+    let seen = client
+        .post(&call_travel(json!("seen")))
+        .send()
+        .await
+        .unwrap();
+    let seen = RawClient::read_events(seen, TEST_LIMIT, is_elicitation).await;
+    let priming = seen.events[0].id.clone().unwrap();
+    let (stream, _) = priming.split_once('-').expect("{stream}-{seq}");
+    let stream: u64 = stream.parse().unwrap();
+    // A second call whose response is dropped before a byte of its body is read.
+    drop(
+        client
+            .post(&call_travel(json!("unread")))
+            .send()
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Guess the unread stream's ids without a session: nothing is replayed.
+    let mut anonymous = RawClient::new(&agents.url());
+    anonymous.session = None;
+    for guess in stream + 1..stream + 6 {
+        let response = anonymous.resume(&format!("{guess}-0")).await;
+        let status = response.status().as_u16();
+        let stolen = RawClient::read_events(response, Duration::from_secs(3), |_| false).await;
+        assert!(
+            stolen.events.iter().all(|e| message_of(e).is_none()),
+            "guess {guess}-0 (status {status}) replayed {:?}",
+            stolen.events
+        );
+    }
+    agents.shutdown().await;
+}

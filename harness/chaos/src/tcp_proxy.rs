@@ -354,6 +354,8 @@ async fn direction(
     let mut timeout_since: Option<Instant> = None;
     let mut first_data: Option<Instant> = None;
     let mut reset_since: Option<Instant> = None;
+    // A chunk held back by a bandwidth of 0, passed on once the toxics change.
+    let mut held: Option<(Bytes, Instant)> = None;
     loop {
         let active: Vec<Toxic> = toxics
             .borrow()
@@ -394,12 +396,33 @@ async fn direction(
             }
             _ => None,
         };
+        if let Some((chunk, arrival)) = held.take()
+            && timeout.is_none()
+            && reset_after.is_none()
+        {
+            match pass_chunk(
+                chunk,
+                arrival,
+                &active,
+                &mut to,
+                &mut sent,
+                &link,
+                &mut toxics,
+            )
+            .await
+            {
+                Passed::Yes => {}
+                Passed::Held(chunk) => held = Some((chunk, arrival)),
+                Passed::LinkOver => break,
+            }
+            continue;
+        }
         tokio::select! {
             _ = link.token.cancelled() => break,
             changed = toxics.changed() => if changed.is_err() { break },
             _ = sleep_until_opt(close_at) => { link.token.cancel(); break }
             _ = sleep_until_opt(reset_at) => { link.reset(); break }
-            item = rx.recv() => {
+            item = rx.recv(), if held.is_none() => {
                 let Some((chunk, arrival)) = item else {
                     // The source closed: maybe slowly, then the whole link.
                     if let Some(delay) = active.iter().find_map(|t| match t.kind { ToxicKind::SlowClose { delay } => Some(delay), _ => None }) {
@@ -421,11 +444,15 @@ async fn direction(
                         continue; // re-arm timers with the first data time
                     }
                 }
-                if timeout.is_some() {
-                    continue; // a timeout toxic swallows everything
+                if timeout.is_some() || reset_after.is_some() {
+                    // A timeout toxic swallows everything; so does a pending reset
+                    // (Toxiproxy forwards nothing once reset_peer holds the data).
+                    continue;
                 }
-                if !pass_chunk(chunk, arrival, &active, &mut to, &mut sent, &link, &mut toxics).await {
-                    break;
+                match pass_chunk(chunk, arrival, &active, &mut to, &mut sent, &link, &mut toxics).await {
+                    Passed::Yes => {}
+                    Passed::Held(chunk) => held = Some((chunk, arrival)),
+                    Passed::LinkOver => break,
                 }
             }
         }
@@ -439,8 +466,17 @@ async fn direction(
     }
 }
 
+/// What became of a chunk.
+enum Passed {
+    /// Written.
+    Yes,
+    /// Held back by a bandwidth of 0 until the toxics changed: try again.
+    Held(Bytes),
+    /// The link is over.
+    LinkOver,
+}
+
 /// Apply latency, limit_data, bandwidth and slicer to one chunk and write it.
-/// Returns false when the link is over.
 async fn pass_chunk(
     chunk: Bytes,
     arrival: Instant,
@@ -449,7 +485,7 @@ async fn pass_chunk(
     sent: &mut u64,
     link: &Link,
     toxics: &mut watch::Receiver<Vec<Toxic>>,
-) -> bool {
+) -> Passed {
     let mut chunk = chunk;
     let mut close_after = false;
     for toxic in active {
@@ -464,7 +500,7 @@ async fn pass_chunk(
                 let delay = Duration::from_millis((latency as i64 + offset).max(0) as u64);
                 tokio::select! {
                     _ = tokio::time::sleep_until(arrival + delay) => {}
-                    _ = link.token.cancelled() => return false,
+                    _ = link.token.cancelled() => return Passed::LinkOver,
                 }
             }
             ToxicKind::LimitData { bytes } => {
@@ -485,9 +521,9 @@ async fn pass_chunk(
         // Nothing passes until the toxic changes or goes.
         tokio::select! {
             _ = toxics.changed() => {}
-            _ = link.token.cancelled() => return false,
+            _ = link.token.cancelled() => return Passed::LinkOver,
         }
-        return true;
+        return Passed::Held(chunk);
     }
     let slicer = active.iter().find_map(|t| match t.kind {
         ToxicKind::Slicer {
@@ -530,12 +566,16 @@ async fn pass_chunk(
             let wait = Duration::from_secs_f64(piece.len() as f64 / (rate as f64 * 1000.0));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = link.token.cancelled() => return false,
+                _ = link.token.cancelled() => return Passed::LinkOver,
             }
         }
-        if to.write_all(&piece).await.is_err() {
+        let written = tokio::select! {
+            written = to.write_all(&piece) => written.is_ok(),
+            _ = link.token.cancelled() => return Passed::LinkOver,
+        };
+        if !written {
             link.token.cancel();
-            return false;
+            return Passed::LinkOver;
         }
         *sent += piece.len() as u64;
         if let Some((_, _, delay)) = slicer
@@ -548,7 +588,7 @@ async fn pass_chunk(
     let _ = to.flush().await;
     if close_after {
         link.token.cancel();
-        return false;
+        return Passed::LinkOver;
     }
-    true
+    Passed::Yes
 }

@@ -342,3 +342,39 @@ async fn toxics_reach_live_connections_and_toxicity_zero_spares_them() {
         "toxicity 0 affects no connection"
     );
 }
+
+#[tokio::test]
+async fn reset_peer_with_a_timeout_forwards_nothing_before_the_reset() {
+    let proxy = proxy_with(
+        Some(ToxicKind::ResetPeer { timeout: 400 }),
+        Stream::Upstream,
+    )
+    .await;
+    let mut socket = TcpStream::connect(proxy.listen()).await.unwrap();
+    socket.write_all(b"ping").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    socket.write_all(b"pong").await.unwrap();
+    let (received, _, _, outcome) = read_all(&mut socket, 8, Duration::from_secs(5)).await;
+    assert_eq!(received, 0, "no echo of data held by the reset toxic");
+    assert_eq!(
+        outcome.unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionReset
+    );
+}
+
+#[tokio::test]
+async fn bandwidth_zero_holds_data_until_the_toxic_goes() {
+    let proxy = proxy_with(Some(ToxicKind::Bandwidth { rate: 0 }), Stream::Downstream).await;
+    let mut socket = TcpStream::connect(proxy.listen()).await.unwrap();
+    socket.write_all(b"hello").await.unwrap();
+    let (held, _, _, outcome) = read_all(&mut socket, 5, Duration::from_millis(400)).await;
+    assert_eq!(held, 0, "nothing passes at rate 0");
+    assert_eq!(outcome.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    proxy.remove_toxic("t").unwrap();
+    let mut buffer = [0u8; 5];
+    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut buffer))
+        .await
+        .expect("the held bytes arrive once the toxic is gone")
+        .unwrap();
+    assert_eq!(&buffer, b"hello");
+}

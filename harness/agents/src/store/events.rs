@@ -25,6 +25,8 @@ const REPLAY_PAGE: usize = 256;
 const PRUNE_EVERY: u64 = 4096;
 /// How often a follower re-checks a quiet stream for closure.
 const FOLLOW_RECHECK: Duration = Duration::from_millis(500);
+/// Stream names whose database keys are kept in memory, at most.
+const MAX_CACHED_STREAM_KEYS: usize = 10_000;
 
 /// rmcp names the standalone GET stream of session `S` as `S:common`.
 pub(crate) fn session_of_common_stream(name: &str) -> Option<String> {
@@ -101,7 +103,12 @@ impl ResumableEventStore {
         }
         let name = stream_name.to_owned();
         let info = self.blocking(move |b| b.stream_key(&name)).await?;
-        lock(&self.shared.keys).insert(stream_name.to_owned(), info.key);
+        let mut keys = lock(&self.shared.keys);
+        if keys.len() >= MAX_CACHED_STREAM_KEYS {
+            // A cache, not a record: start over rather than grow without bound.
+            keys.clear();
+        }
+        keys.insert(stream_name.to_owned(), info.key);
         Ok(info.key)
     }
 
