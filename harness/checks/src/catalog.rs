@@ -129,6 +129,15 @@ static CATALOG: &[Check] = &[
         run: no_duplicate_event,
     },
     Check {
+        id: "stream.get_no_response",
+        level: Level::Must,
+        section: "basic/transports#listening-for-messages-from-the-server",
+        quote: "The server MUST NOT send a JSON-RPC response on the stream unless resuming a stream associated with a previous client request.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: get_no_response,
+    },
+    Check {
         id: "stream.no_duplicate_message",
         level: Level::Must,
         section: "basic/transports#multiple-connections",
@@ -556,6 +565,31 @@ fn no_duplicate_message(a: &Analysis) -> Judged {
                 None => {
                     seen.insert(key, (e.seq, e.id.clone()));
                 }
+            }
+        }
+    }
+    judged
+}
+
+fn get_no_response(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a
+        .exchanges
+        .iter()
+        .filter(|x| x.method == "GET" && !x.is_resume())
+    {
+        for e in &x.events {
+            let Some(message) = &e.message else { continue };
+            judged.examined += 1;
+            if is_response(message) {
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!(
+                        "a response to request {} on the standalone GET stream",
+                        message["id"]
+                    ),
+                    "requests and notifications only on a GET stream that is not a resume",
+                ));
             }
         }
     }

@@ -190,6 +190,7 @@ fn cut_and_resumed(replay: &[(&str, Value)]) -> Wire {
 
 fn good(id: &str) -> Transcript {
     match id {
+        "stream.get_no_response" => get_stream(false),
         "jsonrpc.well_formed"
         | "progress.token_known"
         | "progress.increasing"
@@ -275,8 +276,25 @@ fn good(id: &str) -> Transcript {
     }
 }
 
+/// A call whose progress (or, broken, whose response) also goes to a GET stream.
+fn get_stream(response_on_get: bool) -> Transcript {
+    let mut w = Wire::legacy();
+    let get = w.request("GET", Value::Null, Headers::default());
+    w.stream(get);
+    let x = w.call(1, json!("tok"));
+    w.sent(get, "g-1", json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "hello"}}));
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    if response_on_get {
+        w.sent(get, "g-2", result(1));
+    } else {
+        w.sent(x, "1-2", result(1));
+    }
+    w.transcript()
+}
+
 fn bad(id: &str) -> Transcript {
     match id {
+        "stream.get_no_response" => get_stream(true),
         "jsonrpc.well_formed" => {
             let mut w = clean_call();
             let x = w.call(2, json!("t2"));

@@ -77,6 +77,16 @@ pub struct ScriptedClient {
     accept_content: Value,
     next_id: i64,
     limit: Duration,
+    /// Readers of standalone GET streams, stopped when the client is dropped.
+    listeners: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for ScriptedClient {
+    fn drop(&mut self) {
+        for listener in &self.listeners {
+            listener.abort();
+        }
+    }
 }
 
 enum Read {
@@ -101,6 +111,7 @@ impl ScriptedClient {
             accept_content,
             next_id: 1,
             limit: Duration::from_secs(30),
+            listeners: Vec::new(),
         }
     }
 
@@ -163,7 +174,19 @@ impl ScriptedClient {
             if let Some(method) = body.get("method").and_then(Value::as_str) {
                 request = request.header("Mcp-Method", method);
             }
-            if let Some(name) = body.pointer("/params/name").and_then(Value::as_str) {
+            // Mcp-Name: params.name, params.uri or params.taskId, by method (SEP-2243).
+            let key = match body.get("method").and_then(Value::as_str) {
+                Some("tools/call" | "prompts/get") => Some("name"),
+                Some("resources/read" | "resources/subscribe" | "resources/unsubscribe") => {
+                    Some("uri")
+                }
+                Some("tasks/get" | "tasks/update" | "tasks/cancel") => Some("taskId"),
+                _ => None,
+            };
+            if let Some(name) = key
+                .and_then(|k| body.get("params")?.get(k))
+                .and_then(Value::as_str)
+            {
                 request = request.header("Mcp-Name", name);
             }
         }
@@ -375,8 +398,102 @@ impl ScriptedClient {
                 request_state = result.get("requestState").cloned();
                 continue;
             }
+            if result.get("resultType").and_then(Value::as_str) == Some("task") {
+                self.follow_task(&result, deadline, &mut outcome).await?;
+                return Ok(outcome);
+            }
             outcome.result = Some(result);
             return Ok(outcome);
+        }
+    }
+
+    /// Follow a task (2026-07-28 tasks extension) created by a call: poll
+    /// `tasks/get` at the interval the server asks for, answer its input
+    /// requests with `tasks/update`, and take its final result or error.
+    async fn follow_task(
+        &mut self,
+        created: &Value,
+        deadline: Instant,
+        outcome: &mut CallOutcome,
+    ) -> Result<(), ClientError> {
+        let Some(task_id) = created.get("taskId").and_then(Value::as_str) else {
+            outcome.gave_up = Some(format!("a task result without a taskId: {created}"));
+            return Ok(());
+        };
+        let task_id = task_id.to_owned();
+        let mut poll = created
+            .get("pollIntervalMs")
+            .and_then(Value::as_u64)
+            .unwrap_or(100);
+        let mut answered: std::collections::BTreeSet<String> = Default::default();
+        loop {
+            if Instant::now() > deadline {
+                outcome.gave_up = Some(format!(
+                    "task {task_id} did not end within {:?}",
+                    self.limit
+                ));
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(poll.clamp(10, 1000))).await;
+            let id = self.take_id();
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": task_id, "_meta": self.meta()}});
+            let answer = self.request(body).await?;
+            if let Some(error) = answer.get("error") {
+                outcome.error = Some(error.clone());
+                return Ok(());
+            }
+            let task = answer.get("result").cloned().unwrap_or_default();
+            if let Some(ms) = task.get("pollIntervalMs").and_then(Value::as_u64) {
+                poll = ms;
+            }
+            match task.get("status").and_then(Value::as_str) {
+                Some("completed") => {
+                    outcome.result = Some(task.get("result").cloned().unwrap_or_default());
+                    return Ok(());
+                }
+                Some("failed") => {
+                    outcome.error = Some(task.get("error").cloned().unwrap_or(task));
+                    return Ok(());
+                }
+                Some("cancelled") => {
+                    outcome.gave_up = Some(format!("task {task_id} was cancelled"));
+                    return Ok(());
+                }
+                Some("input_required") => {
+                    let mut responses = serde_json::Map::new();
+                    if let Some(requests) = task.get("inputRequests").and_then(Value::as_object) {
+                        for (key, request) in requests {
+                            if answered.contains(key) {
+                                continue; // answered already; the server has not caught up
+                            }
+                            match self.answer_question(request).await {
+                                Some(Ok(answer)) => {
+                                    responses.insert(key.clone(), answer);
+                                }
+                                _ => {
+                                    outcome.gave_up = Some(format!(
+                                        "the client did not answer input request `{key}` of task {task_id}"
+                                    ));
+                                    return Ok(());
+                                }
+                            }
+                        }
+                    }
+                    if responses.is_empty() {
+                        continue;
+                    }
+                    outcome.rounds += 1;
+                    answered.extend(responses.keys().cloned());
+                    let id = self.take_id();
+                    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tasks/update", "params": {"taskId": task_id, "inputResponses": responses, "_meta": self.meta()}});
+                    let answer = self.request(body).await?;
+                    if let Some(error) = answer.get("error") {
+                        outcome.error = Some(error.clone());
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -392,6 +509,29 @@ impl ScriptedClient {
             request = request.header("Mcp-Session-Id", session);
         }
         request.send().await.map_err(http_error("resume"))
+    }
+
+    /// Open the session's standalone GET stream and read it in the background
+    /// (what arrives is in the proxy's transcript); returns the status.
+    pub async fn open_get_stream(&mut self) -> Result<u16, ClientError> {
+        let mut request = self
+            .http
+            .get(&self.url)
+            .header("Accept", "text/event-stream")
+            .header("MCP-Protocol-Version", &self.version);
+        if let Some(session) = &self.session {
+            request = request.header("Mcp-Session-Id", session);
+        }
+        let mut response = request.send().await.map_err(http_error("GET stream"))?;
+        let status = response.status().as_u16();
+        let limit = self.limit;
+        self.listeners.push(tokio::spawn(async move {
+            let _ = tokio::time::timeout(limit, async {
+                while let Ok(Some(_)) = response.chunk().await {}
+            })
+            .await;
+        }));
+        Ok(status)
     }
 
     /// Send DELETE for the session; returns the status.

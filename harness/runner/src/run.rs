@@ -568,5 +568,23 @@ async fn run_step(
             Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
             Err(e) => done(false, e.to_string()),
         },
+        Step::Toxic { toxic } => match Toxic::from_json(toxic) {
+            Ok(toxic) => match stack.add_toxic(&toxic).await {
+                Ok(()) => done(true, format!("toxic {} added", toxic.name)),
+                Err(e) => done(false, format!("toxic {}: {e}", toxic.name)),
+            },
+            Err(e) => done(false, format!("toxic {toxic}: {e}")),
+        },
+        Step::RemoveToxic { name } => match stack.remove_toxic(name).await {
+            Ok(()) => done(true, format!("toxic {name} removed")),
+            Err(e) => done(false, format!("toxic {name}: {e}")),
+        },
+        Step::OpenGetStream => match client.open_get_stream().await {
+            Ok(status) => done(
+                status == 200 || status == 405,
+                format!("GET stream answered {status} (expected 200, or 405 if not offered)"),
+            ),
+            Err(e) => done(false, format!("GET stream: {e}")),
+        },
     }
 }

@@ -191,6 +191,21 @@ pub enum Step {
         /// Up or down.
         up: bool,
     },
+    /// Add a TCP toxic (Toxiproxy JSON: `type`, `stream`, `name`, `attributes`)
+    /// from now on.
+    Toxic {
+        /// The toxic.
+        toxic: ToxicSpec,
+    },
+    /// Remove the TCP toxic with this name (Toxiproxy's default name is
+    /// `{type}_{stream}`, e.g. `reset_peer_downstream`).
+    RemoveToxic {
+        /// Its name.
+        name: String,
+    },
+    /// Open the standalone GET stream of the session and keep reading it in the
+    /// background until the case ends (a server without one answers 405).
+    OpenGetStream,
 }
 
 fn default_expect() -> Expect {
@@ -438,6 +453,8 @@ expect_text = "booked"
             "fault",
             "restart_after_events",
             "restart_after_server_events",
+            "open_get_stream",
+            "remove_toxic",
         ] {
             assert!(schema.contains(kind), "{kind}");
         }
