@@ -313,6 +313,25 @@ impl Analysis {
         self.origins.get(event_id).map(|&i| &self.exchanges[i])
     }
 
+    /// The exchange that opened the logical stream `exchange` belongs to: itself,
+    /// unless it is a resume, which continues the stream of its `Last-Event-ID`
+    /// (followed through resumes of resumes).
+    pub fn stream_root<'a>(&'a self, exchange: &'a Exchange) -> &'a Exchange {
+        let mut at = exchange;
+        for _ in 0..self.exchanges.len() {
+            let next = at
+                .is_resume()
+                .then_some(at.headers.last_event_id.as_deref())
+                .flatten()
+                .and_then(|id| self.origin_of(id));
+            match next {
+                Some(origin) if origin.id != at.id => at = origin,
+                _ => break,
+            }
+        }
+        at
+    }
+
     fn index_event_origins(&mut self) {
         let mut first: HashMap<String, (u64, usize)> = HashMap::new();
         for (i, x) in self.exchanges.iter().enumerate() {

@@ -618,7 +618,9 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
             if from.id == x.id {
                 continue; // new events of the resumed stream
             }
-            if from.id != origin.id {
+            // An event first seen on an earlier resume of the same stream (withheld
+            // there by a cut) belongs to the same logical stream.
+            if a.stream_root(from).id != a.stream_root(origin).id {
                 let other_session = from.session() != x.session();
                 judged.findings.push(Finding::at(
                     e.seq,

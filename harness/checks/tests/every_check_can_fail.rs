@@ -681,3 +681,37 @@ fn garbage_protocol_versions_are_not_the_modern_era() {
     assert!(!mcp_harness_checks::is_modern_version("zzz"));
     assert!(!mcp_harness_checks::is_modern_version("9999"));
 }
+
+#[test]
+fn an_event_first_seen_on_an_earlier_resume_is_of_the_same_stream() {
+    // Found by `mcp-harness explore`: the call is cut, the first resume is cut
+    // too (its event 1-3 withheld there, first seen there), and the second resume
+    // from the same id replays 1-2 and 1-3. That is one logical stream.
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    w.event(
+        x,
+        Some("1-2"),
+        Some(progress(json!("tok"), 20.0)),
+        Delivery::Withheld,
+    );
+    w.end(x, EndReason::Cut);
+    let first = w.resume("1-1");
+    w.event(
+        first,
+        Some("1-2"),
+        Some(progress(json!("tok"), 20.0)),
+        Delivery::Withheld,
+    );
+    w.event(first, Some("1-3"), Some(result(1)), Delivery::Withheld);
+    w.end(first, EndReason::Cut);
+    let second = w.resume("1-1");
+    w.sent(second, "1-2", progress(json!("tok"), 20.0));
+    w.sent(second, "1-3", result(1));
+    w.end(second, EndReason::Complete);
+    assert_eq!(
+        outcome_of("stream.replay_same_stream_only", &w.transcript()),
+        Outcome::Pass
+    );
+}

@@ -46,6 +46,17 @@ enum Command {
     ///   mcp-harness run --server-cmd "python server.py --port {port}" --profile fixtures/profiles/python-sdk.toml
     ///   mcp-harness run --server-url http://127.0.0.1:3000/mcp --format junit --out report/
     Run(RunArgs),
+    /// Search fault schedules with proptest until a check fails, then shrink it.
+    ///
+    /// Each schedule (which stream is cut after how many events, resume delays,
+    /// restarts, TCP latency, elicitation and sampling answers) becomes an
+    /// ordinary scenario; the minimal failing one is written to --out as a
+    /// scenario file that reproduces it. Exit code 1 when one was found.
+    ///
+    /// Examples:
+    ///   mcp-harness explore --cases 50
+    ///   mcp-harness explore --server-cmd "python server.py --port {port}" --profile p.toml --out found/
+    Explore(ExploreArgs),
     /// Re-judge a stored transcript (JSON Lines from `proxy --record` or `run --out`).
     Check {
         /// The transcript file.
@@ -53,6 +64,40 @@ enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExploreArgs {
+    /// Test the server at this URL (already running; no restarts in schedules).
+    #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
+    server_url: Option<String>,
+    /// Start the server with this command; `{port}` is replaced by a free port.
+    #[arg(long, value_name = "CMD")]
+    server_cmd: Option<String>,
+    /// The MCP endpoint's path on a --server-cmd server.
+    #[arg(long, default_value = "/mcp", value_name = "PATH")]
+    server_path: String,
+    /// Map the server's tools to roles (elicits, samples, long_running).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<std::path::PathBuf>,
+    /// Only these protocol versions (repeatable).
+    #[arg(long = "version", value_name = "VERSION")]
+    versions: Vec<String>,
+    /// How many random schedules to try (shrinking runs come on top).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    cases: u32,
+    /// Where to write the minimal failing scenario.
+    #[arg(long, default_value = "scenarios/regressions", value_name = "DIR")]
+    out: std::path::PathBuf,
+    /// How long a started server may take to answer.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    start_timeout: Duration,
+    /// How long one schedule may take.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    case_timeout: Duration,
+    /// Allow --server-url to leave the loopback interface.
+    #[arg(long)]
+    allow_non_loopback: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -237,6 +282,7 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Proxy(args) => proxy(args).await,
             Command::Run(args) => run(args).await,
+            Command::Explore(args) => explore(args).await,
             Command::Check { transcript } => check(&transcript),
             Command::Schema => {
                 println!(
@@ -253,6 +299,121 @@ pub fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_HARNESS_ERROR)
+        }
+    }
+}
+
+/// The target and its profile from the shared target options.
+fn target_and_profile(
+    server_url: Option<&str>,
+    server_cmd: Option<&str>,
+    server_path: &str,
+    profile: Option<&std::path::Path>,
+    allow_non_loopback: bool,
+) -> Result<(mcp_harness::run::Target, mcp_harness::profile::Profile), String> {
+    use mcp_harness::profile::Profile;
+    use mcp_harness::run::Target;
+    if let Some(url) = server_url {
+        if !url.starts_with("http://") {
+            return Err(format!("--server-url `{url}` is not an http:// URL"));
+        }
+        if !allow_non_loopback && !is_loopback_url(url) {
+            return Err(format!(
+                "--server-url `{url}` is not on this machine's loopback (hint: pass --allow-non-loopback to test a server elsewhere)"
+            ));
+        }
+    }
+    if let Some(cmd) = server_cmd
+        && !cmd.contains("{port}")
+    {
+        return Err(format!(
+            "--server-cmd `{cmd}` has no `{{port}}` (hint: the harness picks the port, e.g. \"python server.py --port {{port}}\")"
+        ));
+    }
+    let target = match (server_url, server_cmd) {
+        (Some(url), _) => Target::Url(url.to_owned()),
+        (None, Some(cmd)) => Target::Command {
+            command: cmd.to_owned(),
+            path: server_path.to_owned(),
+        },
+        (None, None) => Target::Reference {
+            exe: std::env::current_exe().map_err(|e| e.to_string())?,
+        },
+    };
+    let profile = match (profile, &target) {
+        (Some(path), _) => Profile::load(path)?,
+        (None, Target::Reference { .. }) => Profile::reference_agents(),
+        (None, _) => Profile::none("no profile (generic scenarios only)"),
+    };
+    Ok((target, profile))
+}
+
+/// `mcp-harness explore`: property-based search over fault schedules.
+async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
+    let (target, profile) = match target_and_profile(
+        args.server_url.as_deref(),
+        args.server_cmd.as_deref(),
+        &args.server_path,
+        args.profile.as_deref(),
+        args.allow_non_loopback,
+    ) {
+        Ok(chosen) => chosen,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let versions = if args.versions.is_empty() {
+        vec![
+            "2025-06-18".into(),
+            "2025-11-25".into(),
+            "2026-07-28".into(),
+        ]
+    } else {
+        args.versions.clone()
+    };
+    let limits = mcp_harness::run::Limits {
+        start: args.start_timeout,
+        case: args.case_timeout,
+        call: args.case_timeout,
+    };
+    let out = args.out.clone();
+    let cases = args.cases;
+    let found = match tokio::task::spawn_blocking(move || {
+        mcp_harness::explore::explore(&target, &profile, versions, cases, limits, &out)
+    })
+    .await?
+    {
+        Ok(found) => found,
+        Err(e @ mcp_harness::explore::ExploreError::NoFlows(_)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match found.failure {
+        None => {
+            println!(
+                "no check failed in {} fault schedules ({} asked for)",
+                found.runs, cases
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((schedule, why, path)) => {
+            println!(
+                "a check failed after {} schedule runs (shrinking included)",
+                found.runs
+            );
+            println!("minimal schedule: {schedule:?}");
+            println!("why: {why}");
+            println!(
+                "wrote {} (run it with `mcp-harness run --scenarios {}`)",
+                path.display(),
+                path.parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+            Ok(ExitCode::from(1))
         }
     }
 }
@@ -378,48 +539,22 @@ fn default_scenarios() -> std::path::PathBuf {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    use mcp_harness::profile::Profile;
     use mcp_harness::report::{Baseline, Summary};
-    use mcp_harness::run::{Limits, Target, run_case};
+    use mcp_harness::run::{Limits, run_case};
 
     let usage = |message: String| {
         eprintln!("error: {message}");
         Ok(ExitCode::from(EXIT_USAGE))
     };
-    if let Some(url) = &args.server_url {
-        if !url.starts_with("http://") {
-            return usage(format!("--server-url `{url}` is not an http:// URL"));
-        }
-        if !args.allow_non_loopback && !is_loopback_url(url) {
-            return usage(format!(
-                "--server-url `{url}` is not on this machine's loopback (hint: pass --allow-non-loopback to test a server elsewhere)"
-            ));
-        }
-    }
-    if let Some(cmd) = &args.server_cmd
-        && !cmd.contains("{port}")
-    {
-        return usage(format!(
-            "--server-cmd `{cmd}` has no `{{port}}` (hint: the harness picks the port, e.g. \"python server.py --port {{port}}\")"
-        ));
-    }
-    let target = match (&args.server_url, &args.server_cmd) {
-        (Some(url), _) => Target::Url(url.clone()),
-        (None, Some(cmd)) => Target::Command {
-            command: cmd.clone(),
-            path: args.server_path.clone(),
-        },
-        (None, None) => Target::Reference {
-            exe: std::env::current_exe()?,
-        },
-    };
-    let profile = match (&args.profile, &target) {
-        (Some(path), _) => match Profile::load(path) {
-            Ok(profile) => profile,
-            Err(e) => return usage(e),
-        },
-        (None, Target::Reference { .. }) => Profile::reference_agents(),
-        (None, _) => Profile::none("no profile (generic scenarios only)"),
+    let (target, profile) = match target_and_profile(
+        args.server_url.as_deref(),
+        args.server_cmd.as_deref(),
+        &args.server_path,
+        args.profile.as_deref(),
+        args.allow_non_loopback,
+    ) {
+        Ok(chosen) => chosen,
+        Err(message) => return usage(message),
     };
     let baseline = match &args.expected_failures {
         Some(path) => match std::fs::read_to_string(path)

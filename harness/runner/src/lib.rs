@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod explore;
 pub mod profile;
 pub mod report;
 pub mod run;

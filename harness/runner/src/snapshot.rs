@@ -106,6 +106,27 @@ fn body_text(body: &Body) -> String {
 /// Render `transcript` as stable text.
 pub fn normalize(transcript: &Transcript) -> String {
     let mut names = Placeholders::default();
+    // Name event ids stream by stream (exchanges in request order, events in
+    // stream order), so that how two streams interleave in time does not
+    // renumber them.
+    let mut requests: Vec<u64> = Vec::new();
+    let mut ids_of: HashMap<u64, Vec<&str>> = HashMap::new();
+    for record in &transcript.records {
+        match &record.event {
+            WireEvent::Request { exchange, .. } => requests.push(*exchange),
+            WireEvent::Sse {
+                exchange,
+                id: Some(id),
+                ..
+            } => ids_of.entry(*exchange).or_default().push(id),
+            _ => {}
+        }
+    }
+    for exchange in &requests {
+        for id in ids_of.get(exchange).into_iter().flatten() {
+            names.event(id);
+        }
+    }
     let mut order: Vec<u64> = Vec::new();
     let mut lines: HashMap<u64, Vec<String>> = HashMap::new();
     let mut general: Vec<String> = Vec::new();

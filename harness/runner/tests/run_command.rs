@@ -223,3 +223,75 @@ fn the_committed_scenario_schema_is_up_to_date() {
         "scenarios/scenario.schema.json is stale: run `cargo run -p mcp-harness -- schema > scenarios/scenario.schema.json`"
     );
 }
+
+#[test]
+fn explore_finds_no_failure_in_the_reference_agents() {
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(&[
+        "explore",
+        "--cases",
+        "8",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    assert!(text(&run.stdout).contains("no check failed in 8 fault schedules"));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn explore_writes_a_minimal_failing_scenario_that_reproduces_it() {
+    let out = tempfile::tempdir().unwrap();
+    // A plain file server is no MCP server: every schedule fails.
+    let cmd = "python3 -m http.server {port} --bind 127.0.0.1";
+    let run = harness(&[
+        "explore",
+        "--server-cmd",
+        cmd,
+        "--profile",
+        "fixtures/profiles/python-sdk.toml",
+        "--cases",
+        "4",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
+    let files: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{}", text(&run.stdout));
+    let written = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(written.contains("could not start a session"), "{written}");
+    // Shrunk: no faults or toxics are needed to fail.
+    assert!(
+        !written.contains("[[faults]]") && !written.contains("[[toxics]]"),
+        "{written}"
+    );
+    // The file is an ordinary scenario that reproduces the failure.
+    let rerun = harness(&[
+        "run",
+        "--scenarios",
+        out.path().to_str().unwrap(),
+        "--server-cmd",
+        cmd,
+        "--profile",
+        "fixtures/profiles/python-sdk.toml",
+    ]);
+    assert_eq!(rerun.status.code(), Some(1), "{}", text(&rerun.stdout));
+    assert!(
+        text(&rerun.stdout).contains("could not start a session"),
+        "{}",
+        text(&rerun.stdout)
+    );
+    // Without a profile there is nothing to drive: a usage error, not a pass.
+    let unprofiled = harness(&["explore", "--server-cmd", cmd, "--cases", "1"]);
+    assert_eq!(unprofiled.status.code(), Some(2));
+    assert!(text(&unprofiled.stderr).contains("--profile"));
+}

@@ -1,0 +1,324 @@
+//! Property-based chaos: a proptest strategy of fault schedules (which stream is
+//! cut after how many events, resume delays, server restarts, TCP latency, the
+//! answers to elicitation and sampling), each turned into an ordinary scenario
+//! file and run against a target. The property: no check fails. When one does,
+//! proptest shrinks the schedule, and the minimal one is written out as a
+//! scenario file that reproduces it (keep it under scenarios/regressions/).
+
+use std::path::{Path, PathBuf};
+
+use mcp_harness_checks::Outcome;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+
+use crate::profile::Profile;
+use crate::run::{CaseResult, Limits, Target, run_case};
+use crate::scenario::{ScenarioFile, parse};
+
+/// The agent role a schedule exercises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Progress + elicitation (travel agent).
+    Elicits,
+    /// Progress + sampling (research agent).
+    Samples,
+    /// Progress + logging (long-running agent).
+    LongRunning,
+}
+
+/// One fault schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Protocol version.
+    pub version: String,
+    /// Which flow.
+    pub flow: Flow,
+    /// Answer to the question: `accept`, `decline`, `cancel` (elicitation) or
+    /// `text`, `error` (sampling).
+    pub answer: &'static str,
+    /// Cut the call's stream after this many events.
+    pub cut_after: Option<u32>,
+    /// Also cut the first resumed stream after this many events.
+    pub cut_resume_after: Option<u32>,
+    /// Wait this long before resuming, ms.
+    pub resume_delay_ms: u64,
+    /// Kill and restart the server after the client got this many events.
+    pub restart_after: Option<u32>,
+    /// TCP latency each way, ms.
+    pub latency_ms: Option<u64>,
+}
+
+impl Schedule {
+    /// One line, no quotes: what this schedule does.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![format!("{:?} answering {}", self.flow, self.answer)];
+        if let Some(n) = self.cut_after {
+            parts.push(format!("cut after {n}"));
+        }
+        if let Some(n) = self.cut_resume_after {
+            parts.push(format!("resume cut after {n}"));
+        }
+        parts.push(format!("resume after {} ms", self.resume_delay_ms));
+        if let Some(n) = self.restart_after {
+            parts.push(format!("restart after {n} events"));
+        }
+        if let Some(ms) = self.latency_ms {
+            parts.push(format!("latency {ms} ms"));
+        }
+        parts.join(", ")
+    }
+
+    /// The scenario file text that runs this schedule.
+    pub fn to_toml(&self) -> String {
+        let (tool, needs) = match self.flow {
+            Flow::Elicits => ("elicits", "elicits"),
+            Flow::Samples => ("samples", "samples"),
+            Flow::LongRunning => ("long_running", "long_running"),
+        };
+        let mut text = format!(
+            "description = \"explored fault schedule: {}\"\nversions = [\"{}\"]\nneeds = [\"{needs}\"]\n\n[client]\nresume_delay_ms = {}\nmax_resumes = 4\n",
+            self.summary(),
+            self.version,
+            self.resume_delay_ms
+        );
+        match (self.flow, self.answer) {
+            (Flow::Elicits, "accept") => {
+                text.push_str("elicitation = { accept = { content = { confirm = true } } }\n")
+            }
+            (Flow::Elicits, other) => text.push_str(&format!("elicitation = \"{other}\"\n")),
+            (Flow::Samples, "error") => text.push_str("sampling = \"error\"\n"),
+            _ => {}
+        }
+        if let Some(after) = self.cut_after {
+            text.push_str(&format!(
+                "\n[[faults]]\nfault = \"cut\"\nafter = {after}\nselect = {{ rpc_method = \"tools/call\", occurrence = 1 }}\n"
+            ));
+        }
+        if let Some(after) = self.cut_resume_after {
+            text.push_str(&format!(
+                "\n[[faults]]\nfault = \"cut\"\nafter = {after}\nselect = {{ http_method = \"GET\", resume = true, occurrence = 1 }}\n"
+            ));
+        }
+        if let Some(ms) = self.latency_ms {
+            text.push_str(&format!(
+                "\n[[toxics]]\ntype = \"latency\"\nattributes = {{ latency = {ms} }}\n"
+            ));
+        }
+        text.push_str(&format!(
+            "\n[[steps]]\ndo = \"call\"\ntool = \"{tool}\"\nprogress_token = \"explored\"\n"
+        ));
+        if let Some(after) = self.restart_after {
+            text.push_str(&format!("restart_after_events = {after}\n"));
+        }
+        text
+    }
+}
+
+/// Fault schedules over `versions`; restarts only where the harness starts the
+/// server (`restarts`), and only in the eras with resumable streams.
+pub fn schedules(
+    versions: Vec<String>,
+    restarts: bool,
+    flows: Vec<Flow>,
+) -> impl Strategy<Value = Schedule> {
+    let flow = proptest::sample::select(flows);
+    (
+        proptest::sample::select(versions),
+        flow,
+        0usize..3,
+        proptest::option::of(1u32..8),
+        proptest::option::of(1u32..4),
+        prop_oneof![Just(0u64), Just(20), Just(150)],
+        proptest::option::weighted(if restarts { 0.2 } else { 0.0 }, 2u32..6),
+        proptest::option::weighted(0.3, 1u64..40),
+    )
+        .prop_map(
+            |(version, flow, pick, cut_after, cut_resume_after, delay, restart, latency)| {
+                let answer = match flow {
+                    Flow::Elicits => ["accept", "decline", "cancel"][pick],
+                    Flow::Samples => ["text", "error", "text"][pick],
+                    Flow::LongRunning => "none",
+                };
+                let legacy = !mcp_harness_checks::is_modern_version(&version);
+                Schedule {
+                    version,
+                    flow,
+                    answer,
+                    cut_after,
+                    cut_resume_after: cut_resume_after.filter(|_| cut_after.is_some() && legacy),
+                    resume_delay_ms: delay,
+                    restart_after: restart.filter(|_| legacy),
+                    latency_ms: latency,
+                }
+            },
+        )
+}
+
+/// The flows `profile` has a tool for.
+pub fn flows_of(profile: &Profile) -> Vec<Flow> {
+    use crate::scenario::Role;
+    [
+        (Role::Elicits, Flow::Elicits),
+        (Role::Samples, Flow::Samples),
+        (Role::LongRunning, Flow::LongRunning),
+    ]
+    .into_iter()
+    .filter(|(role, _)| profile.missing(&[*role]).is_none())
+    .map(|(_, flow)| flow)
+    .collect()
+}
+
+/// Why a case breaks the property, if it does: a failed check (other than the
+/// scenario's own expectations, which a random schedule cannot know) or a
+/// harness error.
+pub fn violation(case: &CaseResult) -> Option<String> {
+    if let Some(error) = &case.error {
+        return Some(format!("error: {error}"));
+    }
+    let failed: Vec<String> = case
+        .verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::Fail && v.check != "scenario.expectations")
+        .map(|v| {
+            let first = v
+                .findings
+                .first()
+                .map(|f| format!(": {}", f.observed))
+                .unwrap_or_default();
+            format!("{}{first}", v.check)
+        })
+        .collect();
+    (!failed.is_empty()).then(|| failed.join("; "))
+}
+
+/// What an exploration found.
+#[derive(Debug)]
+pub struct Exploration {
+    /// Schedules run (including shrinking).
+    pub runs: u32,
+    /// The minimal failing schedule, why it fails, and where it was written.
+    pub failure: Option<(Schedule, String, PathBuf)>,
+}
+
+/// Errors of an exploration itself (not of the target).
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// The generated scenario did not parse (a bug in this module).
+    #[error("generated scenario does not parse: {0}")]
+    Scenario(String),
+    /// The profile maps no tool to a role a schedule can drive.
+    #[error(
+        "the profile `{0}` has no tool for elicits, samples or long_running (hint: --profile FILE)"
+    )]
+    NoFlows(String),
+    /// The runtime or the output directory failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Run `cases` random schedules against `target`; on a failure, shrink it and
+/// write the minimal schedule to `out_dir` as a scenario file. Blocking: call it
+/// outside an async context (it runs its own runtime).
+pub fn explore(
+    target: &Target,
+    profile: &Profile,
+    versions: Vec<String>,
+    cases: u32,
+    limits: Limits,
+    out_dir: &Path,
+) -> Result<Exploration, ExploreError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let restarts = !matches!(target, Target::Url(_));
+    let flows = flows_of(profile);
+    if flows.is_empty() {
+        return Err(ExploreError::NoFlows(profile.name.clone()));
+    }
+    let mut runner = TestRunner::new(Config {
+        cases,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let runs = std::cell::Cell::new(0u32);
+    let result = runner.run(&schedules(versions, restarts, flows), |schedule| {
+        runs.set(runs.get() + 1);
+        let scenario = scenario_of(&schedule).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let case = runtime.block_on(run_case(
+            &scenario,
+            &schedule.version,
+            target,
+            profile,
+            limits,
+        ));
+        match violation(&case) {
+            Some(why) => Err(TestCaseError::fail(why)),
+            None => Ok(()),
+        }
+    });
+    let failure = match result {
+        Ok(()) => None,
+        Err(TestError::Fail(why, schedule)) => {
+            std::fs::create_dir_all(out_dir)?;
+            let path = out_dir.join(format!("explored_{:016x}.toml", fingerprint(&schedule)));
+            let text = format!(
+                "# Minimal fault schedule found by `mcp-harness explore`; it failed with:\n# {}\n{}",
+                why.message().replace('\n', " "),
+                schedule.to_toml()
+            );
+            std::fs::write(&path, text)?;
+            Some((schedule, why.message().to_owned(), path))
+        }
+        Err(TestError::Abort(why)) => {
+            return Err(ExploreError::Scenario(why.message().to_owned()));
+        }
+    };
+    Ok(Exploration {
+        runs: runs.get(),
+        failure,
+    })
+}
+
+fn scenario_of(schedule: &Schedule) -> Result<ScenarioFile, ExploreError> {
+    let path = PathBuf::from("explored.toml");
+    let scenario =
+        parse(&path, &schedule.to_toml()).map_err(|e| ExploreError::Scenario(e.to_string()))?;
+    Ok(ScenarioFile {
+        id: "explored".into(),
+        path,
+        scenario,
+    })
+}
+
+/// A stable name for a schedule's file.
+fn fingerprint(schedule: &Schedule) -> u64 {
+    // FNV-1a over the scenario text: stable across runs and platforms.
+    schedule
+        .to_toml()
+        .bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100000001b3)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn every_schedule_is_a_valid_scenario(schedule in schedules(
+            vec!["2025-06-18".into(), "2025-11-25".into(), "2026-07-28".into()], true,
+            vec![Flow::Elicits, Flow::Samples, Flow::LongRunning])) {
+            let scenario = scenario_of(&schedule).unwrap();
+            prop_assert_eq!(&scenario.scenario.versions, &vec![schedule.version.clone()]);
+            prop_assert_eq!(scenario.scenario.faults.len(),
+                schedule.cut_after.is_some() as usize + schedule.cut_resume_after.is_some() as usize);
+            if mcp_harness_checks::is_modern_version(&schedule.version) {
+                prop_assert!(schedule.restart_after.is_none());
+            }
+        }
+    }
+}
