@@ -105,7 +105,7 @@ impl Schedule {
             ));
         }
         text.push_str(&format!(
-            "\n[[steps]]\ndo = \"call\"\ntool = \"{tool}\"\nprogress_token = \"explored\"\n"
+            "\n[[steps]]\ndo = \"call\"\ntool = \"{tool}\"\nprogress_token = \"explored\"\nexpect = \"any\"\n"
         ));
         if let Some(after) = self.restart_after {
             text.push_str(&format!("restart_after_events = {after}\n"));

@@ -2,7 +2,9 @@
 //! (libtest-mimic): `cargo test --test scenarios -- travel/accept` filters,
 //! `cargo nextest run` lists, runs and shards them. Each case must break no
 //! MUST, and its normalized transcript must match its snapshot under
-//! snapshots/ (`cargo insta review` shows any difference).
+//! snapshots/ (`cargo insta review` shows any difference). Minimal fault
+//! schedules kept under scenarios/regressions/ (written by `mcp-harness
+//! explore`) must break no MUST; they have no snapshot.
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +56,11 @@ fn main() {
                     }
                     report.push_str(&format!("\n--- transcript ---\n{}", normalize(&case.transcript)));
                     return Err(Failed::from(report));
+                }
+                if scenario.id.starts_with("regressions/") {
+                    // Explored fault schedules are judged by the checks alone: their
+                    // timing (cuts under latency) is not meant to be snapshot-stable.
+                    return Ok(());
                 }
                 let snapshot = normalize(&case.transcript);
                 let mut settings = insta::Settings::clone_current();
