@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use mcp_harness_wire::{Delivery, EndReason};
 use serde_json::Value;
 
-use crate::analysis::{Analysis, Exchange, KNOWN_VERSIONS};
+use crate::analysis::{Analysis, EventView, Exchange, KNOWN_VERSIONS};
 use crate::verdict::{Finding, Level};
 
 /// What a check function found.
@@ -398,7 +398,7 @@ fn delivered_in_order(a: &Analysis) -> Vec<(u64, &Exchange, &Value)> {
                 continue;
             }
             if let Some(id) = &e.id
-                && !seen.insert((x.session().unwrap_or_default().to_owned(), id.clone()))
+                && !seen.insert(event_identity(x, e, id))
             {
                 continue;
             }
@@ -503,8 +503,24 @@ fn progress_not_after_response(a: &Analysis) -> Judged {
     judged
 }
 
+/// An event's identity for "delivered twice": its session, id and content (the
+/// same id on different content is a reused id, judged by stream.event_id_unique).
+fn event_identity(x: &Exchange, e: &EventView, id: &str) -> (String, String, String) {
+    let content = e
+        .message
+        .as_ref()
+        .map(Value::to_string)
+        .or_else(|| e.not_json.clone())
+        .unwrap_or_default();
+    (
+        x.session().unwrap_or_default().to_owned(),
+        id.to_owned(),
+        content,
+    )
+}
+
 fn no_duplicate_event(a: &Analysis) -> Judged {
-    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut seen: HashMap<(String, String, String), u64> = HashMap::new();
     let mut judged = Judged::default();
     for x in &a.exchanges {
         for e in x
@@ -513,8 +529,11 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
             .filter(|e| e.delivery == Delivery::Delivered)
         {
             let Some(id) = &e.id else { continue };
+            if e.empty {
+                continue; // a priming event carries nothing to deliver twice
+            }
             judged.examined += 1;
-            let key = (x.session().unwrap_or_default().to_owned(), id.clone());
+            let key = event_identity(x, e, id);
             if let Some(first) = seen.get(&key) {
                 judged.findings.push(Finding::at(
                     e.seq,
@@ -603,6 +622,28 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
             continue;
         };
         let Some(origin) = a.origin_of(last) else {
+            // An id the server never issued names no stream: whatever it replays
+            // from an earlier stream is another stream's.
+            for e in x
+                .events
+                .iter()
+                .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
+            {
+                let Some(id) = &e.id else { continue };
+                judged.examined += 1;
+                if let Some(from) = a.origin_of(id)
+                    && from.id != x.id
+                {
+                    judged.findings.push(Finding::at(
+                        e.seq,
+                        format!(
+                            "resume after {last}, an id never issued, replayed event {id} of exchange {}",
+                            from.id
+                        ),
+                        "nothing replayed for an unknown Last-Event-ID",
+                    ));
+                }
+            }
             continue;
         };
         for e in x

@@ -715,3 +715,36 @@ fn an_event_first_seen_on_an_earlier_resume_is_of_the_same_stream() {
         Outcome::Pass
     );
 }
+
+#[test]
+fn a_resume_with_an_unknown_id_that_replays_a_stream_fails() {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.event(
+        x,
+        Some("1-1"),
+        Some(progress(json!("tok"), 10.0)),
+        Delivery::Withheld,
+    );
+    w.event(x, Some("1-2"), Some(result(1)), Delivery::Withheld);
+    w.end(x, EndReason::Cut);
+    let r = w.resume("999-999");
+    w.sent(r, "1-1", progress(json!("tok"), 10.0));
+    w.sent(r, "1-2", result(1));
+    w.end(r, EndReason::Complete);
+    assert_eq!(
+        outcome_of("stream.replay_same_stream_only", &w.transcript()),
+        Outcome::Fail
+    );
+    // Replaying nothing for it is right.
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", result(1));
+    w.end(x, EndReason::Complete);
+    let r = w.resume("999-999");
+    w.end(r, EndReason::Complete);
+    assert_ne!(
+        outcome_of("stream.replay_same_stream_only", &w.transcript()),
+        Outcome::Fail
+    );
+}

@@ -1,0 +1,433 @@
+//! Every faulty fixture fails exactly the checks it targets, and the same
+//! scenario through a transparent front (the reference agents as they are)
+//! fails none. The fixtures are real wire misbehaviour: a front for the real
+//! reference agents that breaks one rule (fixtures/faulty), driven by the real
+//! runner through the recording proxy.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mcp_harness::profile::Profile;
+use mcp_harness::run::{Limits, Target, run_case};
+use mcp_harness::scenario::{ScenarioFile, parse};
+use mcp_harness_agents::{AgentSettings, ServeConfig, StoreChoice};
+use mcp_harness_checks::Outcome;
+use mcp_harness_fixtures::{FaultyFront, Misbehaviour};
+
+const TRAVEL_CUT_AND_RESUME: &str = r#"
+description = "travel call cut after 3 events and resumed"
+versions = ["2025-11-25"]
+[[faults]]
+fault = "cut"
+after = 3
+select = { tool = "travel_agent", occurrence = 1 }
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+expect = "any"
+"#;
+
+const CUT_BEFORE_RESPONSE: &str = r#"
+description = "travel call cut just before its response and resumed"
+versions = ["2025-11-25"]
+[client]
+max_resumes = 1
+[[faults]]
+fault = "cut"
+after = 7
+select = { tool = "travel_agent", occurrence = 1 }
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+expect = "any"
+"#;
+
+const GET_STREAM_CUT_THEN_CALL_CUT: &str = r#"
+description = "logs on a GET stream the client stops reading, then a travel call cut and resumed"
+versions = ["2025-11-25"]
+[[faults]]
+fault = "cut"
+after = 1
+select = { http_method = "GET", resume = false }
+[[faults]]
+fault = "cut"
+after = 3
+select = { tool = "travel_agent", occurrence = 1 }
+[[steps]]
+do = "open_get_stream"
+[[steps]]
+do = "call"
+tool = "long_running"
+progress_token = "logs"
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+expect = "any"
+"#;
+
+const CUT_THEN_UNKNOWN_RESUME: &str = r#"
+description = "a travel call cut early, given up, then a resume with an id the server never issued"
+versions = ["2025-11-25"]
+[client]
+max_resumes = 0
+[[faults]]
+fault = "cut"
+after = 1
+select = { tool = "travel_agent", occurrence = 1 }
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+expect = "any"
+[[steps]]
+do = "raw"
+method = "GET"
+headers = { "Last-Event-ID" = "999-999", "Accept" = "text/event-stream" }
+expect_status_in = [200, 400, 404]
+"#;
+
+const GET_STREAM_AND_CALL: &str = r#"
+description = "a GET stream, then a travel call"
+versions = ["2025-11-25"]
+[[steps]]
+do = "open_get_stream"
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+"#;
+
+const GET_STREAM_AND_LONG_RUN: &str = r#"
+description = "a GET stream, then a long-running call that logs"
+versions = ["2025-11-25"]
+[[steps]]
+do = "open_get_stream"
+[[steps]]
+do = "call"
+tool = "long_running"
+progress_token = "logs"
+"#;
+
+const TRAVEL: &str = r#"
+description = "a travel call"
+versions = ["2025-11-25"]
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+"#;
+
+const TRAVEL_WITHOUT_ELICITATION: &str = r#"
+description = "a travel call from a client that did not declare elicitation"
+versions = ["2025-11-25"]
+[client]
+capabilities = ["sampling"]
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+expect = "any"
+"#;
+
+const RESEARCH_WITHOUT_SAMPLING: &str = r#"
+description = "a research call from a client that did not declare sampling"
+versions = ["2025-11-25"]
+[client]
+capabilities = ["elicitation"]
+[[steps]]
+do = "call"
+tool = "samples"
+progress_token = "study"
+expect = "any"
+"#;
+
+const UNKNOWN_SESSION: &str = r#"
+description = "a request with a session id the server never issued"
+versions = ["2025-11-25"]
+[[steps]]
+do = "raw"
+session = "00000000-0000-4000-8000-000000000000"
+body = { jsonrpc = "2.0", id = 91, method = "tools/list" }
+expect_status_in = [400, 404]
+"#;
+
+const FOREIGN_ORIGIN: &str = r#"
+description = "a request from a foreign Origin"
+versions = ["2025-11-25"]
+[[steps]]
+do = "raw"
+headers = { "Origin" = "https://evil.example" }
+body = { jsonrpc = "2.0", id = 94, method = "tools/list" }
+expect_status_in = [200, 403]
+"#;
+
+const TWO_CALLS: &str = r#"
+description = "two long-running calls, each on its own stream"
+versions = ["2025-11-25"]
+[[steps]]
+do = "call"
+tool = "long_running"
+progress_token = "one"
+[[steps]]
+do = "call"
+tool = "long_running"
+progress_token = "two"
+"#;
+
+const LONG_RUN_ONCE: &str = r#"
+description = "a long-running call whose client resumes at most once"
+versions = ["2025-11-25"]
+[client]
+max_resumes = 1
+[[steps]]
+do = "call"
+tool = "long_running"
+progress_token = "one"
+expect = "any"
+"#;
+
+const MISSING_SESSION: &str = r#"
+description = "a request without Mcp-Session-Id"
+versions = ["2025-11-25"]
+[[steps]]
+do = "raw"
+session = "none"
+body = { jsonrpc = "2.0", id = 90, method = "tools/list" }
+expect_status_in = [200, 400]
+"#;
+
+const BAD_VERSION: &str = r#"
+description = "an unsupported MCP-Protocol-Version header"
+versions = ["2025-11-25"]
+[[steps]]
+do = "raw"
+headers = { "MCP-Protocol-Version" = "1999-01-01" }
+body = { jsonrpc = "2.0", id = 93, method = "tools/list" }
+expect_status_in = [200, 400]
+"#;
+
+/// Each fixture, the scenario that exposes it, and the checks it must break
+/// (with the outcome: fail for a MUST, warn for a SHOULD).
+/// A fixture, its scenario, and the checks it breaks with their outcomes.
+type Fixture = (Misbehaviour, &'static str, Vec<(&'static str, Outcome)>);
+
+fn table() -> Vec<Fixture> {
+    use Misbehaviour::*;
+    let fail = Outcome::Fail;
+    vec![
+        (
+            ReplayDuplicate,
+            TRAVEL_CUT_AND_RESUME,
+            vec![("stream.no_duplicate_event", fail.clone())],
+        ),
+        (
+            ReplayOtherStream,
+            GET_STREAM_CUT_THEN_CALL_CUT,
+            vec![("stream.replay_same_stream_only", fail.clone())],
+        ),
+        (
+            UnknownIdReplaysAll,
+            CUT_THEN_UNKNOWN_RESUME,
+            vec![("stream.replay_same_stream_only", fail.clone())],
+        ),
+        (
+            LoseResponseOnReplay,
+            CUT_BEFORE_RESPONSE,
+            vec![("stream.nothing_lost", Outcome::Warn)],
+        ),
+        (
+            Broadcast,
+            GET_STREAM_AND_CALL,
+            vec![("stream.no_duplicate_message", fail.clone())],
+        ),
+        (
+            ProgressRepeats,
+            TRAVEL,
+            vec![("progress.increasing", fail.clone())],
+        ),
+        (
+            ProgressForeignToken,
+            TRAVEL,
+            vec![("progress.token_known", fail.clone())],
+        ),
+        (
+            ProgressAfterResponse,
+            TRAVEL,
+            vec![("progress.not_after_response", fail.clone())],
+        ),
+        (
+            LogsUndeclared,
+            GET_STREAM_AND_LONG_RUN,
+            vec![("logging.only_if_declared", fail.clone())],
+        ),
+        (
+            ElicitsUndeclared,
+            TRAVEL_WITHOUT_ELICITATION,
+            vec![("elicitation.only_if_declared", fail.clone())],
+        ),
+        (
+            SamplesUndeclared,
+            RESEARCH_WITHOUT_SAMPLING,
+            vec![("sampling.only_if_declared", fail.clone())],
+        ),
+        (
+            NoPriming,
+            TRAVEL,
+            vec![("sse.priming_event", Outcome::Warn)],
+        ),
+        (
+            BadRequestForUnknownSession,
+            UNKNOWN_SESSION,
+            vec![("session.unknown_id_404", fail.clone())],
+        ),
+        (
+            NoOriginCheck,
+            FOREIGN_ORIGIN,
+            vec![("security.origin_403", fail.clone())],
+        ),
+        (
+            ResponseOnGetStream,
+            GET_STREAM_AND_CALL,
+            vec![("stream.get_no_response", fail.clone())],
+        ),
+        (
+            SessionIdForbiddenChars,
+            TRAVEL,
+            vec![("session.id_visible_ascii", fail.clone())],
+        ),
+        (
+            MalformedMessages,
+            TRAVEL,
+            vec![("jsonrpc.well_formed", fail.clone())],
+        ),
+        (
+            ReusedEventIds,
+            TWO_CALLS,
+            vec![("stream.event_id_unique", fail.clone())],
+        ),
+        (
+            DropResponses,
+            LONG_RUN_ONCE,
+            vec![("response.exactly_once", fail.clone())],
+        ),
+        (
+            MissingSessionAccepted,
+            MISSING_SESSION,
+            vec![("session.missing_id_400", Outcome::Warn)],
+        ),
+        (
+            InvalidVersionAccepted,
+            BAD_VERSION,
+            vec![("version.invalid_header_400", fail.clone())],
+        ),
+        (
+            NestedElicitationSchema,
+            TRAVEL,
+            vec![("elicitation.flat_schema", fail)],
+        ),
+    ]
+}
+
+/// The checks a run broke (fail or warn), with their outcome; the scenario's
+/// own expectations are not a rule of the specification.
+async fn broken_through(
+    upstream: &str,
+    misbehaviour: Misbehaviour,
+    scenario: &str,
+) -> (BTreeSet<(String, String)>, String) {
+    let front = FaultyFront::start(upstream, misbehaviour).await.unwrap();
+    let path = PathBuf::from(format!("{misbehaviour:?}.toml"));
+    let scenario = ScenarioFile {
+        id: format!("faulty/{misbehaviour:?}"),
+        scenario: parse(&path, scenario).unwrap(),
+        path,
+    };
+    let limits = Limits {
+        start: Duration::from_secs(10),
+        case: Duration::from_secs(60),
+        call: Duration::from_secs(10),
+    };
+    let target = Target::Url(format!("{}/mcp", front.base_url()));
+    let case = run_case(
+        &scenario,
+        "2025-11-25",
+        &target,
+        &Profile::reference_agents(),
+        limits,
+    )
+    .await;
+    assert!(case.error.is_none(), "{misbehaviour:?}: {:?}", case.error);
+    assert!(
+        case.skipped.is_none(),
+        "{misbehaviour:?}: {:?}",
+        case.skipped
+    );
+    let broken = case
+        .verdicts
+        .iter()
+        .filter(|v| v.check != "scenario.expectations")
+        .filter(|v| matches!(v.outcome, Outcome::Fail | Outcome::Warn))
+        .map(|v| (v.check.clone(), format!("{:?}", v.outcome)))
+        .collect();
+    let detail = case
+        .verdicts
+        .iter()
+        .filter(|v| !v.findings.is_empty())
+        .map(|v| format!("{}: {:?}", v.check, v.findings))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (broken, detail)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
+    let agents = mcp_harness_agents::serve(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        settings: AgentSettings {
+            time_scale: 0.0,
+            input_timeout: Duration::from_secs(2),
+        },
+        store: StoreChoice::Memory,
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    let upstream = format!("http://{}", agents.addr());
+    let mut problems = Vec::new();
+    let mut covered = BTreeSet::new();
+    for (misbehaviour, scenario, targets) in table() {
+        let wanted: BTreeSet<(String, String)> = targets
+            .iter()
+            .map(|(check, outcome)| (check.to_string(), format!("{outcome:?}")))
+            .collect();
+        covered.extend(targets.iter().map(|(check, _)| check.to_string()));
+        let (broken, detail) = broken_through(&upstream, misbehaviour, scenario).await;
+        if broken != wanted {
+            problems.push(format!(
+                "{misbehaviour:?} broke {broken:?}, expected {wanted:?}\n{detail}"
+            ));
+        }
+        let (control, detail) = broken_through(&upstream, Misbehaviour::None, scenario).await;
+        if !control.is_empty() {
+            problems.push(format!(
+                "the transparent front broke {control:?} on the scenario of {misbehaviour:?}\n{detail}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    // Every fixture in the crate is in the table.
+    assert_eq!(table().len() + 1, Misbehaviour::ALL.len());
+    // Every check of the catalog but tasks.legal_transitions has a wire fixture
+    // (that one is shown failing on a transcript in the checks crate).
+    let uncovered: Vec<&str> = mcp_harness_checks::catalog()
+        .iter()
+        .map(|c| c.id)
+        .filter(|id| !covered.contains(*id))
+        .collect();
+    assert_eq!(uncovered, ["tasks.legal_transitions"]);
+    agents.shutdown().await;
+}
