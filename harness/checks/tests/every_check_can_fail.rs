@@ -748,3 +748,234 @@ fn a_resume_with_an_unknown_id_that_replays_a_stream_fails() {
         Outcome::Fail
     );
 }
+
+// Edges found by cargo-mutants: each pins a decision a mutant could flip.
+
+#[test]
+fn tallies_count_each_outcome_and_merge() {
+    use mcp_harness_checks::Tally;
+    let outcomes = [
+        Outcome::Pass,
+        Outcome::NotObserved,
+        Outcome::Warn,
+        Outcome::Fail,
+        Outcome::Skipped("x".into()),
+        Outcome::Unknown("y".into()),
+    ];
+    let mut tally = Tally::default();
+    for (n, outcome) in outcomes.iter().enumerate() {
+        for _ in 0..=n {
+            tally.add(outcome);
+        }
+    }
+    let mut total = Tally::default();
+    total.merge(&tally);
+    total.merge(&tally);
+    assert_eq!(
+        [
+            total.pass,
+            total.not_observed,
+            total.warn,
+            total.fail,
+            total.skipped,
+            total.unknown
+        ],
+        [2, 4, 6, 8, 10, 12]
+    );
+    let names: Vec<&str> = outcomes.iter().map(Outcome::name).collect();
+    assert_eq!(
+        names,
+        ["pass", "not observed", "warn", "fail", "skipped", "unknown"]
+    );
+}
+
+/// A call whose server died before answering; `killed` says whether the
+/// harness recorded the kill.
+fn answerless_call(killed: bool) -> Transcript {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    if killed {
+        w.push(WireEvent::Fault {
+            exchange: None,
+            fault: "kill".into(),
+            detail: "SIGKILL".into(),
+        });
+    }
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    w.end(x, EndReason::UpstreamError);
+    w.transcript()
+}
+
+#[test]
+fn a_response_missing_because_the_harness_killed_the_server_is_excused() {
+    assert_ne!(
+        outcome_of("response.exactly_once", &answerless_call(true)),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome_of("response.exactly_once", &answerless_call(false)),
+        Outcome::Fail
+    );
+    assert_eq!(Analysis::of(&answerless_call(true)).kills.len(), 1);
+    assert!(Analysis::of(&answerless_call(false)).kills.is_empty());
+}
+
+#[test]
+fn the_same_event_id_in_two_sessions_is_not_a_duplicate() {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    let other = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "travel_agent", "_meta": {"progressToken": "tok"}}}),
+        Headers {
+            mcp_session_id: Some("s-2".into()),
+            ..Headers::default()
+        },
+    );
+    w.stream(other);
+    w.sent(other, "1-1", progress(json!("tok"), 10.0));
+    let two_sessions = w.transcript();
+    assert_eq!(
+        outcome_of("stream.no_duplicate_event", &two_sessions),
+        Outcome::Pass
+    );
+    assert_eq!(
+        outcome_of("stream.event_id_unique", &two_sessions),
+        Outcome::Pass
+    );
+    let analysis = Analysis::of(&two_sessions);
+    let sessions: Vec<Option<&str>> = analysis.exchanges.iter().map(|x| x.session()).collect();
+    // The initialize exchange takes its session from the response header.
+    assert_eq!(sessions, [Some("s-1"), Some("s-1"), Some("s-2")]);
+    // In one session, the same event (id and content) twice is a duplicate.
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    let again = w.call(2, json!("tok2"));
+    w.sent(again, "1-1", progress(json!("tok"), 10.0));
+    let transcript = w.transcript();
+    assert_eq!(
+        outcome_of("stream.no_duplicate_event", &transcript),
+        Outcome::Fail
+    );
+    // The same id on the same content on two streams is one event, not a reused id.
+    assert_eq!(
+        outcome_of("stream.event_id_unique", &transcript),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn the_era_follows_the_negotiated_version() {
+    assert!(Analysis::of(&tasks(&["working"]).transcript()).is_modern());
+    assert!(!Analysis::of(&clean_call().transcript()).is_modern());
+    assert_eq!(
+        Analysis::of(&clean_call().transcript()).version,
+        "2025-11-25"
+    );
+}
+
+#[test]
+fn json_rpc_shapes_that_are_not_messages_fail() {
+    for (bad, why) in [
+        (
+            json!({"jsonrpc": "2.0", "id": 2, "result": {}, "error": {"code": 1, "message": "x"}}),
+            "both result and error",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 2}),
+            "neither result nor error",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": 7}),
+            "a method that is not a string",
+        ),
+        (json!({"id": 2, "result": {}}), "no jsonrpc member"),
+    ] {
+        let mut w = clean_call();
+        let x = w.call(2, json!("t2"));
+        w.sent(x, "2-1", bad);
+        assert_eq!(
+            outcome_of("jsonrpc.well_formed", &w.transcript()),
+            Outcome::Fail,
+            "{why}"
+        );
+    }
+    let mut w = clean_call();
+    let x = w.call(2, json!("t2"));
+    let huge = "x".repeat(1000);
+    w.sent(x, "2-1", json!({"jsonrpc": "1.0", "method": huge}));
+    let check = catalog()
+        .iter()
+        .find(|c| c.id == "jsonrpc.well_formed")
+        .unwrap();
+    let verdict = judge_one(check, &Analysis::of(&w.transcript()));
+    let observed = &verdict.findings[0].observed;
+    assert!(
+        observed.len() < 200 && observed.ends_with("..."),
+        "{observed}"
+    );
+}
+
+#[test]
+fn local_origins_are_not_foreign() {
+    for (origin, status, outcome) in [
+        ("http://localhost:3000", 200, Outcome::NotObserved),
+        ("http://127.0.0.1", 200, Outcome::NotObserved),
+        ("http://[::1]:8080/app", 200, Outcome::NotObserved),
+        ("http://localhost.evil.example", 200, Outcome::Fail),
+        ("http://localhost:80x", 200, Outcome::Fail),
+        ("https://evil.example", 403, Outcome::Pass),
+    ] {
+        let mut w = Wire::legacy();
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+            Headers {
+                origin: Some(origin.into()),
+                ..Headers::default()
+            },
+        );
+        w.status(x, status);
+        assert_eq!(
+            outcome_of("security.origin_403", &w.transcript()),
+            outcome,
+            "{origin}"
+        );
+    }
+}
+
+#[test]
+fn a_terminated_session_must_be_404_but_its_delete_is_not_judged() {
+    for (after_delete, outcome) in [(404, Outcome::Pass), (200, Outcome::Fail)] {
+        let mut w = Wire::legacy();
+        let delete = w.request("DELETE", Value::Null, Headers::default());
+        w.status(delete, 200);
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+            Headers::default(),
+        );
+        w.status(x, after_delete);
+        assert_eq!(
+            outcome_of("session.unknown_id_404", &w.transcript()),
+            outcome,
+            "{after_delete}"
+        );
+    }
+    // A request before the DELETE is judged by nothing.
+    let mut w = Wire::legacy();
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+        Headers::default(),
+    );
+    w.status(x, 200);
+    let delete = w.request("DELETE", Value::Null, Headers::default());
+    w.status(delete, 200);
+    assert_eq!(
+        outcome_of("session.unknown_id_404", &w.transcript()),
+        Outcome::NotObserved
+    );
+}
