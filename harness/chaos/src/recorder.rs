@@ -15,14 +15,34 @@ use mcp_harness_wire::{Record, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, Transcript
 pub struct RecordLimits {
     /// Records kept in memory; later ones go only to the file (and are counted).
     pub max_records: usize,
+    /// Bytes of recorded bodies and event data kept in memory, about; later
+    /// records go only to the file (and are counted).
+    pub max_bytes: usize,
 }
 
 impl Default for RecordLimits {
     fn default() -> Self {
         Self {
             max_records: 2_000_000,
+            max_bytes: 1 << 30,
         }
     }
+}
+
+/// About how much memory a record takes: its body or data, plus a fixed part.
+fn approximate_size(event: &WireEvent) -> usize {
+    use mcp_harness_wire::Body;
+    let body = match event {
+        WireEvent::Request { body, .. } | WireEvent::Response { body, .. } => Some(body),
+        WireEvent::Sse { data, .. } => data.as_ref(),
+        _ => None,
+    };
+    let payload = match body {
+        Some(Body::Json { value }) => value.0.len(),
+        Some(Body::Text { text }) => text.len(),
+        _ => 0,
+    };
+    payload + 200
 }
 
 /// Records per storage chunk.
@@ -32,6 +52,7 @@ struct State {
     next_seq: u64,
     records: Vec<Vec<Record>>,
     kept: usize,
+    kept_bytes: usize,
     sink: Option<BufWriter<File>>,
     sink_error: Option<String>,
     dropped: u64,
@@ -69,6 +90,7 @@ impl Recorder {
                 next_seq: 0,
                 records: Vec::new(),
                 kept: 0,
+                kept_bytes: 0,
                 sink: None,
                 sink_error: None,
                 dropped: 0,
@@ -139,7 +161,11 @@ impl Recorder {
                 state.sink_error.get_or_insert(e);
             }
         }
-        if state.kept < self.limits.max_records {
+        let size = approximate_size(&record.event);
+        let room = state.kept < self.limits.max_records
+            && state.kept_bytes.saturating_add(size) <= self.limits.max_bytes;
+        if room {
+            state.kept_bytes += size;
             // Fixed-size chunks: no doubling reallocation, no slack beyond one chunk.
             if state
                 .records
@@ -156,6 +182,11 @@ impl Recorder {
             state.dropped += 1;
         }
         seq
+    }
+
+    /// Whether the in-memory transcript is complete (nothing dropped by the limits).
+    pub fn is_complete(&self) -> bool {
+        self.lock().dropped == 0
     }
 
     /// Record a remark from the harness.
@@ -189,7 +220,7 @@ impl Recorder {
         self.len() <= 1
     }
 
-    /// Records not kept in memory because of [`RecordLimits::max_records`].
+    /// Records not kept in memory because of the [`RecordLimits`].
     pub fn dropped(&self) -> u64 {
         self.lock().dropped
     }
@@ -210,5 +241,62 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_harness_wire::{Body, Delivery};
+
+    fn event(data: &str) -> WireEvent {
+        WireEvent::Sse {
+            exchange: 1,
+            index: 1,
+            id: None,
+            event: None,
+            retry_ms: None,
+            data: Some(Body::from_bytes(data.as_bytes(), 1 << 20)),
+            delivery: Delivery::Delivered,
+        }
+    }
+
+    #[test]
+    fn records_past_the_count_limit_are_counted_not_kept() {
+        let recorder = Recorder::with_limits(
+            "t",
+            RecordLimits {
+                max_records: 10,
+                max_bytes: usize::MAX,
+            },
+        );
+        for _ in 0..20 {
+            recorder.record(event("{}"));
+        }
+        // The header is the first of the ten.
+        assert_eq!(recorder.len(), 10);
+        assert_eq!(recorder.dropped(), 11);
+        assert!(!recorder.is_complete());
+        assert_eq!(recorder.transcript().records.len(), 10);
+    }
+
+    #[test]
+    fn records_past_the_byte_limit_are_counted_not_kept() {
+        let recorder = Recorder::with_limits(
+            "t",
+            RecordLimits {
+                max_records: usize::MAX,
+                max_bytes: 50_000,
+            },
+        );
+        assert!(recorder.is_complete());
+        let big = format!("\"{}\"", "x".repeat(10_000));
+        for _ in 0..10 {
+            recorder.record(event(&big));
+        }
+        // About 10 KB each: four fit after the header, the rest are dropped.
+        assert_eq!(recorder.len(), 5);
+        assert_eq!(recorder.dropped(), 6);
+        assert!(!recorder.is_complete());
     }
 }

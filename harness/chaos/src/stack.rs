@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::faults::FaultPlan;
 use crate::http_proxy::{ProxyConfig, ProxyError, RecordingProxy};
-use crate::recorder::{RecordFileError, Recorder};
+use crate::recorder::{RecordFileError, RecordLimits, Recorder};
 use crate::toxic_control::{ControlError, RemoteToxiproxy, ToxicControl};
 use crate::toxics::Toxic;
 use crate::toxiproxy_api::ProxyRegistry;
@@ -33,6 +33,8 @@ pub struct StackConfig {
     pub proxy: ProxyConfig,
     /// Use this Toxiproxy server for the TCP layer instead of our own.
     pub remote: Option<String>,
+    /// How much of the transcript is kept in memory.
+    pub record_limits: RecordLimits,
 }
 
 impl StackConfig {
@@ -45,6 +47,7 @@ impl StackConfig {
             record: None,
             proxy: ProxyConfig::default(),
             remote: None,
+            record_limits: RecordLimits::default(),
         }
     }
 }
@@ -109,7 +112,7 @@ impl ChaosStack {
     pub async fn start(config: StackConfig) -> Result<Self, StackError> {
         let authority = authority_of(&config.upstream)
             .ok_or_else(|| StackError::BadUpstream(config.upstream.clone()))?;
-        let recorder = Recorder::new(&config.upstream);
+        let recorder = Recorder::with_limits(&config.upstream, config.record_limits);
         if let Some(path) = &config.record {
             recorder.write_to(path)?;
         }

@@ -196,6 +196,15 @@ impl ScriptedClient {
     /// Start: `initialize` + `notifications/initialized` (legacy), or
     /// `server/discover` (2026-07-28).
     pub async fn connect(&mut self) -> Result<Value, ClientError> {
+        let limit = self.limit;
+        tokio::time::timeout(limit, self.connect_unbounded())
+            .await
+            .map_err(|_| {
+                ClientError::Protocol(format!("no answer to the first request within {limit:?}"))
+            })?
+    }
+
+    async fn connect_unbounded(&mut self) -> Result<Value, ClientError> {
         let id = self.take_id();
         if self.modern() {
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": {"_meta": self.meta()}});
@@ -237,10 +246,10 @@ impl ScriptedClient {
     /// Send a request and wait for its response (no resume).
     pub async fn request(&mut self, body: Value) -> Result<Value, ClientError> {
         let id = body.get("id").and_then(Value::as_i64).unwrap_or(0);
-        let response = self
-            .post(&body)
-            .send()
+        let limit = self.limit;
+        let response = tokio::time::timeout(limit, self.post(&body).send())
             .await
+            .map_err(|_| ClientError::Protocol(format!("no response within {limit:?}")))?
             .map_err(http_error("request"))?;
         match self.read(response, id, &mut NoHooks).await? {
             Read::Answered(answer) => Ok(answer),
@@ -289,7 +298,12 @@ impl ScriptedClient {
             }
             let body =
                 json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
-            let response = match self.post(&body).send().await {
+            let sent = tokio::time::timeout_at(deadline, self.post(&body).send()).await;
+            let Ok(sent) = sent else {
+                outcome.gave_up = Some(format!("no response within {:?}", self.limit));
+                return Ok(outcome);
+            };
+            let response = match sent {
                 Ok(response) => response,
                 Err(e) => {
                     // Connection refused or dropped: recover like a cut, a bounded number of times.
@@ -305,7 +319,11 @@ impl ScriptedClient {
             };
             if !response.status().is_success() && response.status().as_u16() != 202 {
                 let status = response.status().as_u16();
-                let text = response.text().await.unwrap_or_default();
+                let text = tokio::time::timeout_at(deadline, response.text())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
                 if let Ok(message) = serde_json::from_str::<Value>(&text)
                     && let Some(error) = message.get("error")
                 {
@@ -638,7 +656,13 @@ impl ScriptedClient {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("text/event-stream"));
         if !is_stream {
-            let text = response.text().await.map_err(http_error("response body"))?;
+            let limit = self.limit;
+            let text = tokio::time::timeout(limit, response.text())
+                .await
+                .map_err(|_| {
+                    ClientError::Protocol(format!("response body not complete within {limit:?}"))
+                })?
+                .map_err(http_error("response body"))?;
             if text.trim().is_empty() {
                 return Ok(Read::Ended {
                     last_event_id: None,

@@ -100,6 +100,13 @@ impl CaseResult {
     }
 }
 
+/// How much of one case's transcript is kept: generous for any real scenario,
+/// a bound for a server that floods.
+const RECORD_LIMITS: mcp_harness_chaos::RecordLimits = mcp_harness_chaos::RecordLimits {
+    max_records: 100_000,
+    max_bytes: 32 << 20,
+};
+
 struct Server {
     process: Option<TargetProcess>,
     limits: Limits,
@@ -295,7 +302,9 @@ async fn run_steps(
         }
     };
     let server = Arc::new(Mutex::new(Server { process, limits }));
-    let stack = match ChaosStack::start(StackConfig::new(&base)).await {
+    let mut config = StackConfig::new(&base);
+    config.record_limits = RECORD_LIMITS;
+    let stack = match ChaosStack::start(config).await {
         Ok(stack) => stack,
         Err(e) => {
             case.error = Some(format!("the chaos proxy did not start: {e}"));
@@ -368,6 +377,14 @@ async fn run_steps(
     case.steps = steps;
     tokio::time::sleep(Duration::from_millis(50)).await; // let the proxy record stream ends
     case.transcript = recorder.transcript();
+    if !recorder.is_complete() {
+        case.error = Some(format!(
+            "the server sent more than a case may record ({} records or {} MB kept, {} more dropped); the checks judged the first part only",
+            RECORD_LIMITS.max_records,
+            RECORD_LIMITS.max_bytes >> 20,
+            recorder.dropped()
+        ));
+    }
     stack.shutdown().await;
     if let Some(mut process) = server.lock().await.process.take() {
         process.kill().await;
