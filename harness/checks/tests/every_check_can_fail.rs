@@ -979,3 +979,83 @@ fn a_terminated_session_must_be_404_but_its_delete_is_not_judged() {
         Outcome::NotObserved
     );
 }
+
+#[test]
+fn priming_is_judged_on_posted_requests_only() {
+    // An initialize answered on a stream, and a resumed GET stream, both start
+    // with a message: neither is judged (only request streams need priming).
+    let mut w = Wire::legacy();
+    let init = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {}}),
+        Headers::default(),
+    );
+    w.stream(init);
+    w.sent(init, "0-1", result(7));
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.event(x, Some("1-1"), Some(result(1)), Delivery::Withheld);
+    w.end(x, EndReason::Cut);
+    let r = w.resume("1-0");
+    w.sent(r, "1-1", result(1));
+    assert_eq!(
+        outcome_of("sse.priming_event", &w.transcript()),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn only_log_messages_need_the_logging_capability() {
+    let mut w = Wire::session("2025-06-18", json!({}), json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 1.0));
+    w.sent(x, "1-2", result(1));
+    assert_eq!(
+        outcome_of("logging.only_if_declared", &w.transcript()),
+        Outcome::NotObserved
+    );
+}
+
+#[test]
+fn enum_properties_are_flat() {
+    let schema = json!({"type": "object", "properties": {"seat": {"enum": ["aisle", "window"]}, "meal": {"oneOf": [{"const": "veg"}]}}});
+    assert_eq!(
+        outcome_of(
+            "elicitation.flat_schema",
+            &elicit(json!({"elicitation": {}}), schema).transcript()
+        ),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn only_requests_of_the_kind_are_questions() {
+    // A client without elicitation gets a response and a sampling question
+    // inside an input_required result: no elicitation was asked of it.
+    let mut w = Wire::session("2025-06-18", json!({"sampling": {}}), json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "id": 1, "result": {"resultType": "input_required", "inputRequests": {"s": {"method": "sampling/createMessage", "params": {"messages": [], "maxTokens": 10}}}}}));
+    w.sent(x, "1-2", json!({"jsonrpc": "2.0", "method": "elicitation/create", "params": {"message": "a notification, not a question"}}));
+    let transcript = w.transcript();
+    assert_eq!(
+        outcome_of("elicitation.only_if_declared", &transcript),
+        Outcome::NotObserved
+    );
+    assert_eq!(
+        outcome_of("sampling.only_if_declared", &transcript),
+        Outcome::Pass
+    );
+}
+
+#[test]
+fn a_question_on_the_get_stream_is_not_a_response() {
+    let mut w = Wire::legacy();
+    let get = w.request("GET", Value::Null, Headers::default());
+    w.stream(get);
+    w.sent(get, "g-1", json!({"jsonrpc": "2.0", "id": 5, "method": "elicitation/create", "params": {"message": "?", "requestedSchema": flat_schema()}}));
+    w.sent(get, "g-2", json!({"jsonrpc": "2.0"}));
+    assert_eq!(
+        outcome_of("stream.get_no_response", &w.transcript()),
+        Outcome::Pass
+    );
+}
