@@ -87,9 +87,11 @@ async fn a_thousand_sessions_with_cuts_and_two_restarts() {
     let server = Arc::new(Mutex::new(server));
     let url = format!("{}/mcp", stack.base_url());
     let started = Instant::now();
-    let mut spec = ClientSpec::default();
-    spec.max_resumes = 5;
-    spec.resume_delay_ms = 100;
+    let spec = ClientSpec {
+        max_resumes: 5,
+        resume_delay_ms: 100,
+        ..ClientSpec::default()
+    };
     let clients = (0..sessions).map(|n| {
         let url = url.clone();
         let spec = spec.clone();
