@@ -74,6 +74,10 @@ pub struct Exchange {
     pub events: Vec<EventView>,
     /// How the stream ended.
     pub end: Option<EndReason>,
+    /// When the request was recorded (µs since the recording started).
+    pub request_at_us: u64,
+    /// When the stream ended, if it did.
+    pub end_at_us: Option<u64>,
 }
 
 impl Exchange {
@@ -173,6 +177,8 @@ impl Analysis {
                             response_delivery: Delivery::Delivered,
                             events: Vec::new(),
                             end: None,
+                            request_at_us: record.at_us,
+                            end_at_us: None,
                         },
                     );
                 }
@@ -218,6 +224,7 @@ impl Analysis {
                 } => {
                     if let Some(x) = exchanges.get_mut(exchange) {
                         x.end = Some(*reason);
+                        x.end_at_us = Some(record.at_us);
                     }
                 }
                 _ => {}

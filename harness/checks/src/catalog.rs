@@ -27,6 +27,8 @@ pub enum Versions {
     Legacy,
     /// 2025-11-25 and later legacy versions (SSE polling, SEP-1699).
     Since20251125,
+    /// 2025-06-18 and later (the MCP-Protocol-Version header).
+    Since20250618,
     /// 2026-07-28 and later.
     Modern,
 }
@@ -38,6 +40,7 @@ impl Versions {
             Self::All => true,
             Self::Legacy => !crate::analysis::is_modern_version(version),
             Self::Since20251125 => version >= "2025-11-25",
+            Self::Since20250618 => version >= "2025-06-18",
             Self::Modern => crate::analysis::is_modern_version(version),
         }
     }

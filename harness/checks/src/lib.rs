@@ -5,12 +5,14 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod client;
 pub mod verdict;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
 pub use catalog::{Check, Needs, Versions, catalog};
+pub use client::client_catalog;
 use mcp_harness_wire::Transcript;
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
 
@@ -18,6 +20,16 @@ pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
 pub fn judge(transcript: &Transcript) -> Vec<Verdict> {
     let analysis = Analysis::of(transcript);
     catalog()
+        .iter()
+        .map(|check| judge_one(check, &analysis))
+        .collect()
+}
+
+/// Judge `transcript` with every check of the client catalog (the client under
+/// test is the one that spoke to the proxy).
+pub fn judge_client(transcript: &Transcript) -> Vec<Verdict> {
+    let analysis = Analysis::of(transcript);
+    client_catalog()
         .iter()
         .map(|check| judge_one(check, &analysis))
         .collect()

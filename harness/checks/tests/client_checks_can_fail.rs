@@ -1,0 +1,317 @@
+//! Every client check, on a transcript where the client keeps its rule (pass)
+//! and one where it breaks it (fail or warn). A meta-test keeps the catalog
+//! and the fixtures in step.
+
+mod support;
+
+use mcp_harness_checks::{Analysis, Level, Outcome, client_catalog, judge_one};
+use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Transcript, WireEvent};
+use serde_json::{Value, json};
+use support::*;
+
+/// Headers a well-behaved client sends after initialize.
+fn proper() -> Headers {
+    Headers {
+        mcp_session_id: Some("s-1".into()),
+        mcp_protocol_version: Some("2025-11-25".into()),
+        ..Headers::default()
+    }
+}
+
+/// A tools/call POSTed with proper headers, answered on a stream.
+fn call(w: &mut Wire, id: u64) -> u64 {
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "travel_agent", "_meta": {"progressToken": "tok"}}}),
+        proper(),
+    );
+    w.stream(x);
+    x
+}
+
+/// The client POSTs `answer` (a JSON-RPC response).
+fn answer(w: &mut Wire, answer: Value) -> u64 {
+    let x = w.request("POST", answer, proper());
+    w.status(x, 202);
+    x
+}
+
+fn resume_properly(w: &mut Wire, last: &str) -> u64 {
+    let x = w.request(
+        "GET",
+        Value::Null,
+        Headers {
+            last_event_id: Some(last.into()),
+            ..proper()
+        },
+    );
+    w.stream(x);
+    x
+}
+
+/// A call cut after a priming event with `retry: 1000` and one progress.
+fn cut_with_retry() -> (Wire, u64) {
+    let mut w = Wire::legacy();
+    let x = call(&mut w, 1);
+    w.push(WireEvent::Sse {
+        exchange: x,
+        index: 1,
+        id: Some("1-0".into()),
+        event: None,
+        retry_ms: Some(1000),
+        data: None,
+        delivery: Delivery::Delivered,
+    });
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    w.event(x, Some("1-2"), Some(result(1)), Delivery::Withheld);
+    w.end(x, EndReason::Cut);
+    (w, x)
+}
+
+fn question(w: &mut Wire, x: u64, method: &str, params: Value) {
+    w.sent(
+        x,
+        "1-5",
+        json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params}),
+    );
+}
+
+fn elicitation_params() -> Value {
+    json!({"message": "Confirm?", "requestedSchema": {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}})
+}
+
+fn good(id: &str) -> Transcript {
+    match id {
+        "client.headers_after_init" => {
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            w.sent(x, "1-1", result(1));
+            w.transcript()
+        }
+        "client.reinitializes_after_404" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+                proper(),
+            );
+            w.status(x, 404);
+            w.session = None;
+            let init = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {}}),
+                Headers::default(),
+            );
+            w.status(init, 200);
+            w.transcript()
+        }
+        "client.resumes_with_last_event_id" | "client.no_cancel_on_disconnect" => {
+            let (mut w, _) = cut_with_retry();
+            w.advance(1200);
+            let r = resume_properly(&mut w, "1-1");
+            w.sent(r, "1-2", result(1));
+            w.transcript()
+        }
+        "client.waits_retry" => {
+            let (mut w, _) = cut_with_retry();
+            w.advance(1200);
+            resume_properly(&mut w, "1-1");
+            w.transcript()
+        }
+        "client.answers_once" | "client.elicitation_answer_valid" => {
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            question(&mut w, x, "elicitation/create", elicitation_params());
+            answer(
+                &mut w,
+                json!({"jsonrpc": "2.0", "id": 0, "result": {"action": "accept", "content": {"confirm": true}}}),
+            );
+            w.transcript()
+        }
+        "client.sampling_result_well_formed" => {
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            question(
+                &mut w,
+                x,
+                "sampling/createMessage",
+                json!({"messages": [], "maxTokens": 10}),
+            );
+            answer(
+                &mut w,
+                json!({"jsonrpc": "2.0", "id": 0, "result": {"role": "assistant", "content": {"type": "text", "text": "hi"}, "model": "m"}}),
+            );
+            w.transcript()
+        }
+        "client.delete_when_done" => {
+            let mut w = Wire::legacy();
+            let x = w.request("DELETE", Value::Null, proper());
+            w.status(x, 200);
+            w.transcript()
+        }
+        other => panic!("no passing fixture for {other}"),
+    }
+}
+
+fn bad(id: &str) -> Transcript {
+    match id {
+        "client.headers_after_init" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+                Headers {
+                    mcp_session_id: Some("s-1".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 200);
+            w.transcript()
+        }
+        "client.reinitializes_after_404" => {
+            let mut w = Wire::legacy();
+            let x = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+                proper(),
+            );
+            w.status(x, 404);
+            let again = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+                proper(),
+            );
+            w.status(again, 404);
+            w.transcript()
+        }
+        "client.resumes_with_last_event_id" => {
+            let (mut w, _) = cut_with_retry();
+            w.advance(1200);
+            resume_properly(&mut w, "1-0");
+            w.transcript()
+        }
+        "client.waits_retry" => {
+            let (mut w, _) = cut_with_retry();
+            w.advance(100);
+            resume_properly(&mut w, "1-1");
+            w.transcript()
+        }
+        "client.answers_once" => {
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            question(&mut w, x, "elicitation/create", elicitation_params());
+            for _ in 0..2 {
+                answer(
+                    &mut w,
+                    json!({"jsonrpc": "2.0", "id": 0, "result": {"action": "decline"}}),
+                );
+            }
+            w.transcript()
+        }
+        "client.no_cancel_on_disconnect" => {
+            let (mut w, _) = cut_with_retry();
+            let cancel = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}),
+                proper(),
+            );
+            w.status(cancel, 202);
+            w.transcript()
+        }
+        "client.elicitation_answer_valid" => {
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            question(&mut w, x, "elicitation/create", elicitation_params());
+            answer(
+                &mut w,
+                json!({"jsonrpc": "2.0", "id": 0, "result": {"action": "accept", "content": {"confirm": "yes"}}}),
+            );
+            w.transcript()
+        }
+        "client.sampling_result_well_formed" => {
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            question(
+                &mut w,
+                x,
+                "sampling/createMessage",
+                json!({"messages": [], "maxTokens": 10}),
+            );
+            answer(
+                &mut w,
+                json!({"jsonrpc": "2.0", "id": 0, "result": {"role": "assistant", "content": {"type": "text", "text": "hi"}}}),
+            );
+            w.transcript()
+        }
+        "client.delete_when_done" => Wire::legacy().transcript(),
+        other => panic!("no failing fixture for {other}"),
+    }
+}
+
+#[test]
+fn every_client_check_passes_its_good_fixture_and_fails_its_bad_one() {
+    for check in client_catalog() {
+        let passing = judge_one(check, &Analysis::of(&good(check.id)));
+        assert_eq!(
+            passing.outcome,
+            Outcome::Pass,
+            "{}: {:?}",
+            check.id,
+            passing.findings
+        );
+        let failing = judge_one(check, &Analysis::of(&bad(check.id)));
+        let expected = match check.level {
+            Level::Must => Outcome::Fail,
+            Level::Should => Outcome::Warn,
+        };
+        assert_eq!(
+            failing.outcome, expected,
+            "{} must catch its fixture (examined {})",
+            check.id, failing.examined
+        );
+        assert!(failing.findings.iter().all(|f| f.seq.is_some()));
+    }
+}
+
+#[test]
+fn a_client_that_never_resumes_a_cut_stream_is_warned() {
+    let (w, _) = cut_with_retry();
+    let check = client_catalog()
+        .iter()
+        .find(|c| c.id == "client.resumes_with_last_event_id")
+        .unwrap();
+    assert_eq!(
+        judge_one(check, &Analysis::of(&w.transcript())).outcome,
+        Outcome::Warn
+    );
+}
+
+#[test]
+fn elicitation_answers_in_input_responses_are_judged_too() {
+    let mut w = Wire::session(
+        "2026-07-28",
+        json!({"elicitation": {}}),
+        json!({"tools": {}}),
+    );
+    w.session = None;
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "t"}}),
+        Headers::default(),
+    );
+    w.push(WireEvent::Response {
+        exchange: x,
+        status: 200,
+        headers: Box::default(),
+        body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 1, "result": {"resultType": "input_required", "inputRequests": {"price": {"method": "elicitation/create", "params": elicitation_params()}}}})),
+        delivery: Delivery::Delivered,
+    });
+    let again = w.request("POST", json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "t", "inputResponses": {"price": {"action": "decline", "content": {"confirm": true}}}}}), Headers::default());
+    w.status(again, 200);
+    let check = client_catalog()
+        .iter()
+        .find(|c| c.id == "client.elicitation_answer_valid")
+        .unwrap();
+    let verdict = judge_one(check, &Analysis::of(&w.transcript()));
+    assert_eq!(verdict.outcome, Outcome::Fail, "decline with content");
+}

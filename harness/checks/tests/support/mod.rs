@@ -1,0 +1,268 @@
+//! Builds transcripts as the recording proxy would, for check fixtures.
+#![allow(dead_code)]
+
+use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Record, Transcript, WireEvent};
+use serde_json::{Value, json};
+
+/// Builds transcripts as a proxy would record them.
+pub struct Wire {
+    pub records: Vec<Record>,
+    pub exchange: u64,
+    pub session: Option<String>,
+    /// Added to every record's time: `advance` moves the clock.
+    pub clock_us: u64,
+}
+
+impl Wire {
+    pub fn push(&mut self, event: WireEvent) -> u64 {
+        let seq = self.records.len() as u64;
+        self.records.push(Record {
+            seq,
+            at_us: self.clock_us + seq * 10,
+            event,
+        });
+        seq
+    }
+
+    /// A session on `version` with the given client and server capabilities.
+    pub fn session(version: &str, client: Value, server: Value) -> Self {
+        let mut wire = Self {
+            records: Vec::new(),
+            exchange: 0,
+            session: None,
+            clock_us: 0,
+        };
+        let x = wire.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": version, "capabilities": client, "clientInfo": {"name": "t", "version": "0"}}}), Headers::default());
+        let headers = Headers {
+            mcp_session_id: Some("s-1".into()),
+            ..Headers::default()
+        };
+        wire.push(WireEvent::Response { exchange: x, status: 200, headers: Box::new(headers), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"protocolVersion": version, "capabilities": server, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
+        wire.session = Some("s-1".into());
+        wire
+    }
+
+    pub fn legacy() -> Self {
+        Self::session(
+            "2025-11-25",
+            json!({"elicitation": {}, "sampling": {}}),
+            json!({"tools": {}, "logging": {}}),
+        )
+    }
+
+    pub fn request(&mut self, method: &str, body: Value, mut headers: Headers) -> u64 {
+        self.exchange += 1;
+        if headers.mcp_session_id.is_none() {
+            headers.mcp_session_id = self.session.clone();
+        }
+        let body = if body.is_null() {
+            Body::Empty
+        } else {
+            Body::from_json(&body)
+        };
+        let exchange = self.exchange;
+        self.push(WireEvent::Request {
+            exchange,
+            conn: 1,
+            method: method.into(),
+            path: "/mcp".into(),
+            headers: Box::new(headers),
+            body,
+        });
+        exchange
+    }
+
+    pub fn call(&mut self, id: u64, token: Value) -> u64 {
+        let x = self.request("POST", json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "travel_agent", "_meta": {"progressToken": token}}}), Headers::default());
+        self.stream(x);
+        x
+    }
+
+    pub fn stream(&mut self, x: u64) {
+        self.push(WireEvent::Response {
+            exchange: x,
+            status: 200,
+            headers: Box::default(),
+            body: Body::Empty,
+            delivery: Delivery::Delivered,
+        });
+    }
+
+    pub fn status(&mut self, x: u64, status: u16) {
+        self.push(WireEvent::Response {
+            exchange: x,
+            status,
+            headers: Box::default(),
+            body: Body::Empty,
+            delivery: Delivery::Delivered,
+        });
+    }
+
+    pub fn event(
+        &mut self,
+        x: u64,
+        id: Option<&str>,
+        data: Option<Value>,
+        delivery: Delivery,
+    ) -> u64 {
+        let index = self.records.len() as u32;
+        self.push(WireEvent::Sse {
+            exchange: x,
+            index,
+            id: id.map(str::to_owned),
+            event: None,
+            retry_ms: None,
+            data: data.as_ref().map(Body::from_json),
+            delivery,
+        })
+    }
+
+    pub fn sent(&mut self, x: u64, id: &str, data: Value) {
+        self.event(x, Some(id), Some(data), Delivery::Delivered);
+    }
+
+    pub fn end(&mut self, x: u64, reason: EndReason) {
+        self.push(WireEvent::StreamEnd {
+            exchange: x,
+            reason,
+            detail: None,
+        });
+    }
+
+    pub fn resume(&mut self, last: &str) -> u64 {
+        let x = self.request(
+            "GET",
+            Value::Null,
+            Headers {
+                last_event_id: Some(last.into()),
+                ..Headers::default()
+            },
+        );
+        self.stream(x);
+        x
+    }
+
+    /// Let `ms` milliseconds pass.
+    pub fn advance(&mut self, ms: u64) {
+        self.clock_us += ms * 1000;
+    }
+
+    pub fn transcript(self) -> Transcript {
+        Transcript {
+            records: self.records,
+        }
+    }
+}
+
+pub fn progress(token: Value, value: f64) -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": token, "progress": value}})
+}
+
+pub fn result(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {"content": []}})
+}
+
+pub fn priming(w: &mut Wire, x: u64, id: &str) {
+    w.event(x, Some(id), None, Delivery::Delivered);
+}
+
+/// A clean call: priming, two progress events, the response.
+pub fn clean_call() -> Wire {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.sent(x, "1-2", progress(json!("tok"), 50.0));
+    w.sent(x, "1-3", result(1));
+    w.end(x, EndReason::Complete);
+    w
+}
+
+/// A call cut after the first progress, resumed, with the rest replayed.
+pub fn cut_and_resumed(replay: &[(&str, Value)]) -> Wire {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.event(
+        x,
+        Some("1-2"),
+        Some(progress(json!("tok"), 50.0)),
+        Delivery::Withheld,
+    );
+    w.event(x, Some("1-3"), Some(result(1)), Delivery::Withheld);
+    w.end(x, EndReason::Cut);
+    let r = w.resume("1-1");
+    for (id, data) in replay {
+        w.sent(r, id, data.clone());
+    }
+    w.end(r, EndReason::Complete);
+    w
+}
+
+/// Make exchange `x` carry no session id.
+pub fn fix_no_session(w: &mut Wire, x: u64) {
+    for record in &mut w.records {
+        if let WireEvent::Request {
+            exchange, headers, ..
+        } = &mut record.event
+            && *exchange == x
+        {
+            headers.mcp_session_id = None;
+        }
+    }
+}
+
+pub fn flat_schema() -> Value {
+    json!({"type": "object", "properties": {"confirm": {"type": "boolean"}, "notes": {"type": "string"}}, "required": ["confirm"]})
+}
+
+pub fn elicit(client: Value, schema: Value) -> Wire {
+    let mut w = Wire::session("2025-06-18", client, json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "Confirm?", "requestedSchema": schema}}));
+    w
+}
+
+pub fn sample(client: Value) -> Wire {
+    let mut w = Wire::session("2025-06-18", client, json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "id": 0, "method": "sampling/createMessage", "params": {"messages": [], "maxTokens": 100}}));
+    w
+}
+
+pub fn log(server: Value) -> Wire {
+    let mut w = Wire::session("2025-06-18", json!({}), server);
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "step"}}));
+    w
+}
+
+pub fn tasks(statuses: &[&str]) -> Wire {
+    let mut w = Wire {
+        records: Vec::new(),
+        exchange: 0,
+        session: None,
+        clock_us: 0,
+    };
+    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}}}), Headers::default());
+    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "extensions": {"io.modelcontextprotocol/tasks": {}}}}})), delivery: Delivery::Delivered });
+    for (n, status) in statuses.iter().enumerate() {
+        let id = n as u64 + 1;
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": "t1"}}),
+            Headers::default(),
+        );
+        w.push(WireEvent::Response {
+            exchange: x,
+            status: 200,
+            headers: Box::default(),
+            body: Body::from_json(
+                &json!({"jsonrpc": "2.0", "id": id, "result": {"taskId": "t1", "status": status}}),
+            ),
+            delivery: Delivery::Delivered,
+        });
+    }
+    w
+}
