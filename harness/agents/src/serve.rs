@@ -190,7 +190,7 @@ pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
     let handlers = factory.clone();
     let service = StreamableHttpService::new(
         move || Ok(handlers.handler()),
-        Arc::new(GuardedSessionManager::new(events)),
+        Arc::new(GuardedSessionManager::new(events, config.sse_retry)),
         http,
     );
     let router = axum::Router::new().nest_service(MCP_PATH, service);

@@ -79,6 +79,9 @@ pub struct ScriptedClient {
     limit: Duration,
     /// Readers of standalone GET streams, stopped when the client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
+    /// The latest `retry:` the server sent, in ms (0: none): the client waits
+    /// at least this long before it reconnects.
+    retry_hint_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for ScriptedClient {
@@ -112,6 +115,7 @@ impl ScriptedClient {
             next_id: 1,
             limit: Duration::from_secs(30),
             listeners: Vec::new(),
+            retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -123,6 +127,15 @@ impl ScriptedClient {
     /// Whether this client speaks 2026-07-28 (stateless).
     pub fn modern(&self) -> bool {
         self.version.as_str() >= MODERN
+    }
+
+    /// How long to wait before reconnecting: the scenario's delay, or the
+    /// server's `retry:` if that is longer.
+    fn reconnect_delay(&self) -> Duration {
+        let retry = self
+            .retry_hint_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Duration::from_millis(self.spec.resume_delay_ms.max(retry))
     }
 
     /// The session id, once initialized.
@@ -317,6 +330,16 @@ impl ScriptedClient {
                     continue;
                 }
             };
+            if response.status().as_u16() == 404
+                && self.session.is_some()
+                && outcome.recoveries < self.spec.max_resumes
+            {
+                // The session is gone: start a new one and ask again.
+                outcome.recoveries += 1;
+                self.session = None;
+                self.connect().await?;
+                continue;
+            }
             if !response.status().is_success() && response.status().as_u16() != 202 {
                 let status = response.status().as_u16();
                 let text = tokio::time::timeout_at(deadline, response.text())
@@ -348,7 +371,7 @@ impl ScriptedClient {
                     break;
                 }
                 outcome.recoveries += 1;
-                tokio::time::sleep(Duration::from_millis(self.spec.resume_delay_ms)).await;
+                tokio::time::sleep(self.reconnect_delay()).await;
                 let last = last.clone();
                 let resumed = self.resume(&last).await;
                 // A resume that fails, or ends before any new event, leaves the
@@ -375,7 +398,7 @@ impl ScriptedClient {
                 {
                     // 2026-07-28 has no resumption: re-issue the request with a new id.
                     outcome.recoveries += 1;
-                    tokio::time::sleep(Duration::from_millis(self.spec.resume_delay_ms)).await;
+                    tokio::time::sleep(self.reconnect_delay()).await;
                     continue;
                 }
                 Read::Ended { .. } => {
@@ -690,6 +713,10 @@ impl ScriptedClient {
                 count += 1;
                 if event.id.is_some() {
                     last_event_id = event.id.clone();
+                }
+                if let Some(retry) = event.retry_ms {
+                    self.retry_hint_ms
+                        .store(retry, std::sync::atomic::Ordering::Relaxed);
                 }
                 if let Ok(message) = serde_json::from_str::<Value>(&event.data) {
                     if message.get("method").is_none()

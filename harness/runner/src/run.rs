@@ -273,7 +273,7 @@ async fn run_steps(
                 .map(|d| d.path().join("agents.db"))
                 .unwrap_or_else(|| PathBuf::from("memory"));
             let command = format!(
-                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --store {}",
+                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --sse-retry 20ms --store {}",
                 shell_quote(&exe.display().to_string()),
                 shell_quote(&store_path.display().to_string())
             );
