@@ -138,6 +138,12 @@ pub enum StreamFault {
     /// The request reaches the server, but the client's connection is dropped
     /// before it gets any response; the response is recorded as withheld.
     DropResponse,
+    /// The proxy answers with this HTTP status itself and the request never
+    /// reaches the server (e.g. 404 for a session the server "expired").
+    Answer {
+        /// The status, e.g. 404.
+        status: u16,
+    },
 }
 
 impl StreamFault {
@@ -151,6 +157,7 @@ impl StreamFault {
             Self::HoldResponse { .. } => "hold_response",
             Self::DropRequest => "drop_request",
             Self::DropResponse => "drop_response",
+            Self::Answer { .. } => "answer",
         }
     }
 }

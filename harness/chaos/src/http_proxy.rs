@@ -308,6 +308,20 @@ async fn handle(
     for fault in &faults {
         recorder.fault(Some(exchange), fault.name(), format!("{fault:?}"));
     }
+    if let Some(status) = faults.iter().find_map(|f| match f {
+        StreamFault::Answer { status } => Some(*status),
+        _ => None,
+    }) {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
+        recorder.record(WireEvent::Response {
+            exchange,
+            status: status.as_u16(),
+            headers: Box::default(),
+            body: Body::Empty,
+            delivery: Delivery::Delivered,
+        });
+        return text_response(status, String::new());
+    }
     if faults.contains(&StreamFault::DropRequest) {
         abort.notify_one();
         return std::future::pending().await;

@@ -359,3 +359,30 @@ async fn an_upstream_that_speaks_garbage_gets_a_502_and_a_recorded_error() {
     assert_eq!(reason, EndReason::UpstreamError);
     assert!(detail.unwrap().contains("no response from the server"));
 }
+
+#[tokio::test]
+async fn the_proxy_can_answer_a_request_itself_with_a_status() {
+    let (upstream, counters) = start_upstream().await;
+    let proxy = proxy_to(&upstream).await;
+    proxy.faults().add(FaultRule {
+        select: StreamSelector {
+            rpc_method: Some("ping".into()),
+            occurrence: Some(1),
+            ..Default::default()
+        },
+        fault: StreamFault::Answer { status: 404 },
+    });
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let url = format!("{}/mcp", proxy.base_url());
+    let expired = client.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(expired.status(), 404);
+    assert_eq!(counters.posts.load(Ordering::Relaxed), 0, "never forwarded");
+    let ok = client.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "only the first occurrence");
+    let transcript = proxy.recorder().transcript();
+    assert!(transcript.records.iter().any(|r| matches!(
+        &r.event,
+        WireEvent::Response { status: 404, .. }
+    )));
+}
