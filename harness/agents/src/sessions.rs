@@ -38,8 +38,7 @@ impl GuardedSessionManager {
     /// Sessions whose events go to `events`; request streams start with a
     /// priming event carrying `retry` (the wait a client owes before reconnecting).
     pub fn new(events: ResumableEventStore, retry: std::time::Duration) -> Self {
-        let mut inner =
-            LocalSessionManager::default().with_event_store(Arc::new(events.clone()));
+        let mut inner = LocalSessionManager::default().with_event_store(Arc::new(events.clone()));
         inner.session_config.sse_retry = Some(retry);
         Self { inner, events }
     }

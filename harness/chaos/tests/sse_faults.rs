@@ -381,8 +381,10 @@ async fn the_proxy_can_answer_a_request_itself_with_a_status() {
     let ok = client.post(&url).json(&body).send().await.unwrap();
     assert_eq!(ok.status(), 200, "only the first occurrence");
     let transcript = proxy.recorder().transcript();
-    assert!(transcript.records.iter().any(|r| matches!(
-        &r.event,
-        WireEvent::Response { status: 404, .. }
-    )));
+    assert!(
+        transcript
+            .records
+            .iter()
+            .any(|r| matches!(&r.event, WireEvent::Response { status: 404, .. }))
+    );
 }

@@ -57,6 +57,18 @@ enum Command {
     ///   mcp-harness explore --cases 50
     ///   mcp-harness explore --server-cmd "python server.py --port {port}" --profile p.toml --out found/
     Explore(ExploreArgs),
+    /// The reference host: call an agent tool, show its progress, answer its
+    /// questions, and resume the call after a crash from a token file.
+    ///
+    /// The URL may come last (as `client-test` passes it). Without --tool, the
+    /// tool follows MCP_CONFORMANCE_SCENARIO (travel, research, long_running);
+    /// without --version, MCP_CONFORMANCE_PROTOCOL_VERSION, else 2025-11-25.
+    ///
+    /// Examples:
+    ///   mcp-harness host http://127.0.0.1:8006/mcp --tool travel --answer accept
+    ///   mcp-harness host --url http://127.0.0.1:8006/mcp --token-file call.json
+    ///   (kill it with SIGKILL mid-call, run the same command again: it resumes)
+    Host(HostArgs),
     /// Re-judge a stored transcript (JSON Lines from `proxy --record` or `run --out`).
     Check {
         /// The transcript file.
@@ -64,6 +76,42 @@ enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct HostArgs {
+    /// The MCP endpoint (or --url).
+    #[arg(value_name = "URL")]
+    endpoint: Option<String>,
+    /// The MCP endpoint.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Tool to call: travel, research, long_running, or a tool name.
+    #[arg(long, value_name = "TOOL")]
+    tool: Option<String>,
+    /// Tool arguments as JSON.
+    #[arg(long, default_value = "{}", value_name = "JSON")]
+    arguments: String,
+    /// How to answer an elicitation.
+    #[arg(long, default_value = "accept", value_parser = ["accept", "decline", "cancel"])]
+    answer: String,
+    /// What the host's model answers to a sampling request.
+    #[arg(
+        long,
+        default_value = "Summary: the findings hold up.",
+        value_name = "TEXT"
+    )]
+    sample_text: String,
+    /// Protocol version to speak.
+    #[arg(long, value_name = "VERSION")]
+    version: Option<String>,
+    /// Keep the session, the pending call and the last event id here, and
+    /// resume from it when started again.
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<std::path::PathBuf>,
+    /// How long the call may take.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    timeout: Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -283,6 +331,7 @@ pub fn main() -> ExitCode {
             Command::Proxy(args) => proxy(args).await,
             Command::Run(args) => run(args).await,
             Command::Explore(args) => explore(args).await,
+            Command::Host(args) => host(args).await,
             Command::Check { transcript } => check(&transcript),
             Command::Schema => {
                 println!(
@@ -346,6 +395,81 @@ fn target_and_profile(
         (None, _) => Profile::none("no profile (generic scenarios only)"),
     };
     Ok((target, profile))
+}
+
+/// `mcp-harness host`: the reference host.
+async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
+    use mcp_harness::host::{HostOptions, run_host, tool_for_scenario};
+    use mcp_harness::scenario::ElicitationAnswer;
+    let Some(url) = args.url.clone().or(args.endpoint.clone()) else {
+        eprintln!("error: no endpoint (hint: mcp-harness host http://127.0.0.1:8006/mcp)");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    let arguments: serde_json::Value = match serde_json::from_str(&args.arguments) {
+        Ok(value) => value,
+        Err(e) => {
+            eprintln!("error: --arguments is not JSON: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
+    let tool = match args.tool.as_deref() {
+        Some("travel") => "travel_agent".to_owned(),
+        Some("research") => "research_agent".to_owned(),
+        Some("long_running") => "long_running_agent".to_owned(),
+        Some(name) => name.to_owned(),
+        None => tool_for_scenario(&scenario).to_owned(),
+    };
+    let version = args
+        .version
+        .clone()
+        .or_else(|| std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").ok())
+        .unwrap_or_else(|| "2025-11-25".into());
+    let answer = match args.answer.as_str() {
+        "decline" => ElicitationAnswer::Decline,
+        "cancel" => ElicitationAnswer::Cancel,
+        _ => ElicitationAnswer::Accept { content: None },
+    };
+    let options = HostOptions {
+        url,
+        version,
+        tool,
+        arguments,
+        answer,
+        sample_text: args.sample_text.clone(),
+        token_file: args.token_file.clone(),
+        timeout: args.timeout,
+    };
+    let outcome = match run_host(&options).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let is_error = outcome
+        .call
+        .result
+        .as_ref()
+        .and_then(|r| r.get("isError"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    match (
+        &outcome.call.result,
+        &outcome.call.error,
+        &outcome.call.gave_up,
+    ) {
+        (Some(_), _, _) if !is_error => Ok(ExitCode::SUCCESS),
+        (Some(_), _, _) => Ok(ExitCode::from(1)),
+        (None, Some(error), _) => {
+            eprintln!("error: the server answered {error}");
+            Ok(ExitCode::from(1))
+        }
+        (None, None, why) => {
+            eprintln!("error: no result: {}", why.as_deref().unwrap_or("unknown"));
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// `mcp-harness explore`: property-based search over fault schedules.

@@ -57,6 +57,11 @@ pub trait CallHooks {
     /// Called after each event of the call's first stream; the runner may
     /// restart the server (a SIGKILL) here.
     fn after_event(&mut self, events_so_far: u32) -> impl std::future::Future<Output = ()> + Send;
+
+    /// Called for every event of the call, on its first stream and on every
+    /// resume, before the client acts on it (a host shows progress here and
+    /// remembers the last event id).
+    fn on_event(&mut self, _id: Option<&str>, _message: Option<&Value>) {}
 }
 
 /// No hooks.
@@ -242,7 +247,7 @@ impl ScriptedClient {
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let answer = match self.read(response, id, &mut NoHooks).await? {
+        let answer = match self.read(response, id, &mut NoHooks, false).await? {
             Read::Answered(answer) => answer,
             Read::Ended { .. } => {
                 return Err(ClientError::Protocol("initialize got no response".into()));
@@ -264,7 +269,7 @@ impl ScriptedClient {
             .await
             .map_err(|_| ClientError::Protocol(format!("no response within {limit:?}")))?
             .map_err(http_error("request"))?;
-        match self.read(response, id, &mut NoHooks).await? {
+        match self.read(response, id, &mut NoHooks, false).await? {
             Read::Answered(answer) => Ok(answer),
             Read::Ended { .. } => Err(ClientError::Protocol(
                 "the stream ended without a response".into(),
@@ -357,9 +362,9 @@ impl ScriptedClient {
                 return Ok(outcome);
             }
             let mut read = if first_stream {
-                self.read(response, id, hooks).await?
+                self.read(response, id, hooks, true).await?
             } else {
-                self.read(response, id, &mut NoHooks).await?
+                self.read(response, id, hooks, false).await?
             };
             first_stream = false;
             // Legacy: resume a cut stream with Last-Event-ID until the response arrives.
@@ -377,7 +382,7 @@ impl ScriptedClient {
                 // A resume that fails, or ends before any new event, leaves the
                 // client where it was: it tries again from the same event id.
                 read = match resumed {
-                    Ok(response) => match self.read(response, id, &mut NoHooks).await {
+                    Ok(response) => match self.read(response, id, hooks, false).await {
                         Ok(Read::Ended {
                             last_event_id: None,
                         })
@@ -538,6 +543,74 @@ impl ScriptedClient {
         }
     }
 
+    /// Continue call `id` whose stream this process lost (it crashed, say):
+    /// resume from `last_event_id` until the response arrives, a bounded number
+    /// of times.
+    pub async fn resume_call(
+        &mut self,
+        id: i64,
+        last_event_id: &str,
+        hooks: &mut impl CallHooks,
+    ) -> Result<CallOutcome, ClientError> {
+        let deadline = Instant::now() + self.limit;
+        let mut outcome = CallOutcome::default();
+        let mut last = last_event_id.to_owned();
+        loop {
+            if outcome.recoveries >= self.spec.max_resumes.max(1) || Instant::now() > deadline {
+                outcome.gave_up = Some(format!("no response after {} resumes", outcome.recoveries));
+                return Ok(outcome);
+            }
+            outcome.recoveries += 1;
+            let read = match self.resume(&last).await {
+                Ok(response) if response.status().is_success() => self
+                    .read(response, id, hooks, false)
+                    .await
+                    .unwrap_or(Read::Ended {
+                        last_event_id: None,
+                    }),
+                Ok(response) => {
+                    outcome.gave_up = Some(format!(
+                        "the resume was answered HTTP {}",
+                        response.status()
+                    ));
+                    return Ok(outcome);
+                }
+                Err(_) => Read::Ended {
+                    last_event_id: None,
+                },
+            };
+            match read {
+                Read::Answered(answer) => {
+                    match answer.get("error") {
+                        Some(error) => outcome.error = Some(error.clone()),
+                        None => outcome.result = answer.get("result").cloned(),
+                    }
+                    return Ok(outcome);
+                }
+                Read::Ended {
+                    last_event_id: Some(newer),
+                } => last = newer,
+                Read::Ended { .. } => {}
+            }
+            tokio::time::sleep(self.reconnect_delay()).await;
+        }
+    }
+
+    /// Use `session` (from an earlier run of this client) instead of initializing.
+    pub fn set_session(&mut self, session: Option<String>) {
+        self.session = session;
+    }
+
+    /// The id the next request will carry.
+    pub fn next_request_id(&self) -> i64 {
+        self.next_id
+    }
+
+    /// Requests from now on carry ids from `id` (after a restart of this process).
+    pub fn set_next_request_id(&mut self, id: i64) {
+        self.next_id = id;
+    }
+
     /// GET with `Last-Event-ID`.
     pub async fn resume(&self, last_event_id: &str) -> Result<reqwest::Response, ClientError> {
         let mut request = self
@@ -672,6 +745,7 @@ impl ScriptedClient {
         response: reqwest::Response,
         id: i64,
         hooks: &mut impl CallHooks,
+        first_stream: bool,
     ) -> Result<Read, ClientError> {
         let is_stream = response
             .headers()
@@ -718,7 +792,9 @@ impl ScriptedClient {
                     self.retry_hint_ms
                         .store(retry, std::sync::atomic::Ordering::Relaxed);
                 }
-                if let Ok(message) = serde_json::from_str::<Value>(&event.data) {
+                let parsed = serde_json::from_str::<Value>(&event.data).ok();
+                hooks.on_event(event.id.as_deref(), parsed.as_ref());
+                if let Some(message) = parsed {
                     if message.get("method").is_none()
                         && message.get("id").and_then(Value::as_i64) == Some(id)
                     {
@@ -734,7 +810,9 @@ impl ScriptedClient {
                         self.answer_server_request(&message).await;
                     }
                 }
-                hooks.after_event(count).await;
+                if first_stream {
+                    hooks.after_event(count).await;
+                }
             }
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod explore;
+pub mod host;
 pub mod profile;
 pub mod report;
 pub mod run;

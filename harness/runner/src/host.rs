@@ -1,0 +1,240 @@
+//! The reference host: the host application of the mission done right. It
+//! calls one agent tool, shows its progress, answers elicitation and sampling
+//! as told, and keeps a token file (session, pending call, last event id) so
+//! that, killed with SIGKILL mid-call and started again, it resumes the call:
+//! missed events are replayed, none is shown twice, the result is shown once.
+//! In 2026-07-28 (no resumption) it re-issues the request instead.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::client::{CallHooks, CallOutcome, ClientError, MODERN, ScriptedClient};
+use crate::scenario::{ClientSpec, ElicitationAnswer, SamplingAnswer};
+
+/// What the host is asked to do.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// The MCP endpoint.
+    pub url: String,
+    /// Protocol version to speak.
+    pub version: String,
+    /// Tool to call.
+    pub tool: String,
+    /// Its arguments.
+    pub arguments: Value,
+    /// How to answer elicitation.
+    pub answer: ElicitationAnswer,
+    /// What the "model" answers to sampling.
+    pub sample_text: String,
+    /// Where to keep the resume token (none: no resume after a crash).
+    pub token_file: Option<PathBuf>,
+    /// How long the whole call may take.
+    pub timeout: Duration,
+}
+
+/// The resume token: what a restarted host needs to pick the call up again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    /// The endpoint.
+    pub url: String,
+    /// The protocol version.
+    pub version: String,
+    /// The session (legacy).
+    pub session: Option<String>,
+    /// The pending call's request id.
+    pub request_id: i64,
+    /// The tool and its arguments.
+    pub tool: String,
+    /// Arguments.
+    pub arguments: Value,
+    /// The last event id the host received and showed.
+    pub last_event_id: Option<String>,
+}
+
+impl Token {
+    fn load(path: &Path) -> Option<Self> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    }
+
+    /// Write atomically (temporary file, then rename): a SIGKILL never leaves
+    /// half a token.
+    fn save(&self, path: &Path) {
+        let tmp = path.with_extension("tmp");
+        let written = std::fs::write(&tmp, serde_json::to_vec(self).unwrap_or_default())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            eprintln!(
+                "warning: cannot save the resume token {}: {e}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Shows progress and keeps the token current.
+struct Display<'a> {
+    token: Token,
+    token_file: Option<&'a Path>,
+    shown: BTreeSet<String>,
+    out: Vec<String>,
+}
+
+impl CallHooks for Display<'_> {
+    async fn after_event(&mut self, _: u32) {}
+
+    fn on_event(&mut self, id: Option<&str>, message: Option<&Value>) {
+        if let Some(id) = id
+            && !self.shown.insert(id.to_owned())
+        {
+            return; // already shown: never twice
+        }
+        if let Some(m) = message
+            && m["method"] == "notifications/progress"
+        {
+            let p = &m["params"];
+            let line = format!(
+                "progress {}/{} {}",
+                p["progress"],
+                p.get("total").cloned().unwrap_or(Value::Null),
+                p["message"].as_str().unwrap_or_default()
+            );
+            eprintln!("{line}");
+            self.out.push(line);
+        }
+        if let Some(id) = id {
+            self.token.last_event_id = Some(id.to_owned());
+            if let Some(path) = self.token_file {
+                self.token.save(path);
+            }
+        }
+    }
+}
+
+/// How a host run ended.
+#[derive(Debug)]
+pub struct HostOutcome {
+    /// The call's outcome.
+    pub call: CallOutcome,
+    /// Whether this run resumed a call from a token file.
+    pub resumed: bool,
+    /// Progress lines shown.
+    pub progress: Vec<String>,
+}
+
+/// Run the host once: resume the pending call of the token file if there is
+/// one, else start the call; show progress; print the result once.
+pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError> {
+    let spec = ClientSpec {
+        elicitation: options.answer.clone(),
+        sampling: SamplingAnswer::Text(options.sample_text.clone()),
+        max_resumes: 5,
+        resume_delay_ms: 0,
+        ..ClientSpec::default()
+    };
+    let accept = json!({"confirm": true});
+    let mut client = ScriptedClient::new(&options.url, &options.version, spec, accept);
+    client.set_call_limit(options.timeout);
+    let pending = options
+        .token_file
+        .as_deref()
+        .and_then(Token::load)
+        .filter(|t| t.url == options.url && t.version == options.version);
+    let modern = options.version.as_str() >= MODERN;
+    let token_file = options.token_file.as_deref();
+    let (call, resumed, progress) = match pending {
+        Some(token) if !modern && token.session.is_some() && token.last_event_id.is_some() => {
+            eprintln!(
+                "resuming call {} of {} after event {}",
+                token.request_id,
+                token.tool,
+                token.last_event_id.as_deref().unwrap_or_default()
+            );
+            client.set_session(token.session.clone());
+            client.set_next_request_id(token.request_id + 1000);
+            let last = token.last_event_id.clone().unwrap_or_default();
+            let mut display = Display {
+                shown: BTreeSet::from([last.clone()]),
+                token: token.clone(),
+                token_file,
+                out: Vec::new(),
+            };
+            let call = client
+                .resume_call(token.request_id, &last, &mut display)
+                .await?;
+            (call, true, display.out)
+        }
+        pending => {
+            // 2026-07-28 has no resumption: a pending call is simply asked again.
+            let resumed = pending.is_some();
+            client.connect().await?;
+            let token = Token {
+                url: options.url.clone(),
+                version: options.version.clone(),
+                session: client.session().map(str::to_owned),
+                request_id: client.next_request_id(),
+                tool: options.tool.clone(),
+                arguments: options.arguments.clone(),
+                last_event_id: None,
+            };
+            if let Some(path) = token_file {
+                token.save(path);
+            }
+            let mut display = Display {
+                token,
+                token_file,
+                shown: BTreeSet::new(),
+                out: Vec::new(),
+            };
+            let progress_token = json!(format!("host-{}", std::process::id()));
+            let call = client
+                .call(
+                    &options.tool,
+                    &options.arguments,
+                    Some(&progress_token),
+                    &mut display,
+                )
+                .await?;
+            (call, resumed, display.out)
+        }
+    };
+    if let Some(result) = &call.result {
+        let text: Vec<&str> = result["content"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["text"].as_str())
+            .collect();
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "result: {}", text.join(" "));
+    }
+    if call.result.is_some() || call.error.is_some() {
+        // The call is over: no token to resume, and the session is done.
+        if let Some(path) = token_file {
+            let _ = std::fs::remove_file(path);
+        }
+        if !modern {
+            let _ = client.delete_session().await;
+        }
+    }
+    Ok(HostOutcome {
+        call,
+        resumed,
+        progress,
+    })
+}
+
+/// The tool for a conformance-suite scenario name (MCP_CONFORMANCE_SCENARIO).
+pub fn tool_for_scenario(scenario: &str) -> &'static str {
+    if scenario.contains("research") || scenario.contains("sampling") {
+        "research_agent"
+    } else if scenario.contains("long") || scenario.contains("logging") {
+        "long_running_agent"
+    } else {
+        "travel_agent"
+    }
+}
