@@ -804,11 +804,27 @@ impl Pump {
                         format!("stream closed with retry: {retry_ms} after {after} events"),
                     );
                     if let Some(tx) = client.take() {
-                        let _ = tx
+                        let sent = tx
                             .send(Ok(Frame::data(Bytes::from(format!(
                                 "retry: {retry_ms}\n\n"
                             )))))
-                            .await;
+                            .await
+                            .is_ok();
+                        // The client saw this `retry:`: it is on the record too
+                        // (index 0: written by the proxy, not the server).
+                        recorder.record(WireEvent::Sse {
+                            exchange: self.exchange,
+                            index: 0,
+                            id: None,
+                            event: None,
+                            retry_ms: Some(retry_ms),
+                            data: None,
+                            delivery: if sent {
+                                Delivery::Delivered
+                            } else {
+                                Delivery::Withheld
+                            },
+                        });
                     }
                     *delivering = Delivering::Stopped {
                         reason: EndReason::Closed,

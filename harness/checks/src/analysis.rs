@@ -76,8 +76,11 @@ pub struct Exchange {
     pub end: Option<EndReason>,
     /// When the request was recorded (µs since the recording started).
     pub request_at_us: u64,
-    /// When the stream ended, if it did.
+    /// When the stream ended, if it did (upstream: after a cut, the proxy goes
+    /// on recording what the server sends).
     pub end_at_us: Option<u64>,
+    /// When the proxy cut or closed the stream for the client, if it did.
+    pub cut_at_us: Option<u64>,
 }
 
 impl Exchange {
@@ -179,6 +182,7 @@ impl Analysis {
                             end: None,
                             request_at_us: record.at_us,
                             end_at_us: None,
+                            cut_at_us: None,
                         },
                     );
                 }
@@ -219,6 +223,15 @@ impl Analysis {
                     }
                 }
                 WireEvent::Fault { fault, .. } if fault == "kill" => kills.push(record.seq),
+                WireEvent::Fault {
+                    exchange: Some(exchange),
+                    fault,
+                    ..
+                } if fault == "cut" || fault == "close_with_retry" => {
+                    if let Some(x) = exchanges.get_mut(exchange) {
+                        x.cut_at_us.get_or_insert(record.at_us);
+                    }
+                }
                 WireEvent::StreamEnd {
                     exchange, reason, ..
                 } => {

@@ -284,7 +284,8 @@ fn waits_retry(a: &Analysis) -> Judged {
         else {
             continue;
         };
-        let (Some(ended), Some(resume)) = (x.end_at_us, first_resume_of(a, x)) else {
+        let (Some(ended), Some(resume)) = (x.cut_at_us.or(x.end_at_us), first_resume_of(a, x))
+        else {
             continue;
         };
         judged.examined += 1;

@@ -57,6 +57,18 @@ enum Command {
     ///   mcp-harness explore --cases 50
     ///   mcp-harness explore --server-cmd "python server.py --port {port}" --profile p.toml --out found/
     Explore(ExploreArgs),
+    /// Test an MCP client: run it against scripted servers and judge its side
+    /// of the wire with the client checks.
+    ///
+    /// For each client scenario (scenarios/clients/*.toml), the reference agents
+    /// serve behind the chaos proxy with the scenario's faults; the command runs
+    /// with the server URL as its last argument and MCP_CONFORMANCE_SCENARIO and
+    /// MCP_CONFORMANCE_PROTOCOL_VERSION set, bounded in time; its output is kept.
+    ///
+    /// Examples:
+    ///   mcp-harness client-test --client-cmd "mcp-harness host"
+    ///   mcp-harness client-test --client-cmd "python my_client.py" cut --out report/
+    ClientTest(ClientTestArgs),
     /// The reference host: call an agent tool, show its progress, answer its
     /// questions, and resume the call after a crash from a token file.
     ///
@@ -76,6 +88,33 @@ enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct ClientTestArgs {
+    /// The client command; the server URL is appended as its last argument.
+    #[arg(long, value_name = "CMD")]
+    client_cmd: String,
+    /// Only scenarios whose `id@version` contains one of these strings.
+    filters: Vec<String>,
+    /// Where the client scenarios are (default scenarios/clients).
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<std::path::PathBuf>,
+    /// Only these protocol versions (repeatable).
+    #[arg(long = "version", value_name = "VERSION")]
+    versions: Vec<String>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Also write report.json, junit.xml, transcripts and the clients' output here.
+    #[arg(long, value_name = "DIR")]
+    out: Option<std::path::PathBuf>,
+    /// Failures to expect: lines of `scenario@version check-id  # reason`.
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<std::path::PathBuf>,
+    /// How long the client may run per case before it is killed.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
+    client_timeout: Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -332,6 +371,7 @@ pub fn main() -> ExitCode {
             Command::Run(args) => run(args).await,
             Command::Explore(args) => explore(args).await,
             Command::Host(args) => host(args).await,
+            Command::ClientTest(args) => client_test(args).await,
             Command::Check { transcript } => check(&transcript),
             Command::Schema => {
                 println!(
@@ -395,6 +435,118 @@ fn target_and_profile(
         (None, _) => Profile::none("no profile (generic scenarios only)"),
     };
     Ok((target, profile))
+}
+
+/// Print the report in `format`; with `out`, also write report.json, junit.xml,
+/// the transcripts and (client tests) the clients' output there.
+fn emit_reports(
+    results: &[mcp_harness::run::CaseResult],
+    summary: &mcp_harness::report::Summary,
+    format: Format,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    match format {
+        Format::Human => print!("{}", mcp_harness::report::human(results, summary)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&mcp_harness::report::json_report(results, summary))?
+        ),
+        Format::Junit => println!("{}", mcp_harness::report::junit(results, summary)),
+    }
+    if let Some(out) = out {
+        std::fs::create_dir_all(out.join("transcripts"))?;
+        std::fs::write(
+            out.join("report.json"),
+            serde_json::to_string_pretty(&mcp_harness::report::json_report(results, summary))?,
+        )?;
+        std::fs::write(
+            out.join("junit.xml"),
+            mcp_harness::report::junit(results, summary),
+        )?;
+        for case in results {
+            let name = case.name().replace('/', "__");
+            std::fs::write(
+                out.join("transcripts").join(format!("{name}.jsonl")),
+                case.transcript.to_jsonl(),
+            )?;
+            if let Some(output) = &case.client_output {
+                std::fs::write(
+                    out.join("transcripts").join(format!("{name}.client.txt")),
+                    output,
+                )?;
+            }
+        }
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// `mcp-harness client-test`: run client scenarios against a client command.
+async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
+    use mcp_harness::client_test::{ClientLimits, load_client_dir, run_client_case};
+    use mcp_harness::report::{Baseline, Summary};
+    let dir = args
+        .scenarios
+        .clone()
+        .unwrap_or_else(|| default_scenarios().join(mcp_harness::scenario::CLIENT_SCENARIOS));
+    if !dir.is_dir() {
+        eprintln!(
+            "error: no client scenario directory `{}` (hint: --scenarios DIR)",
+            dir.display()
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let baseline = match &args.expected_failures {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Baseline::parse(&t))
+        {
+            Ok(baseline) => baseline,
+            Err(e) => {
+                eprintln!("error: --expected-failures `{}`: {e}", path.display());
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        },
+        None => Baseline::default(),
+    };
+    let (scenarios, errors) = load_client_dir(&dir);
+    for error in &errors {
+        eprintln!("error: {error}");
+    }
+    let mut cases = Vec::new();
+    for file in &scenarios {
+        for version in &file.scenario.versions {
+            let name = format!("{}@{version}", file.id);
+            let wanted =
+                args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
+            let version_ok = args.versions.is_empty() || args.versions.contains(version);
+            if wanted && version_ok {
+                cases.push((file, version.clone()));
+            }
+        }
+    }
+    if cases.is_empty() {
+        eprintln!("error: no client scenario matches (hint: check the filters and --version)");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let exe = std::env::current_exe()?;
+    let limits = ClientLimits {
+        start: Duration::from_secs(30),
+        client: args.client_timeout,
+    };
+    let mut results = Vec::new();
+    for (file, version) in cases {
+        results.push(run_client_case(file, &version, &args.client_cmd, &exe, limits).await);
+    }
+    let summary = Summary::of(&results, &baseline);
+    emit_reports(&results, &summary, args.format, args.out.as_deref())?;
+    Ok(if !errors.is_empty() {
+        ExitCode::from(EXIT_USAGE)
+    } else if summary.failed_cases.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
 }
 
 /// `mcp-harness host`: the reference host.
@@ -745,33 +897,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .await;
     bar.finish_and_clear();
     let summary = Summary::of(&results, &baseline);
-    match args.format {
-        Format::Human => print!("{}", mcp_harness::report::human(&results, &summary)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&mcp_harness::report::json_report(&results, &summary))?
-        ),
-        Format::Junit => println!("{}", mcp_harness::report::junit(&results, &summary)),
-    }
-    if let Some(out) = &args.out {
-        std::fs::create_dir_all(out.join("transcripts"))?;
-        std::fs::write(
-            out.join("report.json"),
-            serde_json::to_string_pretty(&mcp_harness::report::json_report(&results, &summary))?,
-        )?;
-        std::fs::write(
-            out.join("junit.xml"),
-            mcp_harness::report::junit(&results, &summary),
-        )?;
-        for case in &results {
-            std::fs::write(
-                out.join("transcripts")
-                    .join(format!("{}.jsonl", case.name().replace('/', "__"))),
-                case.transcript.to_jsonl(),
-            )?;
-        }
-        eprintln!("wrote {}", out.display());
-    }
+    emit_reports(&results, &summary, args.format, args.out.as_deref())?;
     if let Some(dir) = &args.snapshots {
         let changed = mcp_harness::snapshot::write_snapshots(dir, &results)?;
         eprintln!(

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod client_test;
 pub mod explore;
 pub mod host;
 pub mod profile;

@@ -86,6 +86,9 @@ pub struct CaseResult {
     /// What crossed the wire.
     #[serde(skip)]
     pub transcript: Transcript,
+    /// The client's stdout and stderr (client tests), tails kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_output: Option<String>,
 }
 
 impl CaseResult {
@@ -222,6 +225,7 @@ pub async fn run_case(
         steps: Vec::new(),
         verdicts: Vec::new(),
         transcript: Transcript::default(),
+        client_output: None,
     };
     if let Some(role) = scenario
         .scenario

@@ -274,6 +274,75 @@ pub struct ScenarioError {
 
 /// Parse one scenario from `text` (`path` is for messages).
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let scenario: Scenario = parse_as(path, text)?;
+    check_versions(path, text, &scenario.versions)?;
+    if scenario.steps.is_empty() {
+        return Err(error_at(
+            path,
+            text,
+            None,
+            "field `steps` is empty: a scenario needs at least one step".into(),
+        ));
+    }
+    Ok(scenario)
+}
+
+/// An error at byte `offset` of `text` (line and column computed).
+fn error_at(
+    path: &Path,
+    text: &str,
+    offset: Option<std::ops::Range<usize>>,
+    message: String,
+) -> ScenarioError {
+    let at = offset.map(|r| r.start).unwrap_or(0).min(text.len());
+    let before = &text[..at];
+    ScenarioError {
+        path: path.display().to_string(),
+        line: before.matches('\n').count() + 1,
+        column: before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1,
+        message,
+    }
+}
+
+/// `versions` must be non-empty and name versions the harness knows.
+pub fn check_versions(path: &Path, text: &str, versions: &[String]) -> Result<(), ScenarioError> {
+    let known = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+    if versions.is_empty() {
+        return Err(error_at(
+            path,
+            text,
+            None,
+            "field `versions` is empty (hint: versions = [\"2025-11-25\"])".into(),
+        ));
+    }
+    for version in versions {
+        if !known.contains(&version.as_str()) {
+            let at = text.find(&format!("\"{version}\"")).map(|s| s..s + 1);
+            return Err(error_at(
+                path,
+                text,
+                at,
+                format!(
+                    "field `versions`: unknown protocol version `{version}` (hint: one of {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parse any TOML file format of the harness from `text`, with the same
+/// path:line:column errors naming the field.
+pub fn parse_as<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ScenarioError> {
     let error = |offset: Option<std::ops::Range<usize>>, message: String| {
         let at = offset.map(|r| r.start).unwrap_or(0).min(text.len());
         let before = &text[..at];
@@ -289,7 +358,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             message,
         }
     };
-    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+    let scenario: T = toml::from_str(text).map_err(|e| {
         let message = e.message().trim().to_owned();
         // Errors inside a step point at its table; find the offending value in it.
         let refined = e.span().and_then(|span| {
@@ -318,39 +387,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         });
         refined.unwrap_or_else(|| error(e.span(), message))
     })?;
-    let known = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
-    if scenario.versions.is_empty() {
-        return Err(error(
-            None,
-            "field `versions` is empty (hint: versions = [\"2025-11-25\"])".into(),
-        ));
-    }
-    for version in &scenario.versions {
-        if !known.contains(&version.as_str()) {
-            let at = text.find(&format!("\"{version}\"")).map(|s| s..s + 1);
-            return Err(error(
-                at,
-                format!(
-                    "field `versions`: unknown protocol version `{version}` (hint: one of {})",
-                    known.join(", ")
-                ),
-            ));
-        }
-    }
-    if scenario.steps.is_empty() {
-        return Err(error(
-            None,
-            "field `steps` is empty: a scenario needs at least one step".into(),
-        ));
-    }
     Ok(scenario)
 }
 
-/// Load every `*.toml` under `dir` (recursively), sorted by id. Files that do not
-/// parse are returned as errors; the rest still load.
+/// The subdirectory of the scenario directory that holds client scenarios
+/// (`mcp-harness client-test`), not server scenarios.
+pub const CLIENT_SCENARIOS: &str = "clients";
+
+/// Load every `*.toml` under `dir` (recursively, but not `clients/`), sorted by
+/// id. Files that do not parse are returned as errors; the rest still load.
 pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
     let mut files = Vec::new();
     collect(dir, &mut files);
+    files.retain(|f| !f.starts_with(dir.join(CLIENT_SCENARIOS)));
     files.sort();
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();

@@ -252,7 +252,8 @@ pub enum WireEvent {
     Sse {
         /// The exchange whose stream carried it.
         exchange: u64,
-        /// Position in that stream, from 1.
+        /// Position in that stream, from 1 (0: an event the proxy itself wrote,
+        /// such as the `retry:` of a close-with-retry fault).
         index: u32,
         /// `id:` field.
         #[serde(default, skip_serializing_if = "Option::is_none")]

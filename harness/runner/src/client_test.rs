@@ -1,0 +1,274 @@
+//! Testing MCP clients: for each client scenario, start the reference agents as
+//! the scripted server behind the chaos proxy (with the scenario's faults), run
+//! the client command with the server URL as its last argument and the
+//! conformance-suite environment (MCP_CONFORMANCE_SCENARIO,
+//! MCP_CONFORMANCE_PROTOCOL_VERSION), bounded in time, then judge what crossed
+//! the wire with the client checks. The client's whole process group is killed
+//! at the end, whatever it did.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mcp_harness_chaos::{ChaosStack, FaultRule, StackConfig, TargetProcess};
+use mcp_harness_checks::{Finding, Level, Outcome, Verdict};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncReadExt;
+
+use crate::run::{CaseResult, StepResult};
+use crate::scenario::{ScenarioError, check_versions, parse_as};
+
+/// A client scenario file (under scenarios/clients/).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientScenario {
+    /// What it exercises, in one sentence.
+    pub description: String,
+    /// Protocol versions it runs under.
+    pub versions: Vec<String>,
+    /// The name given to the client in MCP_CONFORMANCE_SCENARIO (which agent
+    /// it should call: travel, research, long_running).
+    pub scenario: String,
+    /// SSE faults of the proxy (cuts, closes with retry, a 404 as an expired
+    /// session...), in force from the start.
+    #[serde(default)]
+    pub faults: Vec<FaultRule>,
+    /// The exit code the client must end with.
+    #[serde(default)]
+    pub expect_exit: i32,
+}
+
+/// A client scenario with where it came from.
+#[derive(Debug, Clone)]
+pub struct ClientScenarioFile {
+    /// `clients/<name>`.
+    pub id: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Its content.
+    pub scenario: ClientScenario,
+}
+
+/// Load every client scenario under `dir`, sorted by id; bad files are errors.
+pub fn load_client_dir(dir: &Path) -> (Vec<ClientScenarioFile>, Vec<ScenarioError>) {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for path in paths {
+        let id = format!(
+            "clients/{}",
+            path.file_stem().unwrap_or_default().to_string_lossy()
+        );
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|e| ScenarioError {
+                path: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: e.to_string(),
+            })
+            .and_then(|text| {
+                let scenario: ClientScenario = parse_as(&path, &text)?;
+                check_versions(&path, &text, &scenario.versions)?;
+                Ok(scenario)
+            });
+        match parsed {
+            Ok(scenario) => files.push(ClientScenarioFile { id, path, scenario }),
+            Err(e) => errors.push(e),
+        }
+    }
+    (files, errors)
+}
+
+/// Time limits of a client case.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientLimits {
+    /// How long the scripted server may take to start.
+    pub start: Duration,
+    /// How long the client may run.
+    pub client: Duration,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            start: Duration::from_secs(30),
+            client: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Keep at most this much of each of the client's output streams (the tail).
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+async fn read_bounded(mut pipe: impl tokio::io::AsyncRead + Unpin) -> (String, u64) {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut total = 0u64;
+    let mut buffer = vec![0u8; 16 * 1024];
+    while let Ok(n) = pipe.read(&mut buffer).await {
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        kept.extend_from_slice(&buffer[..n]);
+        if kept.len() > OUTPUT_LIMIT {
+            kept.drain(..kept.len() - OUTPUT_LIMIT);
+        }
+    }
+    (String::from_utf8_lossy(&kept).into_owned(), total)
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Run `scenario` under `version` with `client_cmd`; `exe` is the harness binary
+/// (it serves the reference agents).
+pub async fn run_client_case(
+    file: &ClientScenarioFile,
+    version: &str,
+    client_cmd: &str,
+    exe: &Path,
+    limits: ClientLimits,
+) -> CaseResult {
+    let mut case = CaseResult {
+        scenario: file.id.clone(),
+        version: version.into(),
+        skipped: None,
+        error: None,
+        steps: Vec::new(),
+        verdicts: Vec::new(),
+        transcript: Default::default(),
+        client_output: None,
+    };
+    let store = tempfile::tempdir().ok();
+    let store_path = store
+        .as_ref()
+        .map(|d| d.path().join("agents.db").display().to_string())
+        .unwrap_or_else(|| "memory".into());
+    let command = format!(
+        "{} serve --listen 127.0.0.1:{{port}} --time-scale 0.01 --input-timeout 10s --sse-retry 200ms --store {}",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(&store_path)
+    );
+    let mut server = match TargetProcess::start(&command, None, limits.start).await {
+        Ok(server) => server,
+        Err(e) => {
+            case.error = Some(format!("the scripted server did not start: {e}"));
+            return case;
+        }
+    };
+    let stack = match ChaosStack::start(StackConfig::new(&format!(
+        "http://127.0.0.1:{}",
+        server.port()
+    )))
+    .await
+    {
+        Ok(stack) => stack,
+        Err(e) => {
+            case.error = Some(format!("the chaos proxy did not start: {e}"));
+            server.kill().await;
+            return case;
+        }
+    };
+    for rule in &file.scenario.faults {
+        stack.faults().add(rule.clone());
+    }
+    let url = format!("{}/mcp", stack.base_url());
+    stack
+        .recorder()
+        .note(format!("client scenario {} under {version}", file.id));
+
+    let started = Instant::now();
+    let spawned = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {client_cmd} {}", shell_quote(&url)))
+        .env("MCP_CONFORMANCE_SCENARIO", &file.scenario.scenario)
+        .env("MCP_CONFORMANCE_PROTOCOL_VERSION", version)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn();
+    let (exit, detail) = match spawned {
+        Err(e) => (None, format!("the client command could not start: {e}")),
+        Ok(mut child) => {
+            let group = child.id().map(|pid| pid as i32);
+            let stdout = tokio::spawn(read_bounded(child.stdout.take().unwrap()));
+            let stderr = tokio::spawn(read_bounded(child.stderr.take().unwrap()));
+            let waited = tokio::time::timeout(limits.client, child.wait()).await;
+            // Whatever happened, nothing of the client outlives its case.
+            if let Some(group) = group {
+                // SAFETY: signalling a process group we created; no memory involved.
+                unsafe {
+                    libc::kill(-group, libc::SIGKILL);
+                }
+            }
+            let _ = child.wait().await;
+            let (out, out_total) = stdout.await.unwrap_or_default();
+            let (err, err_total) = stderr.await.unwrap_or_default();
+            case.client_output = Some(format!(
+                "--- stdout ({out_total} bytes, last {} kept) ---\n{out}\n--- stderr ({err_total} bytes, last {} kept) ---\n{err}",
+                out.len(),
+                err.len()
+            ));
+            match waited {
+                Ok(Ok(status)) => (
+                    status.code(),
+                    format!(
+                        "the client exited with {:?} after {:.1}s",
+                        status.code(),
+                        started.elapsed().as_secs_f64()
+                    ),
+                ),
+                Ok(Err(e)) => (None, format!("waiting for the client failed: {e}")),
+                Err(_) => (
+                    None,
+                    format!(
+                        "the client did not finish within {:?}: killed",
+                        limits.client
+                    ),
+                ),
+            }
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    case.transcript = stack.recorder().transcript();
+    stack.shutdown().await;
+    server.kill().await;
+
+    let ok = exit == Some(file.scenario.expect_exit);
+    case.steps.push(StepResult {
+        step: 1,
+        ok,
+        detail: detail.clone(),
+    });
+    let mut verdicts = mcp_harness_checks::judge_client(&case.transcript);
+    verdicts.push(Verdict {
+        check: "client.completed".into(),
+        level: Level::Must,
+        version: version.into(),
+        citation: "the client scenario".into(),
+        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+        examined: 1,
+        findings: if ok {
+            Vec::new()
+        } else {
+            vec![Finding {
+                seq: None,
+                observed: detail,
+                expected: format!("exit code {}", file.scenario.expect_exit),
+            }]
+        },
+    });
+    case.verdicts = verdicts;
+    case
+}

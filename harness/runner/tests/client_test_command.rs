@@ -1,0 +1,218 @@
+//! `mcp-harness client-test` end to end: the reference host keeps every client
+//! rule in every client scenario; clients that do not exist, fail, hang or
+//! flood get a failing verdict in bounded time and leave no process behind;
+//! and the host, killed with SIGKILL mid-call behind the proxy, resumes from
+//! its token file and shows the result once.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn exe() -> &'static str {
+    env!("CARGO_BIN_EXE_mcp-harness")
+}
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(exe())
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_reference_host_keeps_every_client_rule_in_every_scenario() {
+    let host = format!("{} host", exe());
+    let run = harness(&["client-test", "--client-cmd", &host, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", text(&run.stdout), text(&run.stderr)));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        serde_json::to_string_pretty(&report["summary"]).unwrap()
+    );
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() >= 11, "{}", cases.len());
+    // The rules were exercised, not just not broken.
+    let passed = |check: &str| {
+        cases
+            .iter()
+            .flat_map(|c| c["verdicts"].as_array().unwrap())
+            .filter(|v| v["check"] == check && v["outcome"]["outcome"] == "pass")
+            .count()
+    };
+    for check in [
+        "client.headers_after_init",
+        "client.reinitializes_after_404",
+        "client.resumes_with_last_event_id",
+        "client.waits_retry",
+        "client.answers_once",
+        "client.elicitation_answer_valid",
+        "client.sampling_result_well_formed",
+        "client.delete_when_done",
+    ] {
+        assert!(passed(check) > 0, "{check} was never exercised");
+    }
+}
+
+fn no_process_matches(pattern: &str) -> bool {
+    let found = Command::new("pgrep")
+        .args(["-f", pattern])
+        .output()
+        .unwrap();
+    found.stdout.is_empty()
+}
+
+#[test]
+fn missing_failing_hanging_and_flooding_clients_fail_in_bounded_time() {
+    let out = tempfile::tempdir().unwrap();
+    for (name, cmd) in [
+        ("missing", "definitely-not-a-client-7f3a"),
+        ("exits early", "sh -c 'exit 3'"),
+        ("hangs", "sh -c 'sleep 613 & sleep 614'"),
+        ("floods", "sh -c 'yes flood; true'"),
+    ] {
+        let started = Instant::now();
+        let run = harness(&[
+            "client-test",
+            "--client-cmd",
+            cmd,
+            "travel@2025-11-25",
+            "--client-timeout",
+            "3s",
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{name}: {}", text(&run.stdout));
+        assert!(
+            text(&run.stdout).contains("client.completed"),
+            "{name}: {}",
+            text(&run.stdout)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{name}: {:?}",
+            started.elapsed()
+        );
+        let kept = std::fs::read_to_string(
+            out.path()
+                .join("transcripts")
+                .join("clients__travel@2025-11-25.client.txt"),
+        )
+        .unwrap();
+        assert!(
+            kept.len() < 200 * 1024,
+            "{name}: output bounded ({} bytes)",
+            kept.len()
+        );
+    }
+    assert!(
+        no_process_matches("sleep 613"),
+        "the hanging client's tree was reaped"
+    );
+    assert!(
+        no_process_matches("sleep 614"),
+        "the hanging client was reaped"
+    );
+}
+
+#[test]
+fn the_host_killed_mid_call_resumes_from_its_token_file_through_the_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("agents.db");
+    let token = dir.path().join("call.json");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (server, stack) = runtime.block_on(async {
+        let command = format!(
+            "{} serve --listen 127.0.0.1:{{port}} --time-scale 0.15 --store {}",
+            exe(),
+            store.display()
+        );
+        let server =
+            mcp_harness_chaos::TargetProcess::start(&command, None, Duration::from_secs(30))
+                .await
+                .unwrap();
+        let stack = mcp_harness_chaos::ChaosStack::start(mcp_harness_chaos::StackConfig::new(
+            &format!("http://127.0.0.1:{}", server.port()),
+        ))
+        .await
+        .unwrap();
+        (server, stack)
+    });
+    let url = format!("{}/mcp", stack.base_url());
+    let host = |token: &Path| {
+        Command::new(exe())
+            .args([
+                "host",
+                &url,
+                "--tool",
+                "long_running",
+                "--arguments",
+                r#"{"steps": 6}"#,
+            ])
+            .arg("--token-file")
+            .arg(token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // First run: killed with SIGKILL after it showed two progress lines.
+    let mut first = host(&token);
+    let mut shown_first = Vec::new();
+    for line in BufReader::new(first.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("progress") {
+            shown_first.push(line);
+            if shown_first.len() == 2 {
+                break;
+            }
+        }
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert!(token.exists(), "the token survives the kill");
+    // Second run: resumes, shows the rest once, and the result once.
+    let second = host(&token).wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let stderr = text(&second.stderr);
+    assert!(stderr.contains("resuming call"), "{stderr}");
+    let shown_second: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress"))
+        .collect();
+    for line in &shown_second {
+        assert!(!shown_first.iter().any(|f| f == line), "{line} shown twice");
+    }
+    assert_eq!(
+        shown_first.len() + shown_second.len(),
+        6,
+        "every step shown exactly once: {shown_first:?} then {shown_second:?}"
+    );
+    let stdout = text(&second.stdout);
+    assert_eq!(
+        stdout.matches("result: Completed 6 steps").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(!token.exists(), "the call is over: no token left");
+    // The wire agrees: the resume replayed each missed event once.
+    let verdicts = mcp_harness_checks::judge(&stack.recorder().transcript());
+    for v in verdicts
+        .iter()
+        .filter(|v| v.outcome == mcp_harness_checks::Outcome::Fail)
+    {
+        panic!("{}: {:?}", v.check, v.findings);
+    }
+    runtime.block_on(async {
+        stack.shutdown().await;
+        let mut server = server;
+        server.kill().await;
+    });
+}
