@@ -204,12 +204,12 @@ fn the_host_killed_mid_call_resumes_from_its_token_file_through_the_proxy() {
     assert!(!token.exists(), "the call is over: no token left");
     // The wire agrees: the resume replayed each missed event once.
     let verdicts = mcp_harness_checks::judge(&stack.recorder().transcript());
-    for v in verdicts
+    let failed: Vec<_> = verdicts
         .iter()
         .filter(|v| v.outcome == mcp_harness_checks::Outcome::Fail)
-    {
-        panic!("{}: {:?}", v.check, v.findings);
-    }
+        .map(|v| (&v.check, &v.findings))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
     runtime.block_on(async {
         stack.shutdown().await;
         let mut server = server;
