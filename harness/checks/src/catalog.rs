@@ -523,9 +523,19 @@ fn event_identity(x: &Exchange, e: &EventView, id: &str) -> (String, String, Str
 }
 
 fn no_duplicate_event(a: &Analysis) -> Judged {
+    // When each event (and each event id) first reached the client.
     let mut seen: HashMap<(String, String, String), u64> = HashMap::new();
+    let mut id_first: HashMap<(String, String), u64> = HashMap::new();
     let mut judged = Judged::default();
     for x in &a.exchanges {
+        let session = x.session().unwrap_or_default().to_owned();
+        // On a resume, the client says it had every event delivered up to its
+        // Last-Event-ID; events delivered after that one may be replayed.
+        let had_until = x
+            .is_resume()
+            .then(|| x.headers.last_event_id.as_ref())
+            .flatten()
+            .map(|last| id_first.get(&(session.clone(), last.clone())).copied());
         for e in x
             .events
             .iter()
@@ -537,14 +547,26 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
             }
             judged.examined += 1;
             let key = event_identity(x, e, id);
-            if let Some(first) = seen.get(&key) {
-                judged.findings.push(Finding::at(
-                    e.seq,
-                    format!("event {id} delivered again (first at record {first})"),
-                    "each event delivered once",
-                ));
-            } else {
-                seen.insert(key, e.seq);
+            match seen.get(&key) {
+                Some(first) => {
+                    let client_had_it = match had_until {
+                        // A resume: a duplicate only if the client said it had it.
+                        Some(Some(until)) => *first <= until,
+                        // A resume from an id never delivered, or no resume at all.
+                        Some(None) | None => true,
+                    };
+                    if client_had_it {
+                        judged.findings.push(Finding::at(
+                            e.seq,
+                            format!("event {id} delivered again (first at record {first})"),
+                            "each event delivered once",
+                        ));
+                    }
+                }
+                None => {
+                    seen.insert(key, e.seq);
+                    id_first.entry((session.clone(), id.clone())).or_insert(e.seq);
+                }
             }
         }
     }

@@ -17,7 +17,16 @@ pub fn client_catalog() -> &'static [Check] {
     &CLIENT_CHECKS
 }
 
-static CLIENT_CHECKS: [Check; 9] = [
+static CLIENT_CHECKS: [Check; 10] = [
+    Check {
+        id: "client.jsonrpc_well_formed",
+        level: Level::Must,
+        section: "basic#messages",
+        quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: jsonrpc_well_formed,
+    },
     Check {
         id: "client.headers_after_init",
         level: Level::Must,
@@ -100,6 +109,38 @@ static CLIENT_CHECKS: [Check; 9] = [
         run: delete_when_done,
     },
 ];
+
+/// Whether `m` is a JSON-RPC 2.0 request, notification or response.
+fn is_message(m: &Value) -> bool {
+    m.get("jsonrpc") == Some(&Value::String("2.0".into()))
+        && (m.get("method").is_some_and(Value::is_string)
+            || (m.get("id").is_some() && (m.get("result").is_some() ^ m.get("error").is_some())))
+}
+
+fn jsonrpc_well_formed(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.method == "POST") {
+        judged.examined += 1;
+        let ok = match &x.body {
+            Some(Value::Array(items)) => !items.is_empty() && items.iter().all(is_message),
+            Some(one) => is_message(one),
+            None => false,
+        };
+        if !ok {
+            let shown = x
+                .body
+                .as_ref()
+                .map(|b| b.to_string().chars().take(80).collect::<String>())
+                .unwrap_or_else(|| "a body that is not JSON".into());
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!("POST of {shown}"),
+                "a JSON-RPC 2.0 message",
+            ));
+        }
+    }
+    judged
+}
 
 fn is_response(message: &Value) -> bool {
     message.get("method").is_none()

@@ -82,6 +82,11 @@ fn elicitation_params() -> Value {
 
 fn good(id: &str) -> Transcript {
     match id {
+        "client.jsonrpc_well_formed" => {
+            let mut w = Wire::legacy();
+            call(&mut w, 1);
+            w.transcript()
+        }
         "client.headers_after_init" => {
             let mut w = Wire::legacy();
             let x = call(&mut w, 1);
@@ -155,6 +160,17 @@ fn good(id: &str) -> Transcript {
 
 fn bad(id: &str) -> Transcript {
     match id {
+        "client.jsonrpc_well_formed" => {
+            let mut w = Wire::legacy();
+            let x = w.request("POST", Value::Null, proper());
+            if let Some(record) = w.records.last_mut()
+                && let WireEvent::Request { body, .. } = &mut record.event
+            {
+                *body = Body::from_bytes(b"\x00garbage, not JSON", 1 << 20);
+            }
+            w.status(x, 400);
+            w.transcript()
+        }
         "client.headers_after_init" => {
             let mut w = Wire::legacy();
             let x = w.request(

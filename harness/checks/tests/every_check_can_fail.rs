@@ -814,3 +814,32 @@ fn a_question_on_the_get_stream_is_not_a_response() {
         Outcome::Pass
     );
 }
+
+#[test]
+fn events_after_the_last_event_id_may_be_replayed_even_if_delivered_before() {
+    // The client got 1-1 and 1-2 but says (Last-Event-ID) it only had 1-1, as a
+    // host killed before it wrote 1-2 down would: replaying 1-2 is right.
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    w.sent(x, "1-2", progress(json!("tok"), 20.0));
+    w.end(x, EndReason::ClientGone);
+    let r = w.resume("1-1");
+    w.sent(r, "1-2", progress(json!("tok"), 20.0));
+    w.sent(r, "1-3", result(1));
+    assert_eq!(
+        outcome_of("stream.no_duplicate_event", &w.transcript()),
+        Outcome::Pass
+    );
+    // Replaying 1-1 itself is a duplicate.
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 10.0));
+    w.end(x, EndReason::ClientGone);
+    let r = w.resume("1-1");
+    w.sent(r, "1-1", progress(json!("tok"), 10.0));
+    assert_eq!(
+        outcome_of("stream.no_duplicate_event", &w.transcript()),
+        Outcome::Fail
+    );
+}

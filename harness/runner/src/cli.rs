@@ -151,6 +151,17 @@ struct HostArgs {
     /// How long the call may take.
     #[arg(long, default_value = "60s", value_parser = parse_duration, value_name = "DURATION")]
     timeout: Duration,
+    /// Break a client rule on purpose, to test a checker or a server
+    /// (repeatable): omit-version-header, resume-from-first-event, ignore-retry,
+    /// answer-twice, cancel-on-disconnect, invalid-elicitation-answer,
+    /// malformed-sampling-result, reuse-expired-session, send-garbage, no-delete.
+    #[arg(long, value_name = "RULE", value_parser = parse_client_fault)]
+    misbehave: Vec<mcp_harness::scenario::ClientFault>,
+}
+
+fn parse_client_fault(text: &str) -> Result<mcp_harness::scenario::ClientFault, String> {
+    serde_json::from_value(serde_json::Value::String(text.replace('-', "_")))
+        .map_err(|_| format!("`{text}` is not a client fault (see --help)"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -591,6 +602,7 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         sample_text: args.sample_text.clone(),
         token_file: args.token_file.clone(),
         timeout: args.timeout,
+        misbehave: args.misbehave.clone(),
     };
     let outcome = match run_host(&options).await {
         Ok(outcome) => outcome,

@@ -87,6 +87,8 @@ pub struct ScriptedClient {
     /// The latest `retry:` the server sent, in ms (0: none): the client waits
     /// at least this long before it reconnects.
     retry_hint_ms: std::sync::atomic::AtomicU64,
+    /// The first event id of the current call's first stream.
+    first_event_id: std::sync::Mutex<Option<String>>,
 }
 
 impl Drop for ScriptedClient {
@@ -121,6 +123,7 @@ impl ScriptedClient {
             limit: Duration::from_secs(30),
             listeners: Vec::new(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
+            first_event_id: std::sync::Mutex::new(None),
         }
     }
 
@@ -134,9 +137,16 @@ impl ScriptedClient {
         self.version.as_str() >= MODERN
     }
 
+    fn breaks(&self, fault: crate::scenario::ClientFault) -> bool {
+        self.spec.misbehave.contains(&fault)
+    }
+
     /// How long to wait before reconnecting: the scenario's delay, or the
     /// server's `retry:` if that is longer.
     fn reconnect_delay(&self) -> Duration {
+        if self.breaks(crate::scenario::ClientFault::IgnoreRetry) {
+            return Duration::ZERO;
+        }
         let retry = self
             .retry_hint_ms
             .load(std::sync::atomic::Ordering::Relaxed);
@@ -183,8 +193,11 @@ impl ScriptedClient {
             .post(&self.url)
             .header("Accept", "application/json, text/event-stream")
             .header("Content-Type", "application/json")
-            .header("MCP-Protocol-Version", &self.version)
             .json(body);
+        let initializing = body.get("method").and_then(Value::as_str) == Some("initialize");
+        if initializing || !self.breaks(crate::scenario::ClientFault::OmitVersionHeader) {
+            request = request.header("MCP-Protocol-Version", &self.version);
+        }
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
         }
@@ -223,6 +236,16 @@ impl ScriptedClient {
     }
 
     async fn connect_unbounded(&mut self) -> Result<Value, ClientError> {
+        if self.breaks(crate::scenario::ClientFault::SendGarbage) {
+            let _ = self
+                .http
+                .post(&self.url)
+                .header("Accept", "application/json, text/event-stream")
+                .header("Content-Type", "application/json")
+                .body(&b"\x00\xffnot json at all{{{"[..])
+                .send()
+                .await;
+        }
         let id = self.take_id();
         if self.modern() {
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": {"_meta": self.meta()}});
@@ -339,10 +362,12 @@ impl ScriptedClient {
                 && self.session.is_some()
                 && outcome.recoveries < self.spec.max_resumes
             {
-                // The session is gone: start a new one and ask again.
                 outcome.recoveries += 1;
-                self.session = None;
-                self.connect().await?;
+                if !self.breaks(crate::scenario::ClientFault::ReuseExpiredSession) {
+                    // The session is gone: start a new one and ask again.
+                    self.session = None;
+                    self.connect().await?;
+                }
                 continue;
             }
             if !response.status().is_success() && response.status().as_u16() != 202 {
@@ -361,6 +386,10 @@ impl ScriptedClient {
                 outcome.gave_up = Some(format!("HTTP {status}: {text}"));
                 return Ok(outcome);
             }
+            *self
+                .first_event_id
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
             let mut read = if first_stream {
                 self.read(response, id, hooks, true).await?
             } else {
@@ -372,12 +401,31 @@ impl ScriptedClient {
                 last_event_id: Some(last),
             } = &read
             {
-                if self.modern() || outcome.recoveries >= self.spec.max_resumes {
+                if self.modern()
+                    || outcome.recoveries >= self.spec.max_resumes
+                    || Instant::now() > deadline
+                {
                     break;
+                }
+                if outcome.recoveries == 0
+                    && self.breaks(crate::scenario::ClientFault::CancelOnDisconnect)
+                {
+                    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                        "params": {"requestId": id, "reason": "the stream was cut"}});
+                    let _ = self.post(&cancel).send().await;
                 }
                 outcome.recoveries += 1;
                 tokio::time::sleep(self.reconnect_delay()).await;
-                let last = last.clone();
+                let mut last = last.clone();
+                if self.breaks(crate::scenario::ClientFault::ResumeFromFirstEvent)
+                    && let Some(first) = self
+                        .first_event_id
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone()
+                {
+                    last = first;
+                }
                 let resumed = self.resume(&last).await;
                 // A resume that fails, or ends before any new event, leaves the
                 // client where it was: it tries again from the same event id.
@@ -617,8 +665,10 @@ impl ScriptedClient {
             .http
             .get(&self.url)
             .header("Accept", "text/event-stream")
-            .header("MCP-Protocol-Version", &self.version)
             .header("Last-Event-ID", last_event_id);
+        if !self.breaks(crate::scenario::ClientFault::OmitVersionHeader) {
+            request = request.header("MCP-Protocol-Version", &self.version);
+        }
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
         }
@@ -713,6 +763,13 @@ impl ScriptedClient {
     async fn answer_question(&self, request: &Value) -> Option<Result<Value, Value>> {
         match request.get("method").and_then(Value::as_str) {
             Some("elicitation/create") => match &self.spec.elicitation {
+                ElicitationAnswer::Accept { .. }
+                    if self.breaks(crate::scenario::ClientFault::InvalidElicitationAnswer) =>
+                {
+                    Some(Ok(
+                        json!({"action": "accept", "content": {"confirm": "yes"}}),
+                    ))
+                }
                 ElicitationAnswer::Accept { content } => Some(Ok(
                     json!({"action": "accept", "content": content.clone().unwrap_or_else(|| self.accept_content.clone())}),
                 )),
@@ -724,6 +781,13 @@ impl ScriptedClient {
                 ElicitationAnswer::Silence => None,
             },
             Some("sampling/createMessage") => match &self.spec.sampling {
+                SamplingAnswer::Text(text)
+                    if self.breaks(crate::scenario::ClientFault::MalformedSamplingResult) =>
+                {
+                    Some(Ok(
+                        json!({"role": "assistant", "content": {"type": "text", "text": text}}),
+                    ))
+                }
                 SamplingAnswer::Text(text) => Some(Ok(
                     json!({"role": "assistant", "content": {"type": "text", "text": text}, "model": "mcp-harness-scripted", "stopReason": "endTurn"}),
                 )),
@@ -792,6 +856,12 @@ impl ScriptedClient {
                     self.retry_hint_ms
                         .store(retry, std::sync::atomic::Ordering::Relaxed);
                 }
+                if first_stream && let Some(id) = &event.id {
+                    self.first_event_id
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert_with(|| id.clone());
+                }
                 let parsed = serde_json::from_str::<Value>(&event.data).ok();
                 hooks.on_event(event.id.as_deref(), parsed.as_ref());
                 if let Some(message) = parsed {
@@ -825,5 +895,8 @@ impl ScriptedClient {
             Some(Err(error)) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
         };
         let _ = self.post(&reply).send().await;
+        if self.breaks(crate::scenario::ClientFault::AnswerTwice) {
+            let _ = self.post(&reply).send().await;
+        }
     }
 }

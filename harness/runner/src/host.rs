@@ -35,6 +35,8 @@ pub struct HostOptions {
     pub token_file: Option<PathBuf>,
     /// How long the whole call may take.
     pub timeout: Duration,
+    /// Rules to break on purpose (client fixtures).
+    pub misbehave: Vec<crate::scenario::ClientFault>,
 }
 
 /// The resume token: what a restarted host needs to pick the call up again.
@@ -54,6 +56,10 @@ pub struct Token {
     pub arguments: Value,
     /// The last event id the host received and showed.
     pub last_event_id: Option<String>,
+    /// The event being shown when the token was written: after a crash it may
+    /// or may not have reached the screen, so it is not shown again.
+    #[serde(default)]
+    pub showing: Option<String>,
 }
 
 impl Token {
@@ -93,6 +99,12 @@ impl CallHooks for Display<'_> {
         {
             return; // already shown: never twice
         }
+        // Write down what is about to be shown before showing it, so that a
+        // crash in between cannot make it appear twice.
+        if let (Some(id), Some(path)) = (id, self.token_file) {
+            self.token.showing = Some(id.to_owned());
+            self.token.save(path);
+        }
         if let Some(m) = message
             && m["method"] == "notifications/progress"
         {
@@ -108,6 +120,7 @@ impl CallHooks for Display<'_> {
         }
         if let Some(id) = id {
             self.token.last_event_id = Some(id.to_owned());
+            self.token.showing = None;
             if let Some(path) = self.token_file {
                 self.token.save(path);
             }
@@ -134,6 +147,7 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
         sampling: SamplingAnswer::Text(options.sample_text.clone()),
         max_resumes: 5,
         resume_delay_ms: 0,
+        misbehave: options.misbehave.clone(),
         ..ClientSpec::default()
     };
     let accept = json!({"confirm": true});
@@ -146,62 +160,82 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
         .filter(|t| t.url == options.url && t.version == options.version);
     let modern = options.version.as_str() >= MODERN;
     let token_file = options.token_file.as_deref();
-    let (call, resumed, progress) = match pending {
-        Some(token) if !modern && token.session.is_some() && token.last_event_id.is_some() => {
-            eprintln!(
-                "resuming call {} of {} after event {}",
-                token.request_id,
-                token.tool,
-                token.last_event_id.as_deref().unwrap_or_default()
-            );
-            client.set_session(token.session.clone());
-            client.set_next_request_id(token.request_id + 1000);
-            let last = token.last_event_id.clone().unwrap_or_default();
-            let mut display = Display {
-                shown: BTreeSet::from([last.clone()]),
-                token: token.clone(),
-                token_file,
-                out: Vec::new(),
-            };
-            let call = client
-                .resume_call(token.request_id, &last, &mut display)
-                .await?;
-            (call, true, display.out)
-        }
-        pending => {
-            // 2026-07-28 has no resumption: a pending call is simply asked again.
-            let resumed = pending.is_some();
-            client.connect().await?;
-            let token = Token {
-                url: options.url.clone(),
-                version: options.version.clone(),
-                session: client.session().map(str::to_owned),
-                request_id: client.next_request_id(),
-                tool: options.tool.clone(),
-                arguments: options.arguments.clone(),
-                last_event_id: None,
-            };
-            if let Some(path) = token_file {
-                token.save(path);
+    let ran: Result<(CallOutcome, bool, Vec<String>), ClientError> = async {
+        Ok(match pending {
+            Some(token) if !modern && token.session.is_some() && token.last_event_id.is_some() => {
+                eprintln!(
+                    "resuming call {} of {} after event {}",
+                    token.request_id,
+                    token.tool,
+                    token.last_event_id.as_deref().unwrap_or_default()
+                );
+                client.set_session(token.session.clone());
+                client.set_next_request_id(token.request_id + 1000);
+                let last = token.last_event_id.clone().unwrap_or_default();
+                let mut display = Display {
+                    shown: [Some(last.clone()), token.showing.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                    token: token.clone(),
+                    token_file,
+                    out: Vec::new(),
+                };
+                let call = client
+                    .resume_call(token.request_id, &last, &mut display)
+                    .await?;
+                (call, true, display.out)
             }
-            let mut display = Display {
-                token,
-                token_file,
-                shown: BTreeSet::new(),
-                out: Vec::new(),
-            };
-            let progress_token = json!(format!("host-{}", std::process::id()));
-            let call = client
-                .call(
-                    &options.tool,
-                    &options.arguments,
-                    Some(&progress_token),
-                    &mut display,
-                )
-                .await?;
-            (call, resumed, display.out)
-        }
-    };
+            pending => {
+                // 2026-07-28 has no resumption: a pending call is simply asked again.
+                let resumed = pending.is_some();
+                client.connect().await?;
+                let token = Token {
+                    url: options.url.clone(),
+                    version: options.version.clone(),
+                    session: client.session().map(str::to_owned),
+                    request_id: client.next_request_id(),
+                    tool: options.tool.clone(),
+                    arguments: options.arguments.clone(),
+                    last_event_id: None,
+                    showing: None,
+                };
+                if let Some(path) = token_file {
+                    token.save(path);
+                }
+                let mut display = Display {
+                    token,
+                    token_file,
+                    shown: BTreeSet::new(),
+                    out: Vec::new(),
+                };
+                let progress_token = json!(format!("host-{}", std::process::id()));
+                let call = client
+                    .call(
+                        &options.tool,
+                        &options.arguments,
+                        Some(&progress_token),
+                        &mut display,
+                    )
+                    .await?;
+                (call, resumed, display.out)
+            }
+        })
+    }
+    .await;
+    // The host is done with the call (answered, refused, given up or failed):
+    // no token to resume, and the session ends. Only a crash leaves them.
+    if let Some(path) = token_file {
+        let _ = std::fs::remove_file(path);
+    }
+    if !modern
+        && !options
+            .misbehave
+            .contains(&crate::scenario::ClientFault::NoDelete)
+    {
+        let _ = client.delete_session().await;
+    }
+    let (call, resumed, progress) = ran?;
     if let Some(result) = &call.result {
         let text: Vec<&str> = result["content"]
             .as_array()
@@ -211,15 +245,6 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
             .collect();
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "result: {}", text.join(" "));
-    }
-    if call.result.is_some() || call.error.is_some() {
-        // The call is over: no token to resume, and the session is done.
-        if let Some(path) = token_file {
-            let _ = std::fs::remove_file(path);
-        }
-        if !modern {
-            let _ = client.delete_session().await;
-        }
     }
     Ok(HostOutcome {
         call,

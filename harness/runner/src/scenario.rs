@@ -78,6 +78,36 @@ pub struct ClientSpec {
     /// Most resumes (or re-issues) per call.
     #[serde(default = "default_max_resumes")]
     pub max_resumes: u32,
+    /// Rules the client breaks on purpose (client fixtures, and servers'
+    /// handling of such clients).
+    #[serde(default)]
+    pub misbehave: Vec<ClientFault>,
+}
+
+/// A rule the scripted client breaks on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientFault {
+    /// Send no MCP-Protocol-Version header after initialize.
+    OmitVersionHeader,
+    /// Resume from the first event id of the stream, not the last.
+    ResumeFromFirstEvent,
+    /// Reconnect at once, whatever `retry:` said.
+    IgnoreRetry,
+    /// Answer every server request twice.
+    AnswerTwice,
+    /// Send notifications/cancelled for a call whose stream was cut.
+    CancelOnDisconnect,
+    /// Accept an elicitation with content that breaks its schema.
+    InvalidElicitationAnswer,
+    /// Answer sampling without the model.
+    MalformedSamplingResult,
+    /// After a 404, keep using the dead session.
+    ReuseExpiredSession,
+    /// POST bytes that are not JSON before initializing.
+    SendGarbage,
+    /// Leave the session open at the end (no DELETE).
+    NoDelete,
 }
 
 fn default_capabilities() -> Vec<String> {
@@ -101,6 +131,7 @@ impl Default for ClientSpec {
             sampling: default_sampling(),
             resume_delay_ms: 0,
             max_resumes: default_max_resumes(),
+            misbehave: Vec::new(),
         }
     }
 }

@@ -216,3 +216,122 @@ fn the_host_killed_mid_call_resumes_from_its_token_file_through_the_proxy() {
         server.kill().await;
     });
 }
+
+/// Each client fault of the host (a client fixture with a fault switch) breaks
+/// exactly the client checks it targets, plus `client.completed` where the
+/// broken rule costs the client its result.
+#[test]
+fn each_client_fault_fails_exactly_its_checks() {
+    let table: [(&str, &str, &[(&str, &str)]); 10] = [
+        (
+            "omit-version-header",
+            "travel@2025-11-25",
+            &[("client.headers_after_init", "fail")],
+        ),
+        (
+            "resume-from-first-event",
+            "cut_mid_stream@2025-11-25",
+            &[("client.resumes_with_last_event_id", "warn")],
+        ),
+        (
+            "ignore-retry",
+            "sse_polling@2025-11-25",
+            &[("client.waits_retry", "fail")],
+        ),
+        (
+            "answer-twice",
+            "travel@2025-11-25",
+            &[("client.answers_once", "fail")],
+        ),
+        // The server honours the cancellation: the client loses its result.
+        (
+            "cancel-on-disconnect",
+            "cut_mid_stream@2025-11-25",
+            &[
+                ("client.no_cancel_on_disconnect", "warn"),
+                ("client.completed", "fail"),
+            ],
+        ),
+        // The server refuses the bad answer: the call ends in an error.
+        (
+            "invalid-elicitation-answer",
+            "travel@2025-11-25",
+            &[
+                ("client.elicitation_answer_valid", "fail"),
+                ("client.completed", "fail"),
+            ],
+        ),
+        (
+            "malformed-sampling-result",
+            "research@2025-11-25",
+            &[
+                ("client.sampling_result_well_formed", "fail"),
+                ("client.completed", "fail"),
+            ],
+        ),
+        (
+            "reuse-expired-session",
+            "expired_session@2025-11-25",
+            &[("client.reinitializes_after_404", "fail")],
+        ),
+        (
+            "send-garbage",
+            "travel@2025-11-25",
+            &[("client.jsonrpc_well_formed", "fail")],
+        ),
+        (
+            "no-delete",
+            "travel@2025-11-25",
+            &[("client.delete_when_done", "warn")],
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (fault, case, wanted) in table {
+        let cmd = format!("{} host --timeout 5s --misbehave {fault}", exe());
+        let run = harness(&[
+            "client-test",
+            "--client-cmd",
+            &cmd,
+            case,
+            "--client-timeout",
+            "20s",
+            "--format",
+            "json",
+        ]);
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let broken: std::collections::BTreeSet<(String, String)> = report["cases"][0]["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| ["fail", "warn"].contains(&v["outcome"]["outcome"].as_str().unwrap_or("")))
+            .map(|v| {
+                (
+                    v["check"].as_str().unwrap().to_owned(),
+                    v["outcome"]["outcome"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let wanted: std::collections::BTreeSet<(String, String)> = wanted
+            .iter()
+            .map(|(c, o)| (c.to_string(), o.to_string()))
+            .collect();
+        if broken != wanted {
+            problems.push(format!(
+                "{fault} on {case}: broke {broken:?}, expected {wanted:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Every client check has a fault that breaks it.
+    let covered: std::collections::BTreeSet<&str> = table
+        .iter()
+        .flat_map(|(_, _, w)| w.iter().map(|(c, _)| *c))
+        .collect();
+    for check in mcp_harness_checks::client_catalog() {
+        assert!(
+            covered.contains(check.id),
+            "no client fixture breaks {}",
+            check.id
+        );
+    }
+}
