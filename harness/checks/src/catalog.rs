@@ -533,7 +533,7 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
         // Last-Event-ID; events delivered after that one may be replayed.
         let had_until = x
             .is_resume()
-            .then(|| x.headers.last_event_id.as_ref())
+            .then_some(x.headers.last_event_id.as_ref())
             .flatten()
             .map(|last| id_first.get(&(session.clone(), last.clone())).copied());
         for e in x

@@ -217,12 +217,15 @@ fn the_host_killed_mid_call_resumes_from_its_token_file_through_the_proxy() {
     });
 }
 
+/// A client fault, the case that exposes it, and the checks it breaks.
+type ClientFixture = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
 /// Each client fault of the host (a client fixture with a fault switch) breaks
 /// exactly the client checks it targets, plus `client.completed` where the
 /// broken rule costs the client its result.
 #[test]
 fn each_client_fault_fails_exactly_its_checks() {
-    let table: [(&str, &str, &[(&str, &str)]); 10] = [
+    let table: [ClientFixture; 10] = [
         (
             "omit-version-header",
             "travel@2025-11-25",
