@@ -565,7 +565,9 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
                 }
                 None => {
                     seen.insert(key, e.seq);
-                    id_first.entry((session.clone(), id.clone())).or_insert(e.seq);
+                    id_first
+                        .entry((session.clone(), id.clone()))
+                        .or_insert(e.seq);
                 }
             }
         }

@@ -204,24 +204,23 @@ fn reinitializes_after_404(a: &Analysis) -> Judged {
         };
         judged.examined += 1;
         let later = &a.exchanges[i + 1..];
-        if let Some(reuse) = later
+        // Ending the dead session with DELETE is harmless; using it is not.
+        let reuse = later
             .iter()
-            .find(|l| l.headers.mcp_session_id.as_deref() == Some(dead))
-        {
+            .find(|l| l.method != "DELETE" && l.headers.mcp_session_id.as_deref() == Some(dead));
+        let reinitialized = later
+            .iter()
+            .any(|l| l.rpc_method() == Some("initialize") && l.headers.mcp_session_id.is_none());
+        if let Some(reuse) = reuse {
             judged.findings.push(Finding::at(
                 reuse.request_seq,
                 format!("the session {dead} was used again after its 404"),
                 "a new session, started with initialize",
             ));
-        } else if let Some(next) = later.first()
-            && !(next.rpc_method() == Some("initialize") && next.headers.mcp_session_id.is_none())
-        {
+        } else if !reinitialized {
             judged.findings.push(Finding::at(
-                next.request_seq,
-                format!(
-                    "after the 404 the client sent {} instead of initialize",
-                    next.rpc_method().unwrap_or(next.method.as_str())
-                ),
+                x.request_seq,
+                format!("after the 404 for session {dead}, no new session was started"),
                 "initialize without Mcp-Session-Id",
             ));
         }

@@ -251,6 +251,15 @@ pub async fn run_client_case(
         ok,
         detail: detail.clone(),
     });
+    let spoken = mcp_harness_checks::Analysis::of(&case.transcript).version;
+    if exit.is_some() && spoken != version && case.transcript.records.len() > 2 {
+        // Judged, but under the version the client actually negotiated: the case
+        // for `version` did not happen.
+        case.skipped = Some(format!(
+            "the client spoke {spoken}, not {version} (it does not support {version})"
+        ));
+        return case;
+    }
     let mut verdicts = mcp_harness_checks::judge_client(&case.transcript);
     verdicts.push(Verdict {
         check: "client.completed".into(),

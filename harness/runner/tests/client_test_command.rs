@@ -218,7 +218,11 @@ fn the_host_killed_mid_call_resumes_from_its_token_file_through_the_proxy() {
 }
 
 /// A client fault, the case that exposes it, and the checks it breaks.
-type ClientFixture = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type ClientFixture = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 /// Each client fault of the host (a client fixture with a fault switch) breaks
 /// exactly the client checks it targets, plus `client.completed` where the
@@ -337,4 +341,44 @@ fn each_client_fault_fails_exactly_its_checks() {
             check.id
         );
     }
+}
+
+/// A real third-party client in the suite: the Python SDK's streamable HTTP
+/// client (installed into .venv by ci/test.sh), its deviations in a baseline.
+#[test]
+fn the_python_sdk_client_passes_all_but_its_recorded_deviations() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no {} (hint: run ci/test.sh, or: python3 -m venv .venv && .venv/bin/pip install 'mcp==1.30.0')",
+        python.display()
+    );
+    let cmd = format!("{} fixtures/python_sdk/client.py", python.display());
+    let run = harness(&[
+        "client-test",
+        "--client-cmd",
+        &cmd,
+        "--client-timeout",
+        "30s",
+        "--expected-failures",
+        "fixtures/profiles/python-sdk-client.expected-failures.txt",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", text(&run.stdout), text(&run.stderr)));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        serde_json::to_string_pretty(&report["summary"]).unwrap()
+    );
+    let passed = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["skipped"].is_null())
+        .count();
+    assert!(passed >= 5, "the 2025-11-25 cases ran: {passed}");
 }
