@@ -157,6 +157,10 @@ struct HostArgs {
     /// malformed-sampling-result, reuse-expired-session, send-garbage, no-delete.
     #[arg(long, value_name = "RULE", value_parser = parse_client_fault)]
     misbehave: Vec<mcp_harness::scenario::ClientFault>,
+    /// Declare the tasks extension (2026-07-28) and follow the call as a task
+    /// (also when MCP_CONFORMANCE_SCENARIO names tasks).
+    #[arg(long)]
+    tasks: bool,
 }
 
 fn parse_client_fault(text: &str) -> Result<mcp_harness::scenario::ClientFault, String> {
@@ -242,6 +246,17 @@ struct RunArgs {
     /// with the transcript up to that point.
     #[arg(long, default_value = "90s", value_parser = parse_duration, value_name = "DURATION")]
     case_timeout: Duration,
+    /// Records of a case's transcript kept in memory (more are counted and the
+    /// case fails, saying so).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    max_records: usize,
+    /// Megabytes of bodies and event data a case's transcript keeps in memory.
+    #[arg(long, default_value_t = 32, value_name = "MB")]
+    max_record_mb: usize,
+    /// The largest SSE event accepted from the server, in KB (a larger one ends
+    /// its stream with a recorded error).
+    #[arg(long, default_value_t = 16 * 1024, value_name = "KB")]
+    max_event_kb: usize,
     /// Cases run at once (each has its own server, proxy and ports).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     jobs: usize,
@@ -603,6 +618,7 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         token_file: args.token_file.clone(),
         timeout: args.timeout,
         misbehave: args.misbehave.clone(),
+        tasks: args.tasks || scenario.contains("tasks"),
     };
     let outcome = match run_host(&options).await {
         Ok(outcome) => outcome,
@@ -664,6 +680,7 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
         start: args.start_timeout,
         case: args.case_timeout,
         call: args.case_timeout,
+        ..mcp_harness::run::Limits::default()
     };
     let out = args.out.clone();
     let cases = args.cases;
@@ -884,6 +901,11 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         start: args.start_timeout,
         case: args.case_timeout,
         call: args.call_timeout,
+        records: mcp_harness_chaos::RecordLimits {
+            max_records: args.max_records,
+            max_bytes: args.max_record_mb << 20,
+        },
+        max_event_bytes: args.max_event_kb << 10,
     };
     let bar = indicatif::ProgressBar::new(cases.len() as u64);
     bar.set_style(

@@ -37,6 +37,9 @@ pub struct HostOptions {
     pub timeout: Duration,
     /// Rules to break on purpose (client fixtures).
     pub misbehave: Vec<crate::scenario::ClientFault>,
+    /// Declare the tasks extension (2026-07-28): the call runs as a task the
+    /// host polls with tasks/get and answers with tasks/update.
+    pub tasks: bool,
 }
 
 /// The resume token: what a restarted host needs to pick the call up again.
@@ -150,6 +153,10 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
         misbehave: options.misbehave.clone(),
         ..ClientSpec::default()
     };
+    let mut spec = spec;
+    if options.tasks {
+        spec.capabilities.push("tasks".into());
+    }
     let accept = json!({"confirm": true});
     let mut client = ScriptedClient::new(&options.url, &options.version, spec, accept);
     client.set_call_limit(options.timeout);

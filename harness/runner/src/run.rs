@@ -45,6 +45,10 @@ pub struct Limits {
     pub case: Duration,
     /// How long one call may wait for its result.
     pub call: Duration,
+    /// How much of the transcript a case keeps in memory.
+    pub records: mcp_harness_chaos::RecordLimits,
+    /// The largest SSE event the proxy accepts, in bytes.
+    pub max_event_bytes: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +57,8 @@ impl Default for Limits {
             start: Duration::from_secs(30),
             case: Duration::from_secs(90),
             call: Duration::from_secs(30),
+            records: RECORD_LIMITS,
+            max_event_bytes: 16 << 20,
         }
     }
 }
@@ -103,9 +109,9 @@ impl CaseResult {
     }
 }
 
-/// How much of one case's transcript is kept: generous for any real scenario,
-/// a bound for a server that floods.
-const RECORD_LIMITS: mcp_harness_chaos::RecordLimits = mcp_harness_chaos::RecordLimits {
+/// How much of one case's transcript is kept by default: generous for any real
+/// scenario, a bound for a server that floods.
+pub const RECORD_LIMITS: mcp_harness_chaos::RecordLimits = mcp_harness_chaos::RecordLimits {
     max_records: 100_000,
     max_bytes: 32 << 20,
 };
@@ -307,7 +313,8 @@ async fn run_steps(
     };
     let server = Arc::new(Mutex::new(Server { process, limits }));
     let mut config = StackConfig::new(&base);
-    config.record_limits = RECORD_LIMITS;
+    config.record_limits = limits.records;
+    config.proxy.max_event_bytes = limits.max_event_bytes;
     let stack = match ChaosStack::start(config).await {
         Ok(stack) => stack,
         Err(e) => {
@@ -384,8 +391,8 @@ async fn run_steps(
     if !recorder.is_complete() {
         case.error = Some(format!(
             "the server sent more than a case may record ({} records or {} MB kept, {} more dropped); the checks judged the first part only",
-            RECORD_LIMITS.max_records,
-            RECORD_LIMITS.max_bytes >> 20,
+            limits.records.max_records,
+            limits.records.max_bytes >> 20,
             recorder.dropped()
         ));
     }

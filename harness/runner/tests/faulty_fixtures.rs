@@ -350,6 +350,7 @@ async fn broken_through(
         start: Duration::from_secs(10),
         case: Duration::from_secs(60),
         call: Duration::from_secs(10),
+        ..Limits::default()
     };
     let target = Target::Url(format!("{}/mcp", front.base_url()));
     let case = run_case(

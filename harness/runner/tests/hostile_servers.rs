@@ -33,6 +33,7 @@ async fn every_hostile_server_gets_a_failing_verdict_in_bounded_time_and_memory(
         start: Duration::from_secs(5),
         case: Duration::from_secs(20),
         call: Duration::from_secs(4),
+        ..Limits::default()
     };
     let runs = Hostile::ALL.iter().map(|kind| {
         let scenario = scenario.clone();
