@@ -131,9 +131,17 @@ struct HostArgs {
     /// Tool arguments as JSON.
     #[arg(long, default_value = "{}", value_name = "JSON")]
     arguments: String,
-    /// How to answer an elicitation.
-    #[arg(long, default_value = "accept", value_parser = ["accept", "decline", "cancel"])]
-    answer: String,
+    /// How to answer an elicitation (without it, on a terminal, the host asks you).
+    #[arg(long, value_parser = ["accept", "decline", "cancel"])]
+    answer: Option<String>,
+    /// Ask on stdin how to answer an elicitation, even when stdin is not a
+    /// terminal (piped answers: a line per question).
+    #[arg(long, conflicts_with = "answer")]
+    ask: bool,
+    /// Answer sampling with this command's output; it gets the request's
+    /// messages as JSON on stdin (e.g. a script calling your model).
+    #[arg(long, value_name = "CMD")]
+    sample_cmd: Option<String>,
     /// What the host's model answers to a sampling request.
     #[arg(
         long,
@@ -603,7 +611,9 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var("MCP_CONFORMANCE_PROTOCOL_VERSION").ok())
         .unwrap_or_else(|| "2025-11-25".into());
-    let answer = match args.answer.as_str() {
+    let interactive =
+        args.ask || (args.answer.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()));
+    let answer = match args.answer.as_deref().unwrap_or("accept") {
         "decline" => ElicitationAnswer::Decline,
         "cancel" => ElicitationAnswer::Cancel,
         _ => ElicitationAnswer::Accept { content: None },
@@ -619,6 +629,8 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         timeout: args.timeout,
         misbehave: args.misbehave.clone(),
         tasks: args.tasks || scenario.contains("tasks"),
+        interactive,
+        sample_cmd: args.sample_cmd.clone(),
     };
     let outcome = match run_host(&options).await {
         Ok(outcome) => outcome,

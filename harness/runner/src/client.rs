@@ -89,7 +89,16 @@ pub struct ScriptedClient {
     retry_hint_ms: std::sync::atomic::AtomicU64,
     /// The first event id of the current call's first stream.
     first_event_id: std::sync::Mutex<Option<String>>,
+    /// Answers server questions before the scripted answers do (a person at a
+    /// terminal, a model behind a command); `None` from it means "script".
+    answerer: Option<Answerer>,
 }
+
+/// Answers a server question (`method`, `params`): `Some(Ok(result))`,
+/// `Some(Err(error))`, or `None` to fall back to the scripted answer. It may
+/// block (it runs on a blocking thread).
+pub type Answerer =
+    std::sync::Arc<dyn Fn(&str, &Value) -> Option<Result<Value, Value>> + Send + Sync>;
 
 impl Drop for ScriptedClient {
     fn drop(&mut self) {
@@ -124,6 +133,7 @@ impl ScriptedClient {
             listeners: Vec::new(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
             first_event_id: std::sync::Mutex::new(None),
+            answerer: None,
         }
     }
 
@@ -760,7 +770,20 @@ impl ScriptedClient {
     }
 
     /// Answer a server question (request JSON with method and params); `None` for silence.
+    /// Let `answerer` answer server questions first.
+    pub fn set_answerer(&mut self, answerer: Answerer) {
+        self.answerer = Some(answerer);
+    }
+
     async fn answer_question(&self, request: &Value) -> Option<Result<Value, Value>> {
+        if let Some(answerer) = self.answerer.clone() {
+            let method = request["method"].as_str().unwrap_or_default().to_owned();
+            let params = request.get("params").cloned().unwrap_or_default();
+            let answered = tokio::task::spawn_blocking(move || answerer(&method, &params)).await;
+            if let Ok(Some(answer)) = answered {
+                return Some(answer);
+            }
+        }
         match request.get("method").and_then(Value::as_str) {
             Some("elicitation/create") => match &self.spec.elicitation {
                 ElicitationAnswer::Accept { .. }

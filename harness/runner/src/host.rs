@@ -40,6 +40,74 @@ pub struct HostOptions {
     /// Declare the tasks extension (2026-07-28): the call runs as a task the
     /// host polls with tasks/get and answers with tasks/update.
     pub tasks: bool,
+    /// Ask the person at the terminal (stdin) instead of using `answer`.
+    pub interactive: bool,
+    /// Answer sampling with this shell command's output (the request's
+    /// messages as JSON on its stdin) instead of `sample_text`.
+    pub sample_cmd: Option<String>,
+}
+
+/// Ask on the terminal whether to accept an elicitation; fill its fields.
+fn ask_person(params: &Value) -> Option<Result<Value, Value>> {
+    use std::io::BufRead;
+    let mut input = std::io::stdin().lock();
+    let mut line = String::new();
+    eprintln!(
+        "{}",
+        params["message"].as_str().unwrap_or("The server asks:")
+    );
+    eprint!("accept, decline or cancel? [a/d/c] ");
+    input.read_line(&mut line).ok()?;
+    let action = match line.trim().chars().next() {
+        Some('d' | 'D') => return Some(Ok(json!({"action": "decline"}))),
+        Some('c' | 'C') => return Some(Ok(json!({"action": "cancel"}))),
+        _ => "accept",
+    };
+    let mut content = serde_json::Map::new();
+    let properties = params
+        .pointer("/requestedSchema/properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (name, schema) in properties {
+        line.clear();
+        eprint!("{name} ({}): ", schema["type"].as_str().unwrap_or("text"));
+        input.read_line(&mut line).ok()?;
+        let text = line.trim();
+        let value = match schema["type"].as_str() {
+            Some("boolean") => json!(matches!(text, "y" | "yes" | "true" | "1")),
+            Some("integer") => json!(text.parse::<i64>().unwrap_or_default()),
+            Some("number") => json!(text.parse::<f64>().unwrap_or_default()),
+            _ => json!(text),
+        };
+        content.insert(name, value);
+    }
+    Some(Ok(json!({"action": action, "content": content})))
+}
+
+/// Answer sampling by running `cmd` with the request's messages on its stdin.
+fn run_model(cmd: &str, params: &Value) -> Option<Result<Value, Value>> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", cmd])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(params["messages"].to_string().as_bytes());
+    }
+    let output = child.wait_with_output().ok()?;
+    if !output.status.success() {
+        return Some(Err(
+            json!({"code": -32603, "message": format!("the model command failed: {}", output.status)}),
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Some(Ok(
+        json!({"role": "assistant", "content": {"type": "text", "text": text},
+        "model": format!("command: {cmd}"), "stopReason": "endTurn"}),
+    ))
 }
 
 /// The resume token: what a restarted host needs to pick the call up again.
@@ -91,6 +159,19 @@ struct Display<'a> {
     token_file: Option<&'a Path>,
     shown: BTreeSet<String>,
     out: Vec<String>,
+    /// A progress bar on a terminal; plain lines otherwise (logs, pipes).
+    bar: Option<indicatif::ProgressBar>,
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new(100);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos:>3}% {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    })
 }
 
 impl CallHooks for Display<'_> {
@@ -118,7 +199,15 @@ impl CallHooks for Display<'_> {
                 p.get("total").cloned().unwrap_or(Value::Null),
                 p["message"].as_str().unwrap_or_default()
             );
-            eprintln!("{line}");
+            match &self.bar {
+                Some(bar) => {
+                    let value = p["progress"].as_f64().unwrap_or(0.0);
+                    let total = p["total"].as_f64().filter(|t| *t > 0.0).unwrap_or(100.0);
+                    bar.set_position((value / total * 100.0).clamp(0.0, 100.0) as u64);
+                    bar.set_message(p["message"].as_str().unwrap_or_default().to_owned());
+                }
+                None => eprintln!("{line}"),
+            }
             self.out.push(line);
         }
         if let Some(id) = id {
@@ -160,6 +249,17 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
     let accept = json!({"confirm": true});
     let mut client = ScriptedClient::new(&options.url, &options.version, spec, accept);
     client.set_call_limit(options.timeout);
+    if options.interactive || options.sample_cmd.is_some() {
+        let interactive = options.interactive;
+        let sample_cmd = options.sample_cmd.clone();
+        client.set_answerer(std::sync::Arc::new(move |method, params| match method {
+            "elicitation/create" if interactive => ask_person(params),
+            "sampling/createMessage" => {
+                sample_cmd.as_deref().and_then(|cmd| run_model(cmd, params))
+            }
+            _ => None,
+        }));
+    }
     let pending = options
         .token_file
         .as_deref()
@@ -187,6 +287,7 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
                     token: token.clone(),
                     token_file,
                     out: Vec::new(),
+                    bar: progress_bar(),
                 };
                 let call = client
                     .resume_call(token.request_id, &last, &mut display)
@@ -215,6 +316,7 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
                     token_file,
                     shown: BTreeSet::new(),
                     out: Vec::new(),
+                    bar: progress_bar(),
                 };
                 let progress_token = json!(format!("host-{}", std::process::id()));
                 let call = client

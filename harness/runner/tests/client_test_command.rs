@@ -382,3 +382,64 @@ fn the_python_sdk_client_passes_all_but_its_recorded_deviations() {
         .count();
     assert!(passed >= 5, "the 2025-11-25 cases ran: {passed}");
 }
+
+#[test]
+fn the_host_asks_a_person_and_runs_a_model_command() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let agents = runtime.block_on(async {
+        mcp_harness_agents::serve(mcp_harness_agents::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            settings: mcp_harness_agents::AgentSettings {
+                time_scale: 0.0,
+                input_timeout: Duration::from_secs(10),
+            },
+            store: mcp_harness_agents::StoreChoice::Memory,
+            ..mcp_harness_agents::ServeConfig::default()
+        })
+        .await
+        .unwrap()
+    });
+    let url = agents.url();
+    // A person answers on stdin: accept, confirm, and a note.
+    let mut asked = Command::new(exe())
+        .args(["host", &url, "--tool", "travel", "--ask"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    asked
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a\ny\nwindow seat please\n")
+        .unwrap();
+    let asked = asked.wait_with_output().unwrap();
+    assert_eq!(asked.status.code(), Some(0), "{}", text(&asked.stderr));
+    assert!(
+        text(&asked.stdout).contains("window seat please"),
+        "{}",
+        text(&asked.stdout)
+    );
+    assert!(text(&asked.stderr).contains("accept, decline or cancel?"));
+    // A model behind a command answers sampling; it gets the messages on stdin.
+    let sampled = Command::new(exe())
+        .args([
+            "host",
+            &url,
+            "--tool",
+            "research",
+            "--sample-cmd",
+            "grep -c role >/dev/null && echo the model read the request",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(sampled.status.code(), Some(0), "{}", text(&sampled.stderr));
+    assert!(
+        text(&sampled.stdout).contains("the model read the request"),
+        "{}",
+        text(&sampled.stdout)
+    );
+    runtime.block_on(agents.shutdown());
+}
