@@ -297,6 +297,12 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
             pending => {
                 // 2026-07-28 has no resumption: a pending call is simply asked again.
                 let resumed = pending.is_some();
+                if let Some(token) = &pending {
+                    eprintln!(
+                        "re-issuing call {} of {} ({} has no resumption)",
+                        token.request_id, token.tool, options.version
+                    );
+                }
                 client.connect().await?;
                 let token = Token {
                     url: options.url.clone(),

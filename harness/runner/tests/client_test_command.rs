@@ -443,3 +443,65 @@ fn the_host_asks_a_person_and_runs_a_model_command() {
     );
     runtime.block_on(agents.shutdown());
 }
+
+#[test]
+fn in_2026_the_host_killed_mid_call_re_issues_its_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("call.json");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let agents = runtime.block_on(async {
+        mcp_harness_agents::serve(mcp_harness_agents::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            settings: mcp_harness_agents::AgentSettings {
+                time_scale: 0.1,
+                input_timeout: Duration::from_secs(10),
+            },
+            store: mcp_harness_agents::StoreChoice::Memory,
+            ..mcp_harness_agents::ServeConfig::default()
+        })
+        .await
+        .unwrap()
+    });
+    let url = agents.url();
+    let host = || {
+        Command::new(exe())
+            .args([
+                "host",
+                &url,
+                "--version",
+                "2026-07-28",
+                "--tool",
+                "long_running",
+            ])
+            .args(["--arguments", r#"{"steps": 4}"#, "--token-file"])
+            .arg(&token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = host();
+    for line in BufReader::new(first.stderr.take().unwrap()).lines() {
+        if line.unwrap().starts_with("progress") {
+            break;
+        }
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert!(token.exists(), "the token survives the kill");
+    let second = host().wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("re-issuing call"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert_eq!(
+        text(&second.stdout)
+            .matches("result: Completed 4 steps")
+            .count(),
+        1
+    );
+    assert!(!token.exists());
+    runtime.block_on(agents.shutdown());
+}
