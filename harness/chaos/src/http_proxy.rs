@@ -620,6 +620,20 @@ impl Pump {
                             Some("stream ended inside an event (no terminating blank line)".into()),
                         );
                     }
+                    // Bytes that end no event (the `\n` of a final CRLF, blank
+                    // lines) still belong to the stream: pass them on as they came.
+                    let rest = decoder.pending_raw().to_vec();
+                    if !rest.is_empty()
+                        && matches!(delivering, Delivering::Yes)
+                        && let Some(tx) = &client
+                    {
+                        let _ = tx
+                            .send_timeout(
+                                Ok(Frame::data(Bytes::from(rest))),
+                                config.stream_idle_timeout,
+                            )
+                            .await;
+                    }
                     break (EndReason::Complete, None);
                 }
                 Some(Ok(Ok(Some(chunk)))) => chunk,

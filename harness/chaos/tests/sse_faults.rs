@@ -388,3 +388,37 @@ async fn the_proxy_can_answer_a_request_itself_with_a_status() {
             .any(|r| matches!(&r.event, WireEvent::Response { status: 404, .. }))
     );
 }
+
+#[tokio::test]
+async fn a_crlf_stream_passes_through_byte_for_byte() {
+    let body: &[u8] = b"id: 1\r\ndata: {\"n\":1}\r\n\r\nid: 2\r\ndata: {\"n\":2}\r\n\r\n";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 4096];
+        let _ = socket.read(&mut request).await;
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        socket.write_all(body).await.unwrap();
+        let _ = socket.shutdown().await;
+    });
+    let proxy = proxy_to(&upstream).await;
+    let got = reqwest::Client::new()
+        .get(format!("{}/mcp", proxy.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        &got[..],
+        body,
+        "every byte, the final \\n of the last CRLF included"
+    );
+}
