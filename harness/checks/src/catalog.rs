@@ -471,7 +471,8 @@ fn progress_increasing(a: &Analysis) -> Judged {
     judged
 }
 
-fn is_response(message: &Value) -> bool {
+/// Whether `message` is a JSON-RPC response (an id and a result or error, no method).
+pub(crate) fn is_response(message: &Value) -> bool {
     message.get("method").is_none()
         && message.get("id").is_some()
         && (message.get("result").is_some() || message.get("error").is_some())

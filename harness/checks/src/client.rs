@@ -9,7 +9,7 @@ use mcp_harness_wire::{Delivery, EndReason};
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
-use crate::catalog::{Check, Judged, Needs, Versions};
+use crate::catalog::{Check, Judged, Needs, Versions, is_response};
 use crate::verdict::{Finding, Level};
 
 /// Every client check.
@@ -140,12 +140,6 @@ fn jsonrpc_well_formed(a: &Analysis) -> Judged {
         }
     }
     judged
-}
-
-fn is_response(message: &Value) -> bool {
-    message.get("method").is_none()
-        && message.get("id").is_some()
-        && (message.get("result").is_some() || message.get("error").is_some())
 }
 
 /// The session an initialize exchange issued, if it did.

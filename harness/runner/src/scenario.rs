@@ -375,19 +375,7 @@ pub fn parse_as<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<T, ScenarioError> {
     let error = |offset: Option<std::ops::Range<usize>>, message: String| {
-        let at = offset.map(|r| r.start).unwrap_or(0).min(text.len());
-        let before = &text[..at];
-        ScenarioError {
-            path: path.display().to_string(),
-            line: before.matches('\n').count() + 1,
-            column: before
-                .rsplit('\n')
-                .next()
-                .map(|l| l.chars().count())
-                .unwrap_or(0)
-                + 1,
-            message,
-        }
+        error_at(path, text, offset, message)
     };
     let scenario: T = toml::from_str(text).map_err(|e| {
         let message = e.message().trim().to_owned();

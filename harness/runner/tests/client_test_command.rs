@@ -21,6 +21,26 @@ fn harness(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The reference agents in this process, in memory, at `time_scale`.
+fn start_agents(
+    runtime: &tokio::runtime::Runtime,
+    time_scale: f64,
+) -> mcp_harness_agents::RunningAgents {
+    runtime.block_on(async {
+        mcp_harness_agents::serve(mcp_harness_agents::ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            settings: mcp_harness_agents::AgentSettings {
+                time_scale,
+                input_timeout: Duration::from_secs(10),
+            },
+            store: mcp_harness_agents::StoreChoice::Memory,
+            ..mcp_harness_agents::ServeConfig::default()
+        })
+        .await
+        .unwrap()
+    })
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -386,19 +406,7 @@ fn the_python_sdk_client_passes_all_but_its_recorded_deviations() {
 #[test]
 fn the_host_asks_a_person_and_runs_a_model_command() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let agents = runtime.block_on(async {
-        mcp_harness_agents::serve(mcp_harness_agents::ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            settings: mcp_harness_agents::AgentSettings {
-                time_scale: 0.0,
-                input_timeout: Duration::from_secs(10),
-            },
-            store: mcp_harness_agents::StoreChoice::Memory,
-            ..mcp_harness_agents::ServeConfig::default()
-        })
-        .await
-        .unwrap()
-    });
+    let agents = start_agents(&runtime, 0.0);
     let url = agents.url();
     // A person answers on stdin: accept, confirm, and a note.
     let mut asked = Command::new(exe())
@@ -449,19 +457,7 @@ fn in_2026_the_host_killed_mid_call_re_issues_its_call() {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("call.json");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let agents = runtime.block_on(async {
-        mcp_harness_agents::serve(mcp_harness_agents::ServeConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            settings: mcp_harness_agents::AgentSettings {
-                time_scale: 0.1,
-                input_timeout: Duration::from_secs(10),
-            },
-            store: mcp_harness_agents::StoreChoice::Memory,
-            ..mcp_harness_agents::ServeConfig::default()
-        })
-        .await
-        .unwrap()
-    });
+    let agents = start_agents(&runtime, 0.1);
     let url = agents.url();
     let host = || {
         Command::new(exe())
