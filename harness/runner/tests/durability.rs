@@ -11,72 +11,15 @@
 
 #[path = "../../agents/tests/support/mod.rs"]
 mod support;
+#[path = "support/server_process.rs"]
+mod server_process;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mcp_harness_agents::store::{Backend, SqliteBackend, StoredEventId};
 use serde_json::{Value, json};
+use server_process::ServerProcess;
 use support::{RawClient, message_of};
-
-/// A server process, SIGKILLed when dropped.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(store: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--time-scale",
-                "0.02",
-                "--input-timeout",
-                "60s",
-                "--store",
-            ])
-            .arg(store)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mcp-harness starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("reference agents on ").nth(1) {
-                    let _ = tx.send(
-                        rest.split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server announces its URL (the store opened)");
-        Self { child, url }
-    }
-
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL delivered");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// xorshift64*: a seeded sequence, so a failing kill point can be replayed.
 struct Random(u64);
@@ -177,7 +120,7 @@ async fn sigkill_at_random_points_loses_nothing_stored() {
         (0u64, 0u64, 0u64, 0u64);
     let mut problems: Vec<String> = Vec::new();
     let mut interrupted = std::collections::BTreeSet::new();
-    let mut server = ServerProcess::start(&store);
+    let mut server = ServerProcess::start(&store, "0.02");
     for kill in 0..kills {
         let mut client = RawClient::new(&server.url);
         client.initialize(json!({"elicitation": {}})).await;
@@ -235,7 +178,7 @@ async fn sigkill_at_random_points_loses_nothing_stored() {
                 .collect()
         };
         let restart = Instant::now();
-        server = ServerProcess::start(&store);
+        server = ServerProcess::start(&store, "0.02");
         restarts.push(restart.elapsed());
         client.url = server.url.clone();
         for (s, stored) in seen.iter().zip(&expected) {

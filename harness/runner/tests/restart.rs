@@ -5,73 +5,14 @@
 
 #[path = "../../agents/tests/support/mod.rs"]
 mod support;
+#[path = "support/server_process.rs"]
+mod server_process;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use server_process::ServerProcess;
 use support::{RawClient, message_of};
-
-/// A server process that is SIGKILLed when dropped, even if the test panics.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(store: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--time-scale",
-                "0",
-                "--input-timeout",
-                "60s",
-                "--store",
-            ])
-            .arg(store)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("mcp-harness starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("reference agents on ").nth(1) {
-                    let _ = tx.send(
-                        rest.split_whitespace()
-                            .next()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server announces its URL");
-        Self { child, url }
-    }
-
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL delivered");
-        let status = self.child.wait().unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(status.signal(), Some(libc::SIGKILL));
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn request(client: &RawClient, id: u64, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
@@ -100,7 +41,7 @@ fn run_of(read: &Value) -> Value {
 async fn sigkill_and_restart_on_the_same_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("agents.db");
-    let mut server = ServerProcess::start(&store);
+    let mut server = ServerProcess::start(&store, "0");
     let mut client = RawClient::new(&server.url);
     client.initialize(json!({"elicitation": {}})).await;
 
@@ -140,7 +81,7 @@ async fn sigkill_and_restart_on_the_same_sqlite_file() {
 
     server.kill_9();
     let started = Instant::now();
-    let server = ServerProcess::start(&store);
+    let server = ServerProcess::start(&store, "0");
     let restart_time = started.elapsed();
     client.url = server.url.clone();
 
