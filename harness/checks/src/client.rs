@@ -152,7 +152,8 @@ fn issued(x: &Exchange) -> Option<&str> {
 fn headers_after_init(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     let mut session: Option<String> = None;
-    let mut initialized = false;
+    // 2026-07-28 has no initialize: every request carries the version.
+    let mut initialized = a.is_modern();
     for x in &a.exchanges {
         if x.rpc_method() == Some("initialize") {
             session = issued(x).map(str::to_owned);

@@ -331,3 +331,37 @@ fn elicitation_answers_in_input_responses_are_judged_too() {
     let verdict = judge_one(check, &Analysis::of(&w.transcript()));
     assert_eq!(verdict.outcome, Outcome::Fail, "decline with content");
 }
+
+#[test]
+fn in_2026_every_request_carries_the_version_header() {
+    let check = client_catalog()
+        .iter()
+        .find(|c| c.id == "client.headers_after_init")
+        .unwrap();
+    for (header, outcome) in [(Some("2026-07-28"), Outcome::Pass), (None, Outcome::Fail)] {
+        let mut w = Wire::legacy();
+        w.records.clear();
+        w.session = None;
+        let version = Headers {
+            mcp_protocol_version: Some("2026-07-28".into()),
+            ..Headers::default()
+        };
+        let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}), version);
+        w.status(discover, 200);
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {}}),
+            Headers {
+                mcp_protocol_version: header.map(str::to_owned),
+                ..Headers::default()
+            },
+        );
+        w.status(x, 200);
+        let verdict = judge_one(check, &Analysis::of(&w.transcript()));
+        assert_eq!(
+            verdict.outcome, outcome,
+            "{header:?}: {:?}",
+            verdict.findings
+        );
+    }
+}

@@ -9,10 +9,10 @@
 //! Heavy, so ignored by default. Run it (100 kills; DURABILITY_KILLS to change):
 //!   cargo test --release -p mcp-harness --test durability -- --ignored --nocapture
 
-#[path = "../../agents/tests/support/mod.rs"]
-mod support;
 #[path = "support/server_process.rs"]
 mod server_process;
+#[path = "../../agents/tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 

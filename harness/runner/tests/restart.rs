@@ -3,10 +3,10 @@
 //! stream to a client resuming with Last-Event-ID, still know the session, read
 //! back completed runs, and report the run in flight as interrupted.
 
-#[path = "../../agents/tests/support/mod.rs"]
-mod support;
 #[path = "support/server_process.rs"]
 mod server_process;
+#[path = "../../agents/tests/support/mod.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 

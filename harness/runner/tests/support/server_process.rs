@@ -67,4 +67,3 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
-
