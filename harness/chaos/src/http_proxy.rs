@@ -819,9 +819,10 @@ impl Pump {
                     );
                     if let Some(tx) = client.take() {
                         let sent = tx
-                            .send(Ok(Frame::data(Bytes::from(format!(
-                                "retry: {retry_ms}\n\n"
-                            )))))
+                            .send_timeout(
+                                Ok(Frame::data(Bytes::from(format!("retry: {retry_ms}\n\n")))),
+                                self.shared.config.stream_idle_timeout,
+                            )
                             .await
                             .is_ok();
                         // The client saw this `retry:`: it is on the record too

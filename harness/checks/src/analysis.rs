@@ -64,6 +64,9 @@ pub struct Exchange {
     pub headers: Headers,
     /// Request body, if JSON.
     pub body: Option<Value>,
+    /// The request body was larger than the recording limit (so `body` is
+    /// `None` without saying the body was not JSON).
+    pub body_truncated: bool,
     /// Response status, record and headers.
     pub response: Option<(u64, u16, Headers)>,
     /// Response body, if JSON (non-stream responses).
@@ -175,6 +178,10 @@ impl Analysis {
                             method: method.clone(),
                             headers: (**headers).clone(),
                             body: json_of(body),
+                            body_truncated: matches!(
+                                body,
+                                mcp_harness_wire::Body::Truncated { .. }
+                            ),
                             response: None,
                             response_body: None,
                             response_delivery: Delivery::Delivered,

@@ -119,7 +119,11 @@ fn is_message(m: &Value) -> bool {
 
 fn jsonrpc_well_formed(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
-    for x in a.exchanges.iter().filter(|x| x.method == "POST") {
+    for x in a
+        .exchanges
+        .iter()
+        .filter(|x| x.method == "POST" && !x.body_truncated)
+    {
         judged.examined += 1;
         let ok = match &x.body {
             Some(Value::Array(items)) => !items.is_empty() && items.iter().all(is_message),
@@ -152,6 +156,8 @@ fn issued(x: &Exchange) -> Option<&str> {
 fn headers_after_init(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     let mut session: Option<String> = None;
+    let issued_ids: std::collections::BTreeSet<&str> =
+        a.exchanges.iter().filter_map(issued).collect();
     // 2026-07-28 has no initialize: every request carries the version.
     let mut initialized = a.is_modern();
     for x in &a.exchanges {
@@ -178,8 +184,15 @@ fn headers_after_init(a: &Analysis) -> Judged {
             )),
             Some(_) => {}
         }
+        // Any session the client was issued will do (a DELETE of an old one, a
+        // client with two sessions); a missing or made-up one will not.
+        let known = x
+            .headers
+            .mcp_session_id
+            .as_deref()
+            .is_some_and(|id| issued_ids.contains(id));
         if let Some(session) = &session
-            && x.headers.mcp_session_id.as_deref() != Some(session.as_str())
+            && !known
         {
             judged.findings.push(Finding::at(
                 x.request_seq,
@@ -197,6 +210,9 @@ fn reinitializes_after_404(a: &Analysis) -> Judged {
         let (Some(dead), Some(404)) = (x.headers.mcp_session_id.as_deref(), x.status()) else {
             continue;
         };
+        if x.method == "DELETE" {
+            continue; // the client was ending the session anyway
+        }
         judged.examined += 1;
         let later = &a.exchanges[i + 1..];
         // Ending the dead session with DELETE is harmless; using it is not.

@@ -365,3 +365,31 @@ fn in_2026_every_request_carries_the_version_header() {
         );
     }
 }
+
+#[test]
+fn ending_sessions_and_huge_bodies_are_not_held_against_the_client() {
+    let outcome = |id: &str, transcript: &Transcript| {
+        let check = client_catalog().iter().find(|c| c.id == id).unwrap();
+        judge_one(check, &Analysis::of(transcript)).outcome
+    };
+    // A closing DELETE that finds the session already gone needs no new session.
+    let mut w = Wire::legacy();
+    let x = w.request("DELETE", Value::Null, proper());
+    w.status(x, 404);
+    let t = w.transcript();
+    assert_eq!(outcome("client.reinitializes_after_404", &t), Outcome::NotObserved);
+    assert_eq!(outcome("client.headers_after_init", &t), Outcome::Pass);
+    // A body too large to record is not "not JSON".
+    let mut w = Wire::legacy();
+    let x = w.request("POST", Value::Null, proper());
+    if let Some(record) = w.records.last_mut()
+        && let WireEvent::Request { body, .. } = &mut record.event
+    {
+        *body = Body::Truncated { bytes: 50 << 20 };
+    }
+    w.status(x, 413);
+    assert_ne!(
+        outcome("client.jsonrpc_well_formed", &w.transcript()),
+        Outcome::Fail
+    );
+}

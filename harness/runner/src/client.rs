@@ -160,7 +160,8 @@ impl ScriptedClient {
         let retry = self
             .retry_hint_ms
             .load(std::sync::atomic::Ordering::Relaxed);
-        Duration::from_millis(self.spec.resume_delay_ms.max(retry))
+        // A server's retry: never makes the client wait past its own limit.
+        Duration::from_millis(self.spec.resume_delay_ms.max(retry)).min(self.limit)
     }
 
     /// The session id, once initialized.
@@ -440,6 +441,9 @@ impl ScriptedClient {
                 // A resume that fails, or ends before any new event, leaves the
                 // client where it was: it tries again from the same event id.
                 read = match resumed {
+                    Ok(response) if !response.status().is_success() => Read::Ended {
+                        last_event_id: Some(last),
+                    },
                     Ok(response) => match self.read(response, id, hooks, false).await {
                         Ok(Read::Ended {
                             last_event_id: None,
@@ -633,9 +637,13 @@ impl ScriptedClient {
                     ));
                     return Ok(outcome);
                 }
-                Err(_) => Read::Ended {
-                    last_event_id: None,
-                },
+                Err(_) => {
+                    // The server may be restarting: give it a moment.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Read::Ended {
+                        last_event_id: None,
+                    }
+                }
             };
             match read {
                 Read::Answered(answer) => {
@@ -682,7 +690,12 @@ impl ScriptedClient {
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
         }
-        request.send().await.map_err(http_error("resume"))
+        tokio::time::timeout(self.limit, request.send())
+            .await
+            .map_err(|_| {
+                ClientError::Protocol(format!("no answer to the resume within {:?}", self.limit))
+            })?
+            .map_err(http_error("resume"))
     }
 
     /// Open the session's standalone GET stream and read it in the background
@@ -717,9 +730,11 @@ impl ScriptedClient {
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
         }
-        Ok(request
-            .send()
+        Ok(tokio::time::timeout(self.limit, request.send())
             .await
+            .map_err(|_| {
+                ClientError::Protocol(format!("no answer to DELETE within {:?}", self.limit))
+            })?
             .map_err(http_error("delete"))?
             .status()
             .as_u16())
@@ -917,9 +932,9 @@ impl ScriptedClient {
             Some(Ok(result)) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
             Some(Err(error)) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
         };
-        let _ = self.post(&reply).send().await;
+        let _ = tokio::time::timeout(self.limit, self.post(&reply).send()).await;
         if self.breaks(crate::scenario::ClientFault::AnswerTwice) {
-            let _ = self.post(&reply).send().await;
+            let _ = tokio::time::timeout(self.limit, self.post(&reply).send()).await;
         }
     }
 }

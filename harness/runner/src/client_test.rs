@@ -129,6 +129,30 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
+/// The version the client and the server agreed on, if they got that far: the
+/// `protocolVersion` of an initialize result, or the version a 2026-07-28 client
+/// named in its requests' `_meta`.
+fn negotiated(transcript: &mcp_harness_wire::Transcript) -> Option<String> {
+    let analysis = mcp_harness_checks::Analysis::of(transcript);
+    analysis
+        .exchanges
+        .iter()
+        .find_map(|x| match x.rpc_method() {
+            Some("initialize") => x.server_messages().find_map(|(_, m, _)| {
+                m.pointer("/result/protocolVersion")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            }),
+            Some(_) => x
+                .body
+                .as_ref()?
+                .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            None => None,
+        })
+}
+
 /// Run `scenario` under `version` with `client_cmd`; `exe` is the harness binary
 /// (it serves the reference agents).
 pub async fn run_client_case(
@@ -213,8 +237,24 @@ pub async fn run_client_case(
                 }
             }
             let _ = child.wait().await;
-            let (out, out_total) = stdout.await.unwrap_or_default();
-            let (err, err_total) = stderr.await.unwrap_or_default();
+            // A descendant that left the group may hold the pipes open: bounded.
+            let grace = Duration::from_secs(2);
+            let stdout_abort = stdout.abort_handle();
+            let stderr_abort = stderr.abort_handle();
+            let (out, out_total) = match tokio::time::timeout(grace, stdout).await {
+                Ok(Ok(read)) => read,
+                _ => {
+                    stdout_abort.abort();
+                    (String::new(), 0)
+                }
+            };
+            let (err, err_total) = match tokio::time::timeout(grace, stderr).await {
+                Ok(Ok(read)) => read,
+                _ => {
+                    stderr_abort.abort();
+                    (String::new(), 0)
+                }
+            };
             case.client_output = Some(format!(
                 "--- stdout ({out_total} bytes, last {} kept) ---\n{out}\n--- stderr ({err_total} bytes, last {} kept) ---\n{err}",
                 out.len(),
@@ -251,8 +291,9 @@ pub async fn run_client_case(
         ok,
         detail: detail.clone(),
     });
-    let spoken = mcp_harness_checks::Analysis::of(&case.transcript).version;
-    if exit.is_some() && spoken != version && case.transcript.records.len() > 2 {
+    if let Some(spoken) = negotiated(&case.transcript)
+        && spoken != version
+    {
         // Judged, but under the version the client actually negotiated: the case
         // for `version` did not happen.
         case.skipped = Some(format!(

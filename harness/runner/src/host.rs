@@ -94,16 +94,43 @@ fn run_model(cmd: &str, params: &Value) -> Option<Result<Value, Value>> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .ok()?;
+    // Write from another thread, so a model that answers before it has read
+    // everything cannot deadlock us; and give it a minute at most.
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(params["messages"].to_string().as_bytes());
+        let messages = params["messages"].to_string();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(messages.as_bytes());
+        });
     }
-    let output = child.wait_with_output().ok()?;
-    if !output.status.success() {
+    let reader = child.stdout.take().map(|mut stdout| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+            text
+        })
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().ok()?.is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Some(Err(
+                json!({"code": -32603, "message": "the model command took more than 60 s"}),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.wait().ok()?;
+    if !status.success() {
         return Some(Err(
-            json!({"code": -32603, "message": format!("the model command failed: {}", output.status)}),
+            json!({"code": -32603, "message": format!("the model command failed: {status}")}),
         ));
     }
-    let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let text = reader
+        .and_then(|r| r.join().ok())
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     Some(Ok(
         json!({"role": "assistant", "content": {"type": "text", "text": text},
         "model": format!("command: {cmd}"), "stopReason": "endTurn"}),
@@ -210,7 +237,14 @@ impl CallHooks for Display<'_> {
             }
             self.out.push(line);
         }
-        if let Some(id) = id {
+        // The response's own id is not written down: if the host dies before it
+        // prints the result, the resume must replay the response.
+        let is_response = message.is_some_and(|m| {
+            m.get("method").is_none()
+                && m.get("id").is_some()
+                && (m.get("result").is_some() || m.get("error").is_some())
+        });
+        if let Some(id) = id.filter(|_| !is_response) {
             self.token.last_event_id = Some(id.to_owned());
             self.token.showing = None;
             if let Some(path) = self.token_file {
@@ -338,8 +372,17 @@ pub async fn run_host(options: &HostOptions) -> Result<HostOutcome, ClientError>
         })
     }
     .await;
-    // The host is done with the call (answered, refused, given up or failed):
-    // no token to resume, and the session ends. Only a crash leaves them.
+    // The host is done with the call (answered, refused or given up): no token
+    // to resume, and the session ends. A crash, or a server it cannot reach,
+    // leaves both, so that the next run can pick the call up.
+    if matches!(ran, Err(ClientError::Http { .. })) {
+        let (call, resumed, progress) = ran?;
+        return Ok(HostOutcome {
+            call,
+            resumed,
+            progress,
+        });
+    }
     if let Some(path) = token_file {
         let _ = std::fs::remove_file(path);
     }
