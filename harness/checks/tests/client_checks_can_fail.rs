@@ -377,7 +377,10 @@ fn ending_sessions_and_huge_bodies_are_not_held_against_the_client() {
     let x = w.request("DELETE", Value::Null, proper());
     w.status(x, 404);
     let t = w.transcript();
-    assert_eq!(outcome("client.reinitializes_after_404", &t), Outcome::NotObserved);
+    assert_eq!(
+        outcome("client.reinitializes_after_404", &t),
+        Outcome::NotObserved
+    );
     assert_eq!(outcome("client.headers_after_init", &t), Outcome::Pass);
     // A body too large to record is not "not JSON".
     let mut w = Wire::legacy();

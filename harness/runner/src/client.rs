@@ -62,6 +62,10 @@ pub trait CallHooks {
     /// resume, before the client acts on it (a host shows progress here and
     /// remembers the last event id).
     fn on_event(&mut self, _id: Option<&str>, _message: Option<&Value>) {}
+
+    /// Called each time the call is sent (again): its request id and session
+    /// change when the client re-issues it or starts a new session.
+    fn on_request(&mut self, _id: i64, _session: Option<&str>) {}
 }
 
 /// No hooks.
@@ -330,6 +334,7 @@ impl ScriptedClient {
                 return Ok(outcome);
             }
             let id = self.take_id();
+            hooks.on_request(id, self.session.as_deref());
             let mut params = json!({"name": tool, "arguments": arguments});
             let mut meta = if self.modern() {
                 self.meta()

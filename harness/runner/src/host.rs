@@ -204,6 +204,20 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
 impl CallHooks for Display<'_> {
     async fn after_event(&mut self, _: u32) {}
 
+    fn on_request(&mut self, id: i64, session: Option<&str>) {
+        // A re-issued call or a new session: the token must follow, or a crash
+        // now could not be resumed.
+        if self.token.request_id != id || self.token.session.as_deref() != session {
+            self.token.request_id = id;
+            self.token.session = session.map(str::to_owned);
+            self.token.last_event_id = None;
+            self.token.showing = None;
+            if let Some(path) = self.token_file {
+                self.token.save(path);
+            }
+        }
+    }
+
     fn on_event(&mut self, id: Option<&str>, message: Option<&Value>) {
         if let Some(id) = id
             && !self.shown.insert(id.to_owned())

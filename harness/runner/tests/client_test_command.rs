@@ -507,3 +507,75 @@ fn in_2026_the_host_killed_mid_call_re_issues_its_call() {
     assert!(!token.exists());
     runtime.block_on(agents.shutdown());
 }
+
+#[test]
+fn the_host_token_follows_a_call_it_re_issued_in_a_new_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("call.json");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let agents = start_agents(&runtime, 0.15);
+    let stack = runtime.block_on(async {
+        let stack = mcp_harness_chaos::ChaosStack::start(mcp_harness_chaos::StackConfig::new(
+            &format!("http://{}", agents.addr()),
+        ))
+        .await
+        .unwrap();
+        // The first call finds its session expired.
+        stack.faults().add(mcp_harness_chaos::FaultRule {
+            select: mcp_harness_chaos::StreamSelector {
+                rpc_method: Some("tools/call".into()),
+                occurrence: Some(1),
+                ..Default::default()
+            },
+            fault: mcp_harness_chaos::StreamFault::Answer { status: 404 },
+        });
+        stack
+    });
+    let url = format!("{}/mcp", stack.base_url());
+    let host = || {
+        Command::new(exe())
+            .args([
+                "host",
+                &url,
+                "--tool",
+                "long_running",
+                "--arguments",
+                r#"{"steps": 5}"#,
+            ])
+            .arg("--token-file")
+            .arg(&token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = host();
+    for line in BufReader::new(first.stderr.take().unwrap()).lines() {
+        if line.unwrap().starts_with("progress") {
+            break;
+        }
+    }
+    first.kill().unwrap();
+    let _ = first.wait();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&token).unwrap()).unwrap();
+    // initialize (1), the call (2) answered 404, initialize again (3), the call again (4).
+    assert_eq!(saved["request_id"], 4, "{saved}");
+    let second = host().wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("resuming call 4"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert_eq!(
+        text(&second.stdout)
+            .matches("result: Completed 5 steps")
+            .count(),
+        1
+    );
+    runtime.block_on(async {
+        stack.shutdown().await;
+        agents.shutdown().await;
+    });
+}
