@@ -306,11 +306,7 @@ fn jsonrpc_well_formed(a: &Analysis) -> Judged {
         }
         for (seq, message, _) in x.server_messages() {
             judged.examined += 1;
-            let ok = message.get("jsonrpc") == Some(&Value::String("2.0".into()))
-                && (message.get("method").is_some_and(Value::is_string)
-                    || (message.get("id").is_some()
-                        && (message.get("result").is_some() ^ message.get("error").is_some())));
-            if !ok {
+            if !is_message(message) {
                 judged.findings.push(Finding::at(
                     seq,
                     format!("server message {}", short(message)),
@@ -471,8 +467,15 @@ fn progress_increasing(a: &Analysis) -> Judged {
     judged
 }
 
+/// Whether `m` is a JSON-RPC 2.0 request, notification or response.
+pub(crate) fn is_message(m: &Value) -> bool {
+    m.get("jsonrpc") == Some(&Value::String("2.0".into()))
+        && (m.get("method").is_some_and(Value::is_string)
+            || (m.get("id").is_some() && (m.get("result").is_some() ^ m.get("error").is_some())))
+}
+
 /// Whether `message` is a JSON-RPC response (an id and a result or error, no method).
-pub(crate) fn is_response(message: &Value) -> bool {
+pub fn is_response(message: &Value) -> bool {
     message.get("method").is_none()
         && message.get("id").is_some()
         && (message.get("result").is_some() || message.get("error").is_some())

@@ -9,7 +9,7 @@ use mcp_harness_wire::{Delivery, EndReason};
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
-use crate::catalog::{Check, Judged, Needs, Versions, is_response};
+use crate::catalog::{Check, Judged, Needs, Versions, is_message, is_response};
 use crate::verdict::{Finding, Level};
 
 /// Every client check.
@@ -109,13 +109,6 @@ static CLIENT_CHECKS: [Check; 10] = [
         run: delete_when_done,
     },
 ];
-
-/// Whether `m` is a JSON-RPC 2.0 request, notification or response.
-fn is_message(m: &Value) -> bool {
-    m.get("jsonrpc") == Some(&Value::String("2.0".into()))
-        && (m.get("method").is_some_and(Value::is_string)
-            || (m.get("id").is_some() && (m.get("result").is_some() ^ m.get("error").is_some())))
-}
 
 fn jsonrpc_well_formed(a: &Analysis) -> Judged {
     let mut judged = Judged::default();

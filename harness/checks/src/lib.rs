@@ -11,7 +11,7 @@ pub mod verdict;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
-pub use catalog::{Check, Needs, Versions, catalog};
+pub use catalog::{Check, Needs, Versions, catalog, is_response};
 pub use client::client_catalog;
 use mcp_harness_wire::Transcript;
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};

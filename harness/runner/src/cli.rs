@@ -176,9 +176,10 @@ fn parse_client_fault(text: &str) -> Result<mcp_harness::scenario::ClientFault, 
         .map_err(|_| format!("`{text}` is not a client fault (see --help)"))
 }
 
+/// Which server to test (`run`, `explore`): the reference agents by default.
 #[derive(Debug, clap::Args)]
-struct ExploreArgs {
-    /// Test the server at this URL (already running; no restarts in schedules).
+struct TargetArgs {
+    /// Test the server at this URL (already running: no restarts).
     #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
     server_url: Option<String>,
     /// Start the server with this command; `{port}` is replaced by a free port.
@@ -187,9 +188,18 @@ struct ExploreArgs {
     /// The MCP endpoint's path on a --server-cmd server.
     #[arg(long, default_value = "/mcp", value_name = "PATH")]
     server_path: String,
-    /// Map the server's tools to roles (elicits, samples, long_running).
+    /// Map the server's tools to roles (elicits, samples, progress, long_running).
     #[arg(long, value_name = "FILE")]
     profile: Option<std::path::PathBuf>,
+    /// Allow a --server-url that is not on this machine's loopback.
+    #[arg(long)]
+    allow_non_loopback: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExploreArgs {
+    #[command(flatten)]
+    target: TargetArgs,
     /// Only these protocol versions (repeatable).
     #[arg(long = "version", value_name = "VERSION")]
     versions: Vec<String>,
@@ -205,27 +215,14 @@ struct ExploreArgs {
     /// How long one schedule may take.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
     case_timeout: Duration,
-    /// Allow --server-url to leave the loopback interface.
-    #[arg(long)]
-    allow_non_loopback: bool,
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     /// Only scenarios whose `id@version` contains one of these strings.
     filters: Vec<String>,
-    /// Test the server at this URL (already running; restarts are impossible).
-    #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
-    server_url: Option<String>,
-    /// Start the server with this command; `{port}` is replaced by a free port.
-    #[arg(long, value_name = "CMD")]
-    server_cmd: Option<String>,
-    /// The MCP endpoint's path on a --server-cmd server.
-    #[arg(long, default_value = "/mcp", value_name = "PATH")]
-    server_path: String,
-    /// Map the server's tools to roles (elicits, samples, progress, long_running).
-    #[arg(long, value_name = "FILE")]
-    profile: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Where the scenario files are.
     #[arg(long, value_name = "DIR")]
     scenarios: Option<std::path::PathBuf>,
@@ -268,9 +265,6 @@ struct RunArgs {
     /// Cases run at once (each has its own server, proxy and ports).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     jobs: usize,
-    /// Allow a --server-url that is not on this machine's loopback.
-    #[arg(long)]
-    allow_non_loopback: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -428,19 +422,17 @@ pub fn main() -> ExitCode {
 
 /// The target and its profile from the shared target options.
 fn target_and_profile(
-    server_url: Option<&str>,
-    server_cmd: Option<&str>,
-    server_path: &str,
-    profile: Option<&std::path::Path>,
-    allow_non_loopback: bool,
+    args: &TargetArgs,
 ) -> Result<(mcp_harness::run::Target, mcp_harness::profile::Profile), String> {
     use mcp_harness::profile::Profile;
     use mcp_harness::run::Target;
+    let server_url = args.server_url.as_deref();
+    let server_cmd = args.server_cmd.as_deref();
     if let Some(url) = server_url {
         if !url.starts_with("http://") {
             return Err(format!("--server-url `{url}` is not an http:// URL"));
         }
-        if !allow_non_loopback && !is_loopback_url(url) {
+        if !args.allow_non_loopback && !is_loopback_url(url) {
             return Err(format!(
                 "--server-url `{url}` is not on this machine's loopback (hint: pass --allow-non-loopback to test a server elsewhere)"
             ));
@@ -457,13 +449,13 @@ fn target_and_profile(
         (Some(url), _) => Target::Url(url.to_owned()),
         (None, Some(cmd)) => Target::Command {
             command: cmd.to_owned(),
-            path: server_path.to_owned(),
+            path: args.server_path.clone(),
         },
         (None, None) => Target::Reference {
             exe: std::env::current_exe().map_err(|e| e.to_string())?,
         },
     };
-    let profile = match (profile, &target) {
+    let profile = match (args.profile.as_deref(), &target) {
         (Some(path), _) => Profile::load(path)?,
         (None, Target::Reference { .. }) => Profile::reference_agents(),
         (None, _) => Profile::none("no profile (generic scenarios only)"),
@@ -666,13 +658,7 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
 
 /// `mcp-harness explore`: property-based search over fault schedules.
 async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
-    let (target, profile) = match target_and_profile(
-        args.server_url.as_deref(),
-        args.server_cmd.as_deref(),
-        &args.server_path,
-        args.profile.as_deref(),
-        args.allow_non_loopback,
-    ) {
+    let (target, profile) = match target_and_profile(&args.target) {
         Ok(chosen) => chosen,
         Err(message) => {
             eprintln!("error: {message}");
@@ -863,13 +849,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {message}");
         Ok(ExitCode::from(EXIT_USAGE))
     };
-    let (target, profile) = match target_and_profile(
-        args.server_url.as_deref(),
-        args.server_cmd.as_deref(),
-        &args.server_path,
-        args.profile.as_deref(),
-        args.allow_non_loopback,
-    ) {
+    let (target, profile) = match target_and_profile(&args.target) {
         Ok(chosen) => chosen,
         Err(message) => return usage(message),
     };

@@ -16,7 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
-use crate::run::{CaseResult, StepResult};
+use crate::run::{CaseResult, StepResult, shell_quote};
 use crate::scenario::{ScenarioError, check_versions, parse_as};
 
 /// A client scenario file (under scenarios/clients/).
@@ -123,10 +123,6 @@ async fn read_bounded(mut pipe: impl tokio::io::AsyncRead + Unpin) -> (String, u
         }
     }
     (String::from_utf8_lossy(&kept).into_owned(), total)
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The version the client and the server agreed on, if they got that far: the

@@ -253,11 +253,7 @@ impl CallHooks for Display<'_> {
         }
         // The response's own id is not written down: if the host dies before it
         // prints the result, the resume must replay the response.
-        let is_response = message.is_some_and(|m| {
-            m.get("method").is_none()
-                && m.get("id").is_some()
-                && (m.get("result").is_some() || m.get("error").is_some())
-        });
+        let is_response = message.is_some_and(mcp_harness_checks::is_response);
         if let Some(id) = id.filter(|_| !is_response) {
             self.token.last_event_id = Some(id.to_owned());
             self.token.showing = None;

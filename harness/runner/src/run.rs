@@ -431,7 +431,8 @@ fn split_url(url: &str) -> (String, String) {
     }
 }
 
-fn shell_quote(text: &str) -> String {
+/// `text` as one word for `sh`.
+pub(crate) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
