@@ -41,6 +41,19 @@ fn start_agents(
     })
 }
 
+/// `mcp-harness host URL ARGS --token-file TOKEN`, its output piped.
+fn spawn_host(url: &str, args: &[&str], token: &Path) -> std::process::Child {
+    Command::new(exe())
+        .args(["host", url])
+        .args(args)
+        .arg("--token-file")
+        .arg(token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -173,21 +186,11 @@ fn the_host_killed_mid_call_resumes_from_its_token_file_through_the_proxy() {
     });
     let url = format!("{}/mcp", stack.base_url());
     let host = |token: &Path| {
-        Command::new(exe())
-            .args([
-                "host",
-                &url,
-                "--tool",
-                "long_running",
-                "--arguments",
-                r#"{"steps": 6}"#,
-            ])
-            .arg("--token-file")
-            .arg(token)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        spawn_host(
+            &url,
+            &["--tool", "long_running", "--arguments", r#"{"steps": 6}"#],
+            token,
+        )
     };
     // First run: killed with SIGKILL after it showed two progress lines.
     let mut first = host(&token);
@@ -466,21 +469,18 @@ fn in_2026_the_host_killed_mid_call_re_issues_its_call() {
     let agents = start_agents(&runtime, 0.1);
     let url = agents.url();
     let host = || {
-        Command::new(exe())
-            .args([
-                "host",
-                &url,
+        spawn_host(
+            &url,
+            &[
                 "--version",
                 "2026-07-28",
                 "--tool",
                 "long_running",
-            ])
-            .args(["--arguments", r#"{"steps": 4}"#, "--token-file"])
-            .arg(&token)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+                "--arguments",
+                r#"{"steps": 4}"#,
+            ],
+            &token,
+        )
     };
     let mut first = host();
     for line in BufReader::new(first.stderr.take().unwrap()).lines() {
@@ -533,21 +533,11 @@ fn the_host_token_follows_a_call_it_re_issued_in_a_new_session() {
     });
     let url = format!("{}/mcp", stack.base_url());
     let host = || {
-        Command::new(exe())
-            .args([
-                "host",
-                &url,
-                "--tool",
-                "long_running",
-                "--arguments",
-                r#"{"steps": 5}"#,
-            ])
-            .arg("--token-file")
-            .arg(&token)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        spawn_host(
+            &url,
+            &["--tool", "long_running", "--arguments", r#"{"steps": 5}"#],
+            &token,
+        )
     };
     let mut first = host();
     for line in BufReader::new(first.stderr.take().unwrap()).lines() {
