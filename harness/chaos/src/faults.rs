@@ -101,10 +101,22 @@ pub enum HoldUntil {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StreamFault {
-    /// Deliver the first `after` events, then drop the client's connection; the
-    /// rest of what the server sends is recorded as withheld.
+    /// Deliver the first `after` events, then drop the client's connection and
+    /// the proxy's connection to the server at once, as when a client process
+    /// dies or a laptop lid closes: the server sees its stream break (its next
+    /// write fails or its read sees EOF). Events already read from the server
+    /// but not delivered are recorded as withheld.
     Cut {
         /// Events delivered before the cut.
+        after: u32,
+    },
+    /// Deliver the first `after` events, then drop the client's connection
+    /// only: the server's stream is kept open and read for a bounded time
+    /// (`drain_limit`), and everything it sends is recorded as withheld, so
+    /// the checks see what the client missed. The server does not see the
+    /// client go until the drain ends.
+    Partition {
+        /// Events delivered before the partition.
         after: u32,
     },
     /// After `after` events, deliver nothing for `ms`, then go on.
@@ -120,7 +132,9 @@ pub enum StreamFault {
         ms: u64,
     },
     /// After `after` events, send `retry: retry_ms` and end the stream cleanly
-    /// (SSE polling); the rest is withheld.
+    /// (SSE polling), and close the proxy's connection to the server, as a
+    /// server that closes its stream would; the client must come back with
+    /// `Last-Event-ID`.
     CloseWithRetry {
         /// Events delivered before the close.
         after: u32,
@@ -136,7 +150,9 @@ pub enum StreamFault {
     /// The request never reaches the server; the client's connection is dropped.
     DropRequest,
     /// The request reaches the server, but the client's connection is dropped
-    /// before it gets any response; the response is recorded as withheld.
+    /// before it gets any response, and the proxy's connection to the server is
+    /// closed as soon as the response head arrives (a JSON body already read is
+    /// recorded as withheld).
     DropResponse,
     /// The proxy answers with this HTTP status itself and the request never
     /// reaches the server (e.g. 404 for a session the server "expired").
@@ -151,6 +167,7 @@ impl StreamFault {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Cut { .. } => "cut",
+            Self::Partition { .. } => "partition",
             Self::Stall { .. } => "stall",
             Self::Delay { .. } => "delay",
             Self::CloseWithRetry { .. } => "close_with_retry",

@@ -3,7 +3,8 @@
 //! [`FaultPlan`].
 //!
 //! Bytes are forwarded exactly as the server sent them, one SSE block at a time,
-//! so a fault can act between two events. After a cut the proxy keeps reading
+//! so a fault can act between two events. A cut closes both sides at once, so
+//! the server sees its client go; after a partition the proxy keeps reading
 //! what the server sends (for a bounded time) and records it as withheld: that
 //! is what lets a check say "nothing lost" and "nothing duplicated".
 
@@ -398,13 +399,22 @@ async fn handle(
             faults,
             abort: abort.clone(),
             requests: shared.requests.subscribe(),
+            close_upstream: false,
         };
-        let client = if dropped { None } else { Some(tx) };
-        tokio::spawn(pump.run(response, client));
         if dropped {
+            // The server's stream is closed as soon as its head arrived: the
+            // server sees the client go, the client never sees an answer.
+            drop(response);
+            end(
+                &recorder,
+                exchange,
+                EndReason::Cut,
+                Some("response dropped by a fault; server side: closed by the proxy".into()),
+            );
             abort.notify_one();
             return std::future::pending().await;
         }
+        tokio::spawn(pump.run(response, Some(tx)));
         let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(rx)).boxed();
         return build_response(status, &response_headers, body);
     }
@@ -543,6 +553,9 @@ struct Pump {
     faults: Vec<StreamFault>,
     abort: Arc<Notify>,
     requests: broadcast::Receiver<ExchangeInfo>,
+    /// Set by a fault that ends the server's side too (cut, close with retry):
+    /// the pump stops reading and drops the upstream response at once.
+    close_upstream: bool,
 }
 
 /// Why the client stopped getting events, if it did.
@@ -646,7 +659,13 @@ impl Pump {
             }
             self.forward_blocks(blocks, &mut index, &mut delivering, &mut client)
                 .await;
+            if self.close_upstream {
+                break (EndReason::Cut, Some("closed by the proxy".into()));
+            }
         };
+        // Dropping the response before its end closes the connection to the
+        // server (hyper never pools a connection with an unread body).
+        drop(response);
         let (reason, detail) = match delivering {
             Delivering::Stopped { reason, .. } => {
                 let detail = format!(
@@ -797,7 +816,35 @@ impl Pump {
                     recorder.fault(
                         Some(self.exchange),
                         "cut",
-                        format!("connection dropped after {after} events"),
+                        format!(
+                            "connection dropped after {after} events, on the client's side and the server's"
+                        ),
+                    );
+                    // The server's side closes now; the client's once it has
+                    // taken what was already recorded as delivered.
+                    self.close_upstream = true;
+                    match client.take() {
+                        Some(tx) => {
+                            let abort = self.abort.clone();
+                            tokio::spawn(async move {
+                                end_body_with_error(tx, &abort, "cut by mcp-harness").await
+                            });
+                        }
+                        None => self.abort.notify_one(),
+                    }
+                    *delivering = Delivering::Stopped {
+                        reason: EndReason::Cut,
+                        at: Instant::now(),
+                    };
+                    return;
+                }
+                StreamFault::Partition { after } if index > after => {
+                    recorder.fault(
+                        Some(self.exchange),
+                        "partition",
+                        format!(
+                            "client's connection dropped after {after} events; the server's stream is kept and drained"
+                        ),
                     );
                     match client.take() {
                         Some(tx) => {
@@ -841,6 +888,8 @@ impl Pump {
                             },
                         });
                     }
+                    // A server that closes its stream is done with it.
+                    self.close_upstream = true;
                     *delivering = Delivering::Stopped {
                         reason: EndReason::Closed,
                         at: Instant::now(),

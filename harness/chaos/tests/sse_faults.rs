@@ -119,11 +119,13 @@ async fn without_faults_every_event_passes_and_is_recorded() {
 }
 
 #[tokio::test]
-async fn a_cut_after_n_delivers_exactly_n_and_records_the_rest_as_withheld() {
+async fn a_partition_after_n_delivers_exactly_n_and_records_the_rest_as_withheld() {
     let (upstream, _) = start_upstream().await;
     for n in [0u32, 1, 3] {
         let proxy = proxy_to(&upstream).await;
-        proxy.faults().add(cut_rule(StreamFault::Cut { after: n }));
+        proxy
+            .faults()
+            .add(cut_rule(StreamFault::Partition { after: n }));
         let got = receive(&format!("{}/events?n=5&gap_ms=5", proxy.base_url())).await;
         assert!(
             !got.clean_end,
@@ -188,13 +190,19 @@ async fn close_with_retry_ends_cleanly_after_a_retry_hint() {
     assert!(got.clean_end, "closed cleanly");
     assert_eq!(ids(&got), ["1", "2"]);
     assert_eq!(got.events.last().unwrap().0.retry_ms, Some(1500));
-    let (reason, _) = wait_for_end(proxy.recorder()).await;
+    let (reason, detail) = wait_for_end(proxy.recorder()).await;
     assert_eq!(reason, EndReason::Closed);
+    assert!(
+        detail.unwrap().contains("closed by the proxy"),
+        "the server's stream is closed too"
+    );
+    // Event 3 triggered the close; any already read with it is withheld too,
+    // nothing read after it.
     let withheld = sse_records(&proxy.recorder().transcript())
         .iter()
         .filter(|(_, d)| *d == Delivery::Withheld)
         .count();
-    assert_eq!(withheld, 4);
+    assert!((1..=4).contains(&withheld), "{withheld} withheld");
 }
 
 #[tokio::test]
@@ -421,4 +429,151 @@ async fn a_crlf_stream_passes_through_byte_for_byte() {
         body,
         "every byte, the final \\n of the last CRLF included"
     );
+}
+
+/// A raw HTTP/1.1 server on 127.0.0.1 that answers one request with an endless
+/// SSE stream (an event every `gap`) and reports, through its channel, the
+/// moment it wrote event 3 and the moment it saw its connection close (a read
+/// of EOF or a failed write), whichever comes first.
+async fn raw_endless_sse(
+    gap: Duration,
+) -> (String, tokio::sync::mpsc::Receiver<(Instant, Instant)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (mut read, mut write) = socket.into_split();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if read.read(&mut byte).await.unwrap_or(0) == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        write
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await
+            .unwrap();
+        let eof = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            loop {
+                match read.read(&mut buf).await {
+                    Ok(0) | Err(_) => return Instant::now(),
+                    Ok(_) => {}
+                }
+            }
+        });
+        let mut third = None;
+        let writes = async {
+            for i in 1u32.. {
+                let event = format!(
+                    "id: {i}\ndata: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progressToken\":1,\"progress\":{i}}}}}\n\n"
+                );
+                let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+                if write.write_all(chunk.as_bytes()).await.is_err() {
+                    return Instant::now();
+                }
+                if i == 3 {
+                    third = Some(Instant::now());
+                }
+                tokio::time::sleep(gap).await;
+            }
+            unreachable!()
+        };
+        let closed = tokio::select! {
+            at = eof => at.unwrap(),
+            at = writes => at,
+        };
+        let _ = tx.send((third.unwrap_or(closed), closed)).await;
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn a_cut_closes_the_servers_side_within_50_ms() {
+    let (upstream, mut closed) = raw_endless_sse(Duration::from_millis(20)).await;
+    let proxy = proxy_to(&upstream).await;
+    proxy.faults().add(cut_rule(StreamFault::Cut { after: 2 }));
+    let got = receive(&format!("{}/events", proxy.base_url())).await;
+    assert!(!got.clean_end, "a cut is a dropped connection");
+    assert_eq!(got.events.len(), 2);
+    let (third_written, server_saw_close) =
+        tokio::time::timeout(Duration::from_secs(5), closed.recv())
+            .await
+            .expect("the server saw its connection close")
+            .unwrap();
+    // The cut happens when event 3 reaches the proxy, right after it was written.
+    let after = server_saw_close.saturating_duration_since(third_written);
+    eprintln!("the server saw the cut {after:?} after writing event 3");
+    assert!(
+        after < Duration::from_millis(50),
+        "the server saw the cut {after:?} after writing the event that triggered it"
+    );
+    let (reason, detail) = wait_for_end(proxy.recorder()).await;
+    assert_eq!(reason, EndReason::Cut);
+    assert!(detail.unwrap().contains("closed by the proxy"));
+}
+
+#[tokio::test]
+async fn a_partition_keeps_the_servers_stream_open_and_records_what_it_sends() {
+    let (upstream, mut closed) = raw_endless_sse(Duration::from_millis(10)).await;
+    let proxy = proxy_with(ProxyConfig {
+        upstream: upstream.clone(),
+        drain_limit: Duration::from_millis(400),
+        ..ProxyConfig::default()
+    })
+    .await;
+    proxy
+        .faults()
+        .add(cut_rule(StreamFault::Partition { after: 2 }));
+    let got = receive(&format!("{}/events", proxy.base_url())).await;
+    assert!(!got.clean_end);
+    assert_eq!(got.events.len(), 2);
+    let (third_written, server_saw_close) =
+        tokio::time::timeout(Duration::from_secs(5), closed.recv())
+            .await
+            .expect("the drain is bounded")
+            .unwrap();
+    let after = server_saw_close.saturating_duration_since(third_written);
+    assert!(
+        after >= Duration::from_millis(300),
+        "the server's stream was kept for the drain, not closed after {after:?}"
+    );
+    let (reason, _) = wait_for_end(proxy.recorder()).await;
+    assert_eq!(reason, EndReason::Cut);
+    let records = sse_records(&proxy.recorder().transcript());
+    let withheld = records
+        .iter()
+        .filter(|(_, d)| *d == Delivery::Withheld)
+        .count();
+    assert!(
+        withheld >= 10,
+        "what the server sent during the partition is recorded: {withheld} events"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_stream_response_closes_the_servers_side_too() {
+    let (upstream, mut closed) = raw_endless_sse(Duration::from_millis(20)).await;
+    let proxy = proxy_to(&upstream).await;
+    proxy.faults().add(cut_rule(StreamFault::DropResponse));
+    let client = reqwest::Client::new();
+    let sent = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.get(format!("{}/events", proxy.base_url())).send(),
+    )
+    .await
+    .expect("bounded");
+    assert!(sent.is_err(), "the client never gets a response");
+    // Without the close, the endless server would write for ever.
+    tokio::time::timeout(Duration::from_secs(5), closed.recv())
+        .await
+        .expect("the server saw its connection close")
+        .unwrap();
+    let (reason, detail) = wait_for_end(proxy.recorder()).await;
+    assert_eq!(reason, EndReason::Cut);
+    assert!(detail.unwrap().contains("closed by the proxy"));
 }

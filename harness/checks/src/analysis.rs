@@ -234,7 +234,7 @@ impl Analysis {
                     exchange: Some(exchange),
                     fault,
                     ..
-                } if fault == "cut" || fault == "close_with_retry" => {
+                } if fault == "cut" || fault == "partition" || fault == "close_with_retry" => {
                     if let Some(x) = exchanges.get_mut(exchange) {
                         x.cut_at_us.get_or_insert(record.at_us);
                     }

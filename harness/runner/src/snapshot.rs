@@ -1,9 +1,13 @@
 //! Normalized transcripts for snapshots: the same behaviour always renders the
 //! same text. Session ids, event ids, run ids and other volatile values are
 //! replaced by stable placeholders; exchanges keep their order, and events
-//! their order within a stream. Pure.
+//! their order within a stream. Events withheld by a `cut` or a
+//! `close_with_retry` are left out: both close the server's side at once, so
+//! how many of the server's later events the proxy had read by then depends
+//! on timing (a `partition` drains the server's stream, so its withheld events
+//! are stable and shown). Pure.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use mcp_harness_wire::{Body, Delivery, Transcript, WireEvent};
@@ -109,6 +113,21 @@ pub fn normalize(transcript: &Transcript) -> String {
     // Name event ids stream by stream (exchanges in request order, events in
     // stream order), so that how two streams interleave in time does not
     // renumber them.
+    let closed: HashSet<u64> = transcript
+        .records
+        .iter()
+        .filter_map(|r| match &r.event {
+            WireEvent::Fault {
+                exchange: Some(exchange),
+                fault,
+                ..
+            } if fault == "cut" || fault == "close_with_retry" => Some(*exchange),
+            _ => None,
+        })
+        .collect();
+    let timing_dependent = |exchange: &u64, delivery: &Delivery| {
+        *delivery == Delivery::Withheld && closed.contains(exchange)
+    };
     let mut requests: Vec<u64> = Vec::new();
     let mut ids_of: HashMap<u64, Vec<&str>> = HashMap::new();
     for record in &transcript.records {
@@ -117,8 +136,11 @@ pub fn normalize(transcript: &Transcript) -> String {
             WireEvent::Sse {
                 exchange,
                 id: Some(id),
+                delivery,
                 ..
-            } => ids_of.entry(*exchange).or_default().push(id),
+            } if !timing_dependent(exchange, delivery) => {
+                ids_of.entry(*exchange).or_default().push(id)
+            }
             _ => {}
         }
     }
@@ -187,6 +209,9 @@ pub fn normalize(transcript: &Transcript) -> String {
                 delivery,
                 ..
             } => {
+                if timing_dependent(exchange, delivery) {
+                    continue;
+                }
                 let mut line = String::from("  event");
                 if let Some(id) = id {
                     let _ = write!(line, " {}", names.event(id));

@@ -46,10 +46,10 @@ expect = "any"
 "#;
 
 const GET_STREAM_CUT_THEN_CALL_CUT: &str = r#"
-description = "logs on a GET stream the client stops reading, then a travel call cut and resumed"
+description = "logs on a GET stream the client is partitioned from, then a travel call cut and resumed"
 versions = ["2025-11-25"]
 [[faults]]
-fault = "cut"
+fault = "partition"
 after = 1
 select = { http_method = "GET", resume = false }
 [[faults]]

@@ -53,7 +53,7 @@ fn a_passing_run_writes_json_junit_and_transcripts() {
     let check = harness(&["check", stored.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
     assert!(
-        text(&check.stdout).contains("pass          stream.nothing_lost"),
+        text(&check.stdout).contains("pass          stream.replay_same_stream_only"),
         "{}",
         text(&check.stdout)
     );
