@@ -18,6 +18,11 @@ pub struct StreamSelector {
     /// Tool name of a `tools/call`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// Progress token of the request (`_meta.progressToken`), as written in
+    /// the scenario (`"trip"` or `7`): tells apart calls that run at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub progress_token: Option<serde_json::Value>,
     /// `true`: only GETs that resume (carry `Last-Event-ID`); `false`: only GETs
     /// that do not. Absent: either.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +41,8 @@ pub struct ExchangeInfo {
     pub rpc_method: Option<String>,
     /// Tool name, for `tools/call`.
     pub tool: Option<String>,
+    /// `_meta.progressToken` of the request.
+    pub progress_token: Option<serde_json::Value>,
     /// Whether the request carries `Last-Event-ID`.
     pub resume: bool,
 }
@@ -58,6 +65,9 @@ impl ExchangeInfo {
             http_method: http_method.to_ascii_uppercase(),
             rpc_method,
             tool,
+            progress_token: body
+                .and_then(|b| b.pointer("/params/_meta/progressToken"))
+                .cloned(),
             resume,
         }
     }
@@ -74,6 +84,10 @@ impl StreamSelector {
             .is_none_or(|m| m.eq_ignore_ascii_case(&info.http_method))
             && same(&self.rpc_method, info.rpc_method.as_deref())
             && same(&self.tool, info.tool.as_deref())
+            && self
+                .progress_token
+                .as_ref()
+                .is_none_or(|t| Some(t) == info.progress_token.as_ref())
             && self
                 .resume
                 .is_none_or(|r| info.http_method == "GET" && r == info.resume)
@@ -119,6 +133,12 @@ pub enum StreamFault {
         /// Events delivered before the partition.
         after: u32,
     },
+    /// Deliver every event up to the JSON-RPC response of the stream, then cut
+    /// as `cut` does (both sides closed; the response is withheld).
+    CutBeforeResponse,
+    /// Deliver every event up to the JSON-RPC response of the stream, then
+    /// partition as `partition` does (the server's stream is drained).
+    PartitionBeforeResponse,
     /// After `after` events, deliver nothing for `ms`, then go on.
     Stall {
         /// Events delivered before the stall.
@@ -168,6 +188,8 @@ impl StreamFault {
         match self {
             Self::Cut { .. } => "cut",
             Self::Partition { .. } => "partition",
+            Self::CutBeforeResponse => "cut",
+            Self::PartitionBeforeResponse => "partition",
             Self::Stall { .. } => "stall",
             Self::Delay { .. } => "delay",
             Self::CloseWithRetry { .. } => "close_with_retry",
@@ -177,6 +199,29 @@ impl StreamFault {
             Self::Answer { .. } => "answer",
         }
     }
+}
+
+impl StreamFault {
+    /// Whether a cut or partition happens before event number `index` (from
+    /// 1), whose data is `data`.
+    pub fn cuts_before(&self, index: u32, data: &str) -> bool {
+        match self {
+            Self::Cut { after } | Self::Partition { after } => index > *after,
+            Self::CutBeforeResponse | Self::PartitionBeforeResponse => is_response_data(data),
+            _ => false,
+        }
+    }
+}
+
+/// Whether SSE data is a JSON-RPC response (an id and a result or error, no method).
+pub fn is_response_data(data: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(data)
+        .ok()
+        .is_some_and(|m| {
+            m.get("id").is_some()
+                && m.get("method").is_none()
+                && (m.get("result").is_some() || m.get("error").is_some())
+        })
 }
 
 /// A fault and the exchanges it hits.

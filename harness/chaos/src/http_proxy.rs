@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::faults::{ExchangeInfo, FaultPlan, HoldUntil, StreamFault};
+use crate::faults::{ExchangeInfo, FaultPlan, HoldUntil, StreamFault, is_response_data};
 use crate::recorder::Recorder;
 
 type ProxyBody = BoxBody<Bytes, std::io::Error>;
@@ -535,17 +535,6 @@ fn end(recorder: &Recorder, exchange: u64, reason: EndReason, detail: Option<Str
     });
 }
 
-/// Whether SSE data is a JSON-RPC response (has an id and a result or error).
-fn is_response(data: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(data)
-        .ok()
-        .is_some_and(|m| {
-            m.get("id").is_some()
-                && m.get("method").is_none()
-                && (m.get("result").is_some() || m.get("error").is_some())
-        })
-}
-
 /// Forwards one SSE response, event by event, applying the exchange's faults.
 struct Pump {
     shared: Arc<Shared>,
@@ -812,12 +801,15 @@ impl Pump {
                     );
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
-                StreamFault::Cut { after } if index > after => {
+                StreamFault::Cut { .. } | StreamFault::CutBeforeResponse
+                    if fault.cuts_before(index, data) =>
+                {
                     recorder.fault(
                         Some(self.exchange),
                         "cut",
                         format!(
-                            "connection dropped after {after} events, on the client's side and the server's"
+                            "connection dropped after {} events, on the client's side and the server's",
+                            index - 1
                         ),
                     );
                     // The server's side closes now; the client's once it has
@@ -838,12 +830,15 @@ impl Pump {
                     };
                     return;
                 }
-                StreamFault::Partition { after } if index > after => {
+                StreamFault::Partition { .. } | StreamFault::PartitionBeforeResponse
+                    if fault.cuts_before(index, data) =>
+                {
                     recorder.fault(
                         Some(self.exchange),
                         "partition",
                         format!(
-                            "client's connection dropped after {after} events; the server's stream is kept and drained"
+                            "client's connection dropped after {} events; the server's stream is kept and drained",
+                            index - 1
                         ),
                     );
                     match client.take() {
@@ -896,7 +891,7 @@ impl Pump {
                     };
                     return;
                 }
-                StreamFault::HoldResponse { ref until } if is_response(data) => {
+                StreamFault::HoldResponse { ref until } if is_response_data(data) => {
                     recorder.fault(
                         Some(self.exchange),
                         "hold_response",

@@ -546,6 +546,11 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
             .filter(|e| e.delivery == Delivery::Delivered)
         {
             let Some(id) = &e.id else { continue };
+            // Where the client first had each id (a priming event's too: a
+            // resume from it says the client had everything up to there).
+            id_first
+                .entry((session.clone(), id.clone()))
+                .or_insert(e.seq);
             if e.empty {
                 continue; // a priming event carries nothing to deliver twice
             }
@@ -569,14 +574,21 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
                 }
                 None => {
                     seen.insert(key, e.seq);
-                    id_first
-                        .entry((session.clone(), id.clone()))
-                        .or_insert(e.seq);
                 }
             }
         }
     }
     judged
+}
+
+/// Where JSON-RPC ids are unique: a session (legacy), or one POST and its
+/// stream (2026-07-28 has no sessions, so two clients may use the same ids).
+fn id_scope(a: &Analysis, x: &Exchange) -> String {
+    if a.is_modern() {
+        format!("exchange {}", x.id)
+    } else {
+        x.session().unwrap_or_default().to_owned()
+    }
 }
 
 fn no_duplicate_message(a: &Analysis) -> Judged {
@@ -594,11 +606,7 @@ fn no_duplicate_message(a: &Analysis) -> Judged {
                 continue;
             };
             judged.examined += 1;
-            let key = (
-                x.session().unwrap_or_default().to_owned(),
-                id.to_string(),
-                is_response(message),
-            );
+            let key = (id_scope(a, x), id.to_string(), is_response(message));
             match seen.get(&key) {
                 Some((first, first_event)) if e.id.is_none() || *first_event != e.id => {
                     judged.findings.push(Finding::at(
@@ -798,10 +806,7 @@ fn response_exactly_once(a: &Analysis) -> Judged {
     for (_, x, m) in delivered_in_order(a) {
         if is_response(m) && x.method == "POST" || is_response(m) && x.method == "GET" {
             *count
-                .entry((
-                    x.session().unwrap_or_default().to_owned(),
-                    m["id"].to_string(),
-                ))
+                .entry((id_scope(a, x), m["id"].to_string()))
                 .or_default() += 1;
         }
     }
@@ -811,7 +816,7 @@ fn response_exactly_once(a: &Analysis) -> Judged {
         if x.status().is_some_and(|s| s != 200) {
             continue; // refused at the HTTP level: judged by other checks
         }
-        let key = (x.session().unwrap_or_default().to_owned(), id.to_string());
+        let key = (id_scope(a, x), id.to_string());
         let n = count.get(&key).copied().unwrap_or(0);
         let cut = matches!(
             x.end,

@@ -50,6 +50,12 @@ pub struct CallOutcome {
     pub rounds: u32,
     /// Why it ended without a response, if it did.
     pub gave_up: Option<String>,
+    /// The JSON-RPC id of the last request sent for the call (a re-issue has a new one).
+    pub request_id: i64,
+    /// The first event id the client received for the call.
+    pub first_event_id: Option<String>,
+    /// The last event id the client received for the call.
+    pub last_event_id: Option<String>,
 }
 
 /// Something the call loop asks the runner to do.
@@ -71,6 +77,10 @@ pub trait CallHooks {
 /// No hooks.
 pub struct NoHooks;
 
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl CallHooks for NoHooks {
     async fn after_event(&mut self, _: u32) {}
 }
@@ -84,7 +94,8 @@ pub struct ScriptedClient {
     spec: ClientSpec,
     /// Default accept content for elicitations (from the target profile).
     accept_content: Value,
-    next_id: i64,
+    /// Request ids, shared by the forks of one session so they never collide.
+    next_id: std::sync::Arc<std::sync::atomic::AtomicI64>,
     limit: Duration,
     /// Readers of standalone GET streams, stopped when the client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
@@ -93,6 +104,8 @@ pub struct ScriptedClient {
     retry_hint_ms: std::sync::atomic::AtomicU64,
     /// The first event id of the current call's first stream.
     first_event_id: std::sync::Mutex<Option<String>>,
+    /// The latest event id the client received on any stream of the current call.
+    last_event_id: std::sync::Mutex<Option<String>>,
     /// Answers server questions before the scripted answers do (a person at a
     /// terminal, a model behind a command); `None` from it means "script".
     answerer: Option<Answerer>,
@@ -110,6 +123,17 @@ impl Drop for ScriptedClient {
             listener.abort();
         }
     }
+}
+
+/// What one resume brought back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResumeProbe {
+    /// The HTTP status of the GET.
+    pub status: u16,
+    /// The response to the call, if it was replayed.
+    pub response: Option<Value>,
+    /// The last event id received on the resumed stream.
+    pub last_event_id: Option<String>,
 }
 
 enum Read {
@@ -132,13 +156,46 @@ impl ScriptedClient {
             session: None,
             spec,
             accept_content,
-            next_id: 1,
+            next_id: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1)),
             limit: Duration::from_secs(30),
             listeners: Vec::new(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
             first_event_id: std::sync::Mutex::new(None),
+            last_event_id: std::sync::Mutex::new(None),
             answerer: None,
         }
+    }
+
+    /// Another client in the same session (same session id, same request-id
+    /// counter), for calls that run at once.
+    pub fn fork(&self) -> Self {
+        Self {
+            http: self.http.clone(),
+            url: self.url.clone(),
+            version: self.version.clone(),
+            session: self.session.clone(),
+            spec: self.spec.clone(),
+            accept_content: self.accept_content.clone(),
+            next_id: self.next_id.clone(),
+            limit: self.limit,
+            listeners: Vec::new(),
+            retry_hint_ms: std::sync::atomic::AtomicU64::new(
+                self.retry_hint_ms
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
+            first_event_id: std::sync::Mutex::new(None),
+            last_event_id: std::sync::Mutex::new(None),
+            answerer: self.answerer.clone(),
+        }
+    }
+
+    /// A client of the same server and behaviour with no session yet (call
+    /// [`Self::connect`] to start its own).
+    pub fn sibling(&self) -> Self {
+        let mut sibling = self.fork();
+        sibling.session = None;
+        sibling.next_id = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1));
+        sibling
     }
 
     /// How long a call (and each read) may take before the client gives up.
@@ -196,10 +253,9 @@ impl ScriptedClient {
         })
     }
 
-    fn take_id(&mut self) -> i64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
+    fn take_id(&self) -> i64 {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
     fn post(&self, body: &Value) -> reqwest::RequestBuilder {
@@ -323,6 +379,21 @@ impl ScriptedClient {
         token: Option<&Value>,
         hooks: &mut impl CallHooks,
     ) -> Result<CallOutcome, ClientError> {
+        *lock(&self.last_event_id) = None;
+        *lock(&self.first_event_id) = None;
+        let mut outcome = self.call_inner(tool, arguments, token, hooks).await?;
+        outcome.first_event_id = lock(&self.first_event_id).clone();
+        outcome.last_event_id = lock(&self.last_event_id).clone();
+        Ok(outcome)
+    }
+
+    async fn call_inner(
+        &mut self,
+        tool: &str,
+        arguments: &Value,
+        token: Option<&Value>,
+        hooks: &mut impl CallHooks,
+    ) -> Result<CallOutcome, ClientError> {
         let deadline = Instant::now() + self.limit;
         let mut outcome = CallOutcome::default();
         let mut input_responses: Option<Value> = None;
@@ -334,6 +405,7 @@ impl ScriptedClient {
                 return Ok(outcome);
             }
             let id = self.take_id();
+            outcome.request_id = id;
             hooks.on_request(id, self.session.as_deref());
             let mut params = json!({"name": tool, "arguments": arguments});
             let mut meta = if self.modern() {
@@ -402,10 +474,6 @@ impl ScriptedClient {
                 outcome.gave_up = Some(format!("HTTP {status}: {text}"));
                 return Ok(outcome);
             }
-            *self
-                .first_event_id
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
             let mut read = if first_stream {
                 self.read(response, id, hooks, true).await?
             } else {
@@ -667,6 +735,44 @@ impl ScriptedClient {
         }
     }
 
+    /// Resume once from `last_event_id` (a `resume` step): GET with it, read
+    /// what comes for at most `wait` or until the response to request `id`,
+    /// answering server requests on the way.
+    pub async fn resume_once(
+        &self,
+        last_event_id: &str,
+        id: Option<i64>,
+        wait: Duration,
+    ) -> Result<ResumeProbe, ClientError> {
+        let mut probe = self.fork();
+        probe.limit = wait;
+        let response = probe.resume(last_event_id).await?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            let _ = tokio::time::timeout(Duration::from_millis(200), response.bytes()).await;
+            return Ok(ResumeProbe {
+                status,
+                response: None,
+                last_event_id: None,
+            });
+        }
+        let read = probe
+            .read(response, id.unwrap_or(i64::MIN), &mut NoHooks, false)
+            .await?;
+        Ok(match read {
+            Read::Answered(answer) => ResumeProbe {
+                status,
+                response: Some(answer),
+                last_event_id: lock(&probe.last_event_id).clone(),
+            },
+            Read::Ended { last_event_id } => ResumeProbe {
+                status,
+                response: None,
+                last_event_id,
+            },
+        })
+    }
+
     /// Use `session` (from an earlier run of this client) instead of initializing.
     pub fn set_session(&mut self, session: Option<String>) {
         self.session = session;
@@ -674,12 +780,12 @@ impl ScriptedClient {
 
     /// The id the next request will carry.
     pub fn next_request_id(&self) -> i64 {
-        self.next_id
+        self.next_id.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Requests from now on carry ids from `id` (after a restart of this process).
     pub fn set_next_request_id(&mut self, id: i64) {
-        self.next_id = id;
+        self.next_id.store(id, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// GET with `Last-Event-ID`.
@@ -894,6 +1000,7 @@ impl ScriptedClient {
                 count += 1;
                 if event.id.is_some() {
                     last_event_id = event.id.clone();
+                    lock(&self.last_event_id).clone_from(&event.id);
                 }
                 if let Some(retry) = event.retry_ms {
                     self.retry_hint_ms

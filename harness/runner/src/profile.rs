@@ -68,7 +68,7 @@ impl Profile {
         );
         roles.insert(
             Role::LongRunning,
-            bind("long_running_agent", json!({"steps": 12})),
+            bind("long_running_agent", json!({"steps": 45})),
         );
         Self {
             name: "reference-agents".into(),

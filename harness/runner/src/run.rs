@@ -2,6 +2,7 @@
 //! start the target, put the chaos stack in front, drive the scripted client
 //! through the steps, then judge the transcript.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +14,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::client::{CallHooks, CallOutcome, ScriptedClient};
+use crate::client::{CallHooks, CallOutcome, NoHooks, ScriptedClient};
 use crate::profile::Profile;
-use crate::scenario::{Expect, ScenarioFile, Step};
+use crate::scenario::{CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step};
 
 /// What to test.
 #[derive(Debug, Clone)]
@@ -350,6 +351,8 @@ async fn run_steps(
     client.set_call_limit(limits.call);
     recorder.note(format!("scenario {} under {version}", scenario.id));
     let mut steps = Vec::new();
+    // Every session lives until the transcript is taken (their GET streams too).
+    let mut sessions: BTreeMap<String, ScriptedClient> = BTreeMap::new();
     let script = async {
         let connected = client.connect().await;
         let unsupported = match &connected {
@@ -362,11 +365,25 @@ async fn run_steps(
         if let Err(e) = connected {
             return (None, Some(format!("could not start a session: {e}")));
         }
+        sessions.insert(MAIN_SESSION.to_owned(), client);
+        let mut script = Script {
+            sessions: &mut sessions,
+            calls: BTreeMap::new(),
+            stack: &stack,
+            server: &server,
+            profile,
+            needs_resumption: scenario.scenario.needs_resumption
+                && !mcp_harness_checks::is_modern_version(version),
+            skipped: None,
+        };
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
-            let result = run_step(n + 1, step, &mut client, &stack, &server, profile).await;
+            let result = script.run_step(n + 1, step).await;
             steps.push(result);
+            if script.skipped.is_some() {
+                break;
+            }
         }
-        (None, None)
+        (script.skipped, None)
     };
     match tokio::time::timeout_at(deadline, script).await {
         Ok((skipped, error)) => {
@@ -490,130 +507,412 @@ fn judge_call(
     (ok, detail)
 }
 
-async fn run_step(
-    n: usize,
-    step: &Step,
-    client: &mut ScriptedClient,
-    stack: &ChaosStack,
-    server: &Arc<Mutex<Server>>,
-    profile: &Profile,
-) -> StepResult {
-    let done = |ok: bool, detail: String| StepResult {
-        step: n,
-        ok,
-        detail,
-    };
-    match step {
-        Step::Call {
-            tool,
-            arguments,
-            progress_token,
-            expect,
-            expect_text,
-            restart_after_events,
-            restart_after_server_events,
-        } => {
-            let Some(binding) = profile.resolve(tool) else {
-                return done(false, format!("the profile has no tool for `{tool}`"));
-            };
-            let arguments = arguments.clone().unwrap_or(binding.arguments);
-            let mut hooks = RestartHook {
-                server: server.clone(),
-                after: *restart_after_events,
-                after_server_events: *restart_after_server_events,
-                done: false,
-                recorder: stack.recorder().clone(),
-            };
-            match client
-                .call(
-                    &binding.tool,
-                    &arguments,
-                    progress_token.as_ref(),
-                    &mut hooks,
-                )
+/// The session every scenario starts with.
+const MAIN_SESSION: &str = "main";
+
+/// What a named call left for later steps.
+#[derive(Debug, Clone)]
+struct NamedCall {
+    session: String,
+    request_id: i64,
+    first_event_id: Option<String>,
+    last_event_id: Option<String>,
+}
+
+/// The state of a scenario being played: its client sessions, its named
+/// calls, and what it drives (proxy, server).
+struct Script<'a> {
+    sessions: &'a mut BTreeMap<String, ScriptedClient>,
+    calls: BTreeMap<String, NamedCall>,
+    stack: &'a ChaosStack,
+    server: &'a Arc<Mutex<Server>>,
+    profile: &'a Profile,
+    /// Skip the case when a call gets no event id (see `Scenario::needs_resumption`).
+    needs_resumption: bool,
+    /// Why the rest of the case is skipped, once that is known.
+    skipped: Option<String>,
+}
+
+fn step_result(step: usize, ok: bool, detail: String) -> StepResult {
+    StepResult { step, ok, detail }
+}
+
+impl Script<'_> {
+    fn main(&mut self) -> &mut ScriptedClient {
+        self.sessions
+            .get_mut(MAIN_SESSION)
+            .expect("the main session is never removed")
+    }
+
+    /// The client of session `name`, started (initialize or discover) on first use.
+    async fn session(&mut self, name: &str) -> Result<&mut ScriptedClient, String> {
+        if !self.sessions.contains_key(name) {
+            let mut client = self.main().sibling();
+            client
+                .connect()
                 .await
-            {
-                Ok(outcome) => {
-                    let (ok, detail) =
-                        judge_call(&outcome, *expect, expect_text.as_deref(), profile.reference);
-                    done(ok, format!("call {}: {detail}", binding.tool))
+                .map_err(|e| format!("session `{name}` could not start: {e}"))?;
+            self.sessions.insert(name.to_owned(), client);
+        }
+        Ok(self.sessions.get_mut(name).expect("inserted above"))
+    }
+
+    fn hooks(&self, call: &CallStep) -> RestartHook {
+        RestartHook {
+            server: self.server.clone(),
+            after: call.restart_after_events,
+            after_server_events: call.restart_after_server_events,
+            done: false,
+            recorder: self.stack.recorder().clone(),
+        }
+    }
+
+    fn remember(&mut self, call: &CallStep, session: &str, outcome: &CallOutcome) {
+        if self.needs_resumption
+            && self.skipped.is_none()
+            && outcome.first_event_id.is_none()
+            && outcome.last_event_id.is_none()
+        {
+            self.skipped = Some(format!(
+                "the server offers no resumption: the stream of call {} carried no event ids",
+                outcome.request_id
+            ));
+        }
+        if let Some(name) = &call.name {
+            self.calls.insert(
+                name.clone(),
+                NamedCall {
+                    session: session.to_owned(),
+                    request_id: outcome.request_id,
+                    first_event_id: outcome.first_event_id.clone(),
+                    last_event_id: outcome.last_event_id.clone(),
+                },
+            );
+        }
+    }
+
+    async fn run_step(&mut self, n: usize, step: &Step) -> StepResult {
+        let done = |ok: bool, detail: String| step_result(n, ok, detail);
+        match step {
+            Step::Call(call) => {
+                let session = call.session.as_deref().unwrap_or(MAIN_SESSION).to_owned();
+                let mut hooks = self.hooks(call);
+                let profile = self.profile;
+                let client = match self.session(&session).await {
+                    Ok(client) => client,
+                    Err(e) => return done(false, e),
+                };
+                let (ok, detail, outcome) = play_call(client, call, profile, &mut hooks).await;
+                if let Some(outcome) = &outcome {
+                    self.remember(call, &session, outcome);
                 }
-                Err(e) => done(false, format!("call {}: {e}", binding.tool)),
+                done(ok, detail)
             }
-        }
-        Step::Raw {
-            method,
-            headers,
-            session,
-            body,
-            text_body,
-            expect_status,
-            expect_status_in,
-        } => {
-            let headers: Vec<(String, String)> = headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let mut wanted: Vec<u16> = expect_status_in.clone();
-            wanted.extend(expect_status.iter().copied());
-            if wanted.is_empty() {
-                return done(
-                    false,
-                    "a raw step needs expect_status or expect_status_in".into(),
+            Step::Parallel { calls } => {
+                let mut clients = Vec::with_capacity(calls.len());
+                for call in calls {
+                    let session = call.session.as_deref().unwrap_or(MAIN_SESSION).to_owned();
+                    match self.session(&session).await {
+                        Ok(client) => clients.push((session, client.fork())),
+                        Err(e) => return done(false, e),
+                    }
+                }
+                let profile = self.profile;
+                let runs = calls
+                    .iter()
+                    .zip(clients)
+                    .map(|(call, (session, mut client))| {
+                        let mut hooks = self.hooks(call);
+                        async move {
+                            let played = play_call(&mut client, call, profile, &mut hooks).await;
+                            (session, played)
+                        }
+                    });
+                let played = futures::future::join_all(runs).await;
+                let mut ok = true;
+                let mut details = Vec::new();
+                for (call, (session, (call_ok, detail, outcome))) in calls.iter().zip(played) {
+                    ok &= call_ok;
+                    details.push(detail);
+                    if let Some(outcome) = &outcome {
+                        self.remember(call, &session, outcome);
+                    }
+                }
+                done(
+                    ok,
+                    format!("{} calls at once: {}", calls.len(), details.join("; ")),
+                )
+            }
+            Step::Resume {
+                of,
+                from,
+                last_event_id,
+                session,
+                wait_ms,
+                expect,
+            } => {
+                let named = match of {
+                    Some(name) => match self.calls.get(name) {
+                        Some(named) => Some(named.clone()),
+                        None => {
+                            return done(
+                                false,
+                                format!(
+                                    "`of = \"{name}\"` names no earlier call (hint: give a call `name = \"{name}\"`)"
+                                ),
+                            );
+                        }
+                    },
+                    None => None,
+                };
+                let id = match (last_event_id, &named) {
+                    (Some(literal), _) => literal.clone(),
+                    (None, Some(named)) => {
+                        let id = match from {
+                            ResumeFrom::Last => named.last_event_id.clone(),
+                            ResumeFrom::First => named.first_event_id.clone(),
+                        };
+                        match id {
+                            Some(id) => id,
+                            None => {
+                                return done(
+                                    true,
+                                    "the call received no event id: there is nothing to resume from (the server offers no resumption)".into(),
+                                );
+                            }
+                        }
+                    }
+                    (None, None) => {
+                        return done(false, "a resume step needs `of` or `last_event_id`".into());
+                    }
+                };
+                let who = session
+                    .clone()
+                    .or_else(|| named.as_ref().map(|c| c.session.clone()))
+                    .unwrap_or_else(|| MAIN_SESSION.to_owned());
+                let request = named.as_ref().map(|c| c.request_id);
+                let client = match self.session(&who).await {
+                    Ok(client) => client,
+                    Err(e) => return done(false, e),
+                };
+                match client
+                    .resume_once(&id, request, Duration::from_millis(*wait_ms))
+                    .await
+                {
+                    Ok(probe) => {
+                        let got = if probe.response.is_some() {
+                            "the call's response"
+                        } else {
+                            "no response"
+                        };
+                        let ok = *expect == ResumeExpect::Any || probe.response.is_some();
+                        let mut detail = format!(
+                            "resume from {id:?} as session {who}: HTTP {}, {got}",
+                            probe.status
+                        );
+                        if !ok {
+                            detail.push_str(" (expected the call's response)");
+                        }
+                        done(ok, detail)
+                    }
+                    Err(e) => done(
+                        *expect == ResumeExpect::Any,
+                        format!("resume from {id:?}: {e}"),
+                    ),
+                }
+            }
+            Step::Load {
+                sessions,
+                tool,
+                arguments,
+            } => {
+                let Some(binding) = self.profile.resolve(tool) else {
+                    return done(false, format!("the profile has no tool for `{tool}`"));
+                };
+                let arguments = arguments.clone().unwrap_or(binding.arguments);
+                let template = self.main().sibling();
+                let runs = (0..*sessions).map(|i| {
+                    let mut client = template.sibling();
+                    let tool = binding.tool.clone();
+                    let arguments = arguments.clone();
+                    async move {
+                        if let Err(e) = client.connect().await {
+                            return LoadOutcome::Refused(format!("session {}: {e}", i + 1));
+                        }
+                        let token = json!(format!("load-{}", i + 1));
+                        match client
+                            .call(&tool, &arguments, Some(&token), &mut NoHooks)
+                            .await
+                        {
+                            Ok(outcome) if outcome.result.is_some() || outcome.error.is_some() => {
+                                LoadOutcome::Completed
+                            }
+                            Ok(outcome) => LoadOutcome::Lost(format!(
+                                "session {}: {}",
+                                i + 1,
+                                outcome.gave_up.unwrap_or_else(|| "no result".into())
+                            )),
+                            Err(e) => LoadOutcome::Refused(format!("session {}: {e}", i + 1)),
+                        }
+                    }
+                });
+                let outcomes = futures::future::join_all(runs).await;
+                let completed = outcomes
+                    .iter()
+                    .filter(|o| matches!(o, LoadOutcome::Completed))
+                    .count();
+                let refused: Vec<&String> = outcomes
+                    .iter()
+                    .filter_map(|o| match o {
+                        LoadOutcome::Refused(why) => Some(why),
+                        _ => None,
+                    })
+                    .collect();
+                let lost: Vec<&String> = outcomes
+                    .iter()
+                    .filter_map(|o| match o {
+                        LoadOutcome::Lost(why) => Some(why),
+                        _ => None,
+                    })
+                    .collect();
+                let mut detail = format!(
+                    "{sessions} sessions calling {}: {completed} completed, {} refused, {} accepted but never answered",
+                    binding.tool,
+                    refused.len(),
+                    lost.len()
                 );
+                if let Some(first) = refused.first() {
+                    detail.push_str(&format!("; first refused: {first}"));
+                }
+                if let Some(first) = lost.first() {
+                    detail.push_str(&format!("; first lost: {first}"));
+                }
+                // Refusals are the server's right under load (judged by the checks);
+                // an accepted call that never completes is not.
+                done(lost.is_empty(), detail)
             }
-            let payload = match (body, text_body) {
-                (Some(json), _) => Some(json.to_string()),
-                (None, Some(text)) => Some(text.clone()),
-                (None, None) => None,
-            };
-            match client
-                .raw(method, &headers, session, payload.as_deref())
-                .await
-            {
+            Step::Raw {
+                method,
+                headers,
+                session,
+                body,
+                text_body,
+                expect_status,
+                expect_status_in,
+            } => {
+                let headers: Vec<(String, String)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let mut wanted: Vec<u16> = expect_status_in.clone();
+                wanted.extend(expect_status.iter().copied());
+                if wanted.is_empty() {
+                    return done(
+                        false,
+                        "a raw step needs expect_status or expect_status_in".into(),
+                    );
+                }
+                let payload = match (body, text_body) {
+                    (Some(json), _) => Some(json.to_string()),
+                    (None, Some(text)) => Some(text.clone()),
+                    (None, None) => None,
+                };
+                match self
+                    .main()
+                    .raw(method, &headers, session, payload.as_deref())
+                    .await
+                {
+                    Ok(status) => done(
+                        wanted.contains(&status),
+                        format!("{method} answered {status} (expected {wanted:?})"),
+                    ),
+                    Err(e) => done(false, format!("{method}: {e}")),
+                }
+            }
+            Step::DeleteSession => match self.main().delete_session().await {
                 Ok(status) => done(
-                    wanted.contains(&status),
-                    format!("{method} answered {status} (expected {wanted:?})"),
+                    (200..300).contains(&status) || status == 405,
+                    format!("DELETE answered {status}"),
                 ),
-                Err(e) => done(false, format!("{method}: {e}")),
-            }
-        }
-        Step::DeleteSession => match client.delete_session().await {
-            Ok(status) => done(
-                (200..300).contains(&status) || status == 405,
-                format!("DELETE answered {status}"),
-            ),
-            Err(e) => done(false, e.to_string()),
-        },
-        Step::Wait { ms } => {
-            tokio::time::sleep(Duration::from_millis(*ms)).await;
-            done(true, format!("waited {ms} ms"))
-        }
-        Step::Fault { rule } => {
-            stack.faults().add(rule.clone());
-            done(true, format!("fault {} armed", rule.fault.name()))
-        }
-        Step::Network { up } => match stack.set_network(*up).await {
-            Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
-            Err(e) => done(false, e.to_string()),
-        },
-        Step::Toxic { toxic } => match Toxic::from_json(toxic) {
-            Ok(toxic) => match stack.add_toxic(&toxic).await {
-                Ok(()) => done(true, format!("toxic {} added", toxic.name)),
-                Err(e) => done(false, format!("toxic {}: {e}", toxic.name)),
+                Err(e) => done(false, e.to_string()),
             },
-            Err(e) => done(false, format!("toxic {toxic}: {e}")),
-        },
-        Step::RemoveToxic { name } => match stack.remove_toxic(name).await {
-            Ok(()) => done(true, format!("toxic {name} removed")),
-            Err(e) => done(false, format!("toxic {name}: {e}")),
-        },
-        Step::OpenGetStream => match client.open_get_stream().await {
-            Ok(status) => done(
-                status == 200 || status == 405,
-                format!("GET stream answered {status} (expected 200, or 405 if not offered)"),
-            ),
-            Err(e) => done(false, format!("GET stream: {e}")),
-        },
+            Step::Wait { ms } => {
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                done(true, format!("waited {ms} ms"))
+            }
+            Step::Fault { rule } => {
+                self.stack.faults().add(rule.clone());
+                done(true, format!("fault {} armed", rule.fault.name()))
+            }
+            Step::Network { up } => match self.stack.set_network(*up).await {
+                Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
+                Err(e) => done(false, e.to_string()),
+            },
+            Step::Toxic { toxic } => match Toxic::from_json(toxic) {
+                Ok(toxic) => match self.stack.add_toxic(&toxic).await {
+                    Ok(()) => done(true, format!("toxic {} added", toxic.name)),
+                    Err(e) => done(false, format!("toxic {}: {e}", toxic.name)),
+                },
+                Err(e) => done(false, format!("toxic {toxic}: {e}")),
+            },
+            Step::RemoveToxic { name } => match self.stack.remove_toxic(name).await {
+                Ok(()) => done(true, format!("toxic {name} removed")),
+                Err(e) => done(false, format!("toxic {name}: {e}")),
+            },
+            Step::OpenGetStream => match self.main().open_get_stream().await {
+                Ok(status) => done(
+                    status == 200 || status == 405,
+                    format!("GET stream answered {status} (expected 200, or 405 if not offered)"),
+                ),
+                Err(e) => done(false, format!("GET stream: {e}")),
+            },
+        }
+    }
+}
+
+enum LoadOutcome {
+    Completed,
+    Refused(String),
+    Lost(String),
+}
+
+/// Make one call and judge how it ended: (ok, detail, the outcome if the call ran).
+async fn play_call(
+    client: &mut ScriptedClient,
+    call: &CallStep,
+    profile: &Profile,
+    hooks: &mut RestartHook,
+) -> (bool, String, Option<CallOutcome>) {
+    let Some(binding) = profile.resolve(&call.tool) else {
+        return (
+            false,
+            format!("the profile has no tool for `{}`", call.tool),
+            None,
+        );
+    };
+    let arguments = call.arguments.clone().unwrap_or(binding.arguments);
+    match client
+        .call(
+            &binding.tool,
+            &arguments,
+            call.progress_token.as_ref(),
+            hooks,
+        )
+        .await
+    {
+        Ok(outcome) => {
+            let (ok, detail) = judge_call(
+                &outcome,
+                call.expect,
+                call.expect_text.as_deref(),
+                profile.reference,
+            );
+            (
+                ok,
+                format!("call {}: {detail}", binding.tool),
+                Some(outcome),
+            )
+        }
+        Err(e) => (false, format!("call {}: {e}", binding.tool), None),
     }
 }

@@ -152,36 +152,115 @@ pub enum Expect {
     Any,
 }
 
+/// A tool call, as a `call` step or one of the calls of a `parallel` step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallStep {
+    /// A role (`elicits`, `samples`, `progress`, `long_running`) or a tool name.
+    pub tool: String,
+    /// Arguments (the profile's for the role when absent).
+    #[serde(default)]
+    pub arguments: Option<Value>,
+    /// The progress token to send (string or integer); none when absent.
+    #[serde(default)]
+    pub progress_token: Option<Value>,
+    /// How the call must end.
+    #[serde(default = "default_expect")]
+    pub expect: Expect,
+    /// Text the result must contain (checked against the built-in agents only).
+    #[serde(default)]
+    pub expect_text: Option<String>,
+    /// Kill the server with SIGKILL and restart it after the client got this
+    /// many events of the call's stream, then resume.
+    #[serde(default)]
+    pub restart_after_events: Option<u32>,
+    /// With `restart_after_events`: before the kill, wait (up to 5 s) until the
+    /// server has sent this many events on the call's stream, as the proxy
+    /// recorded them (delivered or withheld by a fault). Makes "killed after
+    /// it sent, and stored, what the client has not seen" deterministic.
+    #[serde(default)]
+    pub restart_after_server_events: Option<u32>,
+    /// A name for the call, so a later `resume` step can use its stream's
+    /// event ids (`of = "NAME"`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The client session that makes the call: `main` (the one every scenario
+    /// starts with) when absent; a new name starts a new session first.
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+/// Which event id of a named call a `resume` step sends as `Last-Event-ID`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResumeFrom {
+    /// The last event id the client received for the call.
+    #[default]
+    Last,
+    /// The first event id the client received for the call.
+    First,
+}
+
+/// What a `resume` step must bring back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResumeExpect {
+    /// Anything: only the checks judge what was replayed.
+    #[default]
+    Any,
+    /// The named call's response is replayed.
+    Response,
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// Call a tool (by role or name) and follow its stream to the end.
-    Call {
-        /// A role (`elicits`, `samples`, `progress`, `long_running`) or a tool name.
+    Call(CallStep),
+    /// Make several calls at once (each may name its own session) and wait
+    /// for all of them.
+    Parallel {
+        /// The calls.
+        calls: Vec<CallStep>,
+    },
+    /// Resume a stream once with a chosen `Last-Event-ID` (GET), read what the
+    /// server replays, and answer its requests. The id is one the client got
+    /// for the call named `of` (`from`: its first or last), or `last_event_id`
+    /// as written (an unknown or malformed id).
+    Resume {
+        /// The named call whose event id is sent.
+        #[serde(default)]
+        of: Option<String>,
+        /// Which of its event ids.
+        #[serde(default)]
+        from: ResumeFrom,
+        /// A literal `Last-Event-ID` instead.
+        #[serde(default)]
+        last_event_id: Option<String>,
+        /// The session that sends the GET: the call's own when absent; another
+        /// name (a new session if unknown) tries a replay across sessions.
+        #[serde(default)]
+        session: Option<String>,
+        /// How long to read the resumed stream at most, ms.
+        #[serde(default = "default_resume_wait_ms")]
+        wait_ms: u64,
+        /// What it must bring back.
+        #[serde(default)]
+        expect: ResumeExpect,
+    },
+    /// Start `sessions` client sessions at once, each calling `tool`, and
+    /// count those refused (5xx, resets, refused connections) and those that
+    /// completed.
+    Load {
+        /// How many sessions.
+        #[serde(default = "default_load_sessions")]
+        sessions: u32,
+        /// A role or a tool name.
         tool: String,
         /// Arguments (the profile's for the role when absent).
         #[serde(default)]
         arguments: Option<Value>,
-        /// The progress token to send (string or integer); none when absent.
-        #[serde(default)]
-        progress_token: Option<Value>,
-        /// How the call must end.
-        #[serde(default = "default_expect")]
-        expect: Expect,
-        /// Text the result must contain (checked against the built-in agents only).
-        #[serde(default)]
-        expect_text: Option<String>,
-        /// Kill the server with SIGKILL and restart it after the client got this
-        /// many events of the call's stream, then resume.
-        #[serde(default)]
-        restart_after_events: Option<u32>,
-        /// With `restart_after_events`: before the kill, wait (up to 5 s) until the
-        /// server has sent this many events on the call's stream, as the proxy
-        /// recorded them (delivered or withheld by a fault). Makes "killed after
-        /// it sent, and stored, what the client has not seen" deterministic.
-        #[serde(default)]
-        restart_after_server_events: Option<u32>,
     },
     /// Send an HTTP request as written, to test the server's refusals.
     Raw {
@@ -244,6 +323,12 @@ pub enum Step {
 fn default_expect() -> Expect {
     Expect::Success
 }
+fn default_resume_wait_ms() -> u64 {
+    2000
+}
+fn default_load_sessions() -> u32 {
+    32
+}
 fn default_post() -> String {
     "POST".into()
 }
@@ -274,8 +359,82 @@ pub struct Scenario {
     /// TCP toxics (Toxiproxy JSON) in force from the start.
     #[serde(default)]
     pub toxics: Vec<ToxicSpec>,
+    /// Run the scenario once per role (a case `ID.ROLE` each, skipped when the
+    /// target has no tool for it); calls with `tool = "{role}"` call it.
+    #[serde(default)]
+    pub for_each_role: Vec<Role>,
+    /// The scenario is about resuming streams: a legacy case whose first call
+    /// got no event id at all (the server offers no resumption) is skipped
+    /// with that reason, never failed.
+    #[serde(default)]
+    pub needs_resumption: bool,
+    /// Whether `cargo test` compares the normalized transcript with a snapshot
+    /// (off where the interleaving of concurrent calls depends on timing).
+    #[serde(default = "default_true")]
+    pub snapshot: bool,
     /// The steps.
     pub steps: Vec<Step>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The placeholder a `for_each_role` scenario calls its role by.
+pub const ROLE_PLACEHOLDER: &str = "{role}";
+
+impl Role {
+    /// The role's name in scenario files (`long_running`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Progress => "progress",
+            Self::Elicits => "elicits",
+            Self::Samples => "samples",
+            Self::LongRunning => "long_running",
+        }
+    }
+}
+
+impl ScenarioFile {
+    /// The cases of a `for_each_role` scenario, one per role (`ID.ROLE`, the
+    /// role needed, `{role}` replaced); any other scenario as it is.
+    pub fn expand_roles(self) -> Vec<ScenarioFile> {
+        if self.scenario.for_each_role.is_empty() {
+            return vec![self];
+        }
+        let fill = |call: &mut CallStep, role: Role| {
+            if call.tool == ROLE_PLACEHOLDER {
+                call.tool = role.name().to_owned();
+            }
+        };
+        self.scenario
+            .for_each_role
+            .iter()
+            .map(|&role| {
+                let mut scenario = self.scenario.clone();
+                scenario.for_each_role.clear();
+                if !scenario.needs.contains(&role) {
+                    scenario.needs.push(role);
+                }
+                scenario.description = format!("{} (role: {})", scenario.description, role.name());
+                for step in &mut scenario.steps {
+                    match step {
+                        Step::Call(call) => fill(call, role),
+                        Step::Parallel { calls } => calls.iter_mut().for_each(|c| fill(c, role)),
+                        Step::Load { tool, .. } if tool == ROLE_PLACEHOLDER => {
+                            *tool = role.name().to_owned()
+                        }
+                        _ => {}
+                    }
+                }
+                ScenarioFile {
+                    id: format!("{}.{}", self.id, role.name()),
+                    path: self.path.clone(),
+                    scenario,
+                }
+            })
+            .collect()
+    }
 }
 
 /// A scenario with where it came from.
@@ -431,7 +590,9 @@ pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
             .replace('\\', "/");
         match std::fs::read_to_string(&path) {
             Ok(text) => match parse(&path, &text) {
-                Ok(scenario) => scenarios.push(ScenarioFile { id, path, scenario }),
+                Ok(scenario) => {
+                    scenarios.extend(ScenarioFile { id, path, scenario }.expand_roles())
+                }
                 Err(e) => errors.push(e),
             },
             Err(e) => errors.push(ScenarioError {
@@ -488,7 +649,7 @@ expect_text = "booked"
 "#;
         let scenario = parse(Path::new("x.toml"), text).unwrap();
         assert_eq!(scenario.needs, vec![Role::Elicits]);
-        assert!(matches!(&scenario.steps[0], Step::Call { tool, .. } if tool == "elicits"));
+        assert!(matches!(&scenario.steps[0], Step::Call(call) if call.tool == "elicits"));
         assert_eq!(scenario.faults.len(), 1);
     }
 
@@ -514,6 +675,63 @@ expect_text = "booked"
     }
 
     #[test]
+    fn concurrency_steps_read_and_roles_expand() {
+        let text = r#"
+description = "matrix"
+versions = ["2025-11-25"]
+for_each_role = ["progress", "samples"]
+[[steps]]
+do = "parallel"
+calls = [{ tool = "{role}", name = "a" }, { tool = "elicits", session = "b" }]
+[[steps]]
+do = "resume"
+of = "a"
+from = "first"
+session = "b"
+[[steps]]
+do = "resume"
+last_event_id = "nope"
+[[steps]]
+do = "load"
+tool = "{role}"
+"#;
+        let scenario = parse(Path::new("m.toml"), text).unwrap();
+        let file = ScenarioFile {
+            id: "streams/m".into(),
+            path: "m.toml".into(),
+            scenario,
+        };
+        let cases = file.expand_roles();
+        let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["streams/m.progress", "streams/m.samples"]);
+        let samples = &cases[1].scenario;
+        assert_eq!(samples.needs, vec![Role::Samples]);
+        match &samples.steps[0] {
+            Step::Parallel { calls } => {
+                assert_eq!(calls[0].tool, "samples");
+                assert_eq!(calls[1].tool, "elicits", "only the placeholder is replaced");
+                assert_eq!(calls[1].session.as_deref(), Some("b"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            &samples.steps[1],
+            Step::Resume { of: Some(of), from: ResumeFrom::First, wait_ms: 2000, .. } if of == "a"
+        ));
+        assert!(
+            matches!(&samples.steps[3], Step::Load { sessions: 32, tool, .. } if tool == "samples")
+        );
+    }
+
+    #[test]
+    fn a_mistake_inside_a_parallel_call_names_its_field() {
+        let text = "description = \"x\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"parallel\"\ncalls = [{ tool = \"progress\", colour = 1 }]\n";
+        let err = parse(Path::new("p.toml"), text).unwrap_err();
+        assert!(err.message.contains("colour"), "{err}");
+        assert_eq!(err.line, 5, "{err}");
+    }
+
+    #[test]
     fn the_schema_names_the_step_kinds() {
         let schema = json_schema().to_string();
         for kind in [
@@ -525,6 +743,11 @@ expect_text = "booked"
             "restart_after_server_events",
             "open_get_stream",
             "remove_toxic",
+            "parallel",
+            "resume",
+            "load",
+            "for_each_role",
+            "needs_resumption",
         ] {
             assert!(schema.contains(kind), "{kind}");
         }
