@@ -84,6 +84,8 @@ pub struct Exchange {
     pub end_at_us: Option<u64>,
     /// When the proxy cut or closed the stream for the client, if it did.
     pub cut_at_us: Option<u64>,
+    /// The record of the stream's end, if it ended.
+    pub end_seq: Option<u64>,
 }
 
 impl Exchange {
@@ -148,6 +150,8 @@ pub struct Analysis {
     pub client_capabilities: BTreeMap<String, Value>,
     /// Records where the harness killed the server.
     pub kills: Vec<u64>,
+    /// Every fault the harness injected: (record, exchange it hit if any, name).
+    pub faults: Vec<(u64, Option<u64>, String)>,
     /// Event id -> index in `exchanges` of the exchange it was first seen on.
     origins: HashMap<String, usize>,
 }
@@ -161,7 +165,14 @@ impl Analysis {
     pub fn of(transcript: &Transcript) -> Self {
         let mut exchanges: BTreeMap<u64, Exchange> = BTreeMap::new();
         let mut kills: Vec<u64> = Vec::new();
+        let mut faults: Vec<(u64, Option<u64>, String)> = Vec::new();
         for record in &transcript.records {
+            if let WireEvent::Fault {
+                exchange, fault, ..
+            } = &record.event
+            {
+                faults.push((record.seq, *exchange, fault.clone()));
+            }
             match &record.event {
                 WireEvent::Request {
                     exchange,
@@ -190,6 +201,7 @@ impl Analysis {
                             request_at_us: record.at_us,
                             end_at_us: None,
                             cut_at_us: None,
+                            end_seq: None,
                         },
                     );
                 }
@@ -245,6 +257,7 @@ impl Analysis {
                     if let Some(x) = exchanges.get_mut(exchange) {
                         x.end = Some(*reason);
                         x.end_at_us = Some(record.at_us);
+                        x.end_seq = Some(record.seq);
                     }
                 }
                 _ => {}
@@ -255,6 +268,7 @@ impl Analysis {
             exchanges,
             version: DEFAULT_VERSION.into(),
             kills,
+            faults,
             ..Self::default()
         };
         analysis.find_version_and_capabilities();
@@ -319,6 +333,24 @@ impl Analysis {
                 .find_map(|x| x.headers.mcp_protocol_version.clone());
         }
         self.version = version.unwrap_or_else(|| DEFAULT_VERSION.into());
+    }
+
+    /// Whether a fault hit `exchange` itself, or one with no exchange (a kill,
+    /// a toxic, the network) was injected before the exchange ended: either
+    /// may be why it got no answer.
+    pub fn fault_in_the_way(&self, exchange: &Exchange) -> bool {
+        self.faults.iter().any(|(seq, hit, _)| match hit {
+            Some(x) => *x == exchange.id,
+            None => exchange.end_seq.is_none_or(|end| *seq < end),
+        })
+    }
+
+    /// The names of the faults that hit `exchange` itself.
+    pub fn faults_on(&self, exchange: &Exchange) -> impl Iterator<Item = &str> {
+        self.faults
+            .iter()
+            .filter(move |(_, hit, _)| *hit == Some(exchange.id))
+            .map(|(_, _, name)| name.as_str())
     }
 
     /// Whether the run was in the stateless 2026-07-28 era (or later).

@@ -180,10 +180,55 @@ static CATALOG: &[Check] = &[
         id: "response.exactly_once",
         level: Level::Must,
         section: "basic#responses",
-        quote: "Responses MUST include the same ID as the request they correspond to; every request gets one response.",
+        quote: "The Server MUST reply with a Response (JSON-RPC 2.0, section 4): every request gets exactly one, unless a fault, a kill or the client's own silence stood in its way.",
         versions: Versions::All,
         needs: Needs::Nothing,
         run: response_exactly_once,
+    },
+    Check {
+        id: "stream.response_after_resume",
+        level: Level::Should,
+        section: "basic/transports#sending-messages-to-the-server",
+        quote: "The SSE stream SHOULD eventually include a JSON-RPC response for the JSON-RPC request sent in the POST body.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: response_after_resume,
+    },
+    Check {
+        id: "stream.replay_after_last_event_id",
+        level: Level::Must,
+        section: "basic/transports#resumability-and-redelivery",
+        quote: "The server MAY use this header to replay messages that would have been sent after the last event ID, on the stream that was disconnected.",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: replay_after_last_event_id,
+    },
+    Check {
+        id: "stream.replay_own_session_only",
+        level: Level::Must,
+        section: "basic/transports#resumability-and-redelivery",
+        quote: "The server MUST NOT replay messages that would have been delivered on a different stream (another session's streams are different streams).",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: replay_own_session_only,
+    },
+    Check {
+        id: "stream.request_scoped_on_own_stream",
+        level: Level::Should,
+        section: "basic/transports#listening-for-messages-from-the-server",
+        quote: "These messages SHOULD be unrelated to any concurrently-running JSON-RPC request from the client (a request's progress goes on its own stream).",
+        versions: Versions::Legacy,
+        needs: Needs::Nothing,
+        run: request_scoped_on_own_stream,
+    },
+    Check {
+        id: "load.refusals",
+        level: Level::Should,
+        section: "basic/transports#sending-messages-to-the-server",
+        quote: "If the input is a JSON-RPC request, the server MUST either return Content-Type: text/event-stream, to initiate an SSE stream, or Content-Type: application/json, to return one JSON object (a refusal under load returns neither).",
+        versions: Versions::All,
+        needs: Needs::Nothing,
+        run: load_refusals,
     },
     Check {
         id: "sse.priming_event",
@@ -801,6 +846,30 @@ fn nothing_lost(a: &Analysis) -> Judged {
     judged
 }
 
+/// Ids of the requests the server sent to the client (elicitation, sampling)
+/// on `x`'s logical stream that the client never answered: the server may be
+/// waiting on the client, not the other way round.
+fn client_left_unanswered(a: &Analysis, x: &Exchange) -> bool {
+    let session = x.session().unwrap_or_default();
+    let answered: BTreeSet<String> = a
+        .exchanges
+        .iter()
+        .filter(|c| c.method == "POST" && c.session().unwrap_or_default() == session)
+        .filter_map(|c| c.body.as_ref())
+        .filter(|b| is_response(b))
+        .map(|b| b["id"].to_string())
+        .collect();
+    a.exchanges
+        .iter()
+        .filter(|s| a.stream_root(s).id == x.id)
+        .flat_map(|s| s.server_messages())
+        .any(|(_, m, _)| {
+            m.get("method").is_some()
+                && m.get("id").is_some()
+                && !answered.contains(&m["id"].to_string())
+        })
+}
+
 fn response_exactly_once(a: &Analysis) -> Judged {
     let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (_, x, m) in delivered_in_order(a) {
@@ -818,30 +887,215 @@ fn response_exactly_once(a: &Analysis) -> Judged {
         }
         let key = (id_scope(a, x), id.to_string());
         let n = count.get(&key).copied().unwrap_or(0);
-        let cut = matches!(
-            x.end,
-            Some(EndReason::Cut | EndReason::Closed | EndReason::ClientGone)
-        ) || x.response_delivery == Delivery::Withheld;
-        let unfinished = x.end.is_none() && x.response_body.is_none();
-        if n == 0 && (cut || unfinished) {
-            // Lost to a cut (replay is a MAY, judged by stream.nothing_lost), or
-            // still open when the recording ended: nothing to judge.
-            continue;
-        }
-        if n == 0 && a.kills.iter().any(|k| *k > x.request_seq) {
-            continue; // the harness killed the server mid-request: the run is interrupted
+        if n == 0 {
+            // Lost to a fault (a lost response after a resume is judged by
+            // stream.response_after_resume), a kill (the run is interrupted),
+            // a client that never answered the server's question, or still
+            // open when the recording ended: nothing to judge.
+            let faulted = a.fault_in_the_way(x)
+                || matches!(x.end, Some(EndReason::Cut | EndReason::Closed))
+                || x.response_delivery == Delivery::Withheld;
+            let unfinished = x.end.is_none() && x.response_body.is_none();
+            if faulted || unfinished || client_left_unanswered(a, x) {
+                continue;
+            }
         }
         if x.response.is_none() {
             continue;
         }
         judged.examined += 1;
-        if n != 1 {
+        if n == 0 {
+            let how = match x.end {
+                Some(EndReason::ClientGone) => {
+                    "the client gave up waiting (no fault in its way)".to_owned()
+                }
+                Some(reason) => format!("its stream ended ({reason:?}) without it"),
+                None => "no response body".to_owned(),
+            };
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!("request {id} was never answered: {how}"),
+                "exactly one response",
+            ));
+        } else if n != 1 {
             judged.findings.push(Finding::at(
                 x.request_seq,
                 format!("request {id} got {n} responses"),
                 "exactly one response",
             ));
         }
+    }
+    judged
+}
+
+/// The resumes (GET with `Last-Event-ID`) by `x`'s own session that continue
+/// `x`'s stream.
+fn resumes_of<'a>(a: &'a Analysis, x: &'a Exchange) -> impl Iterator<Item = &'a Exchange> {
+    a.exchanges.iter().filter(move |r| {
+        r.is_resume()
+            && r.id != x.id
+            && r.headers.mcp_session_id == x.headers.mcp_session_id
+            && a.stream_root(r).id == x.id
+    })
+}
+
+fn response_after_resume(a: &Analysis) -> Judged {
+    let delivered = delivered_ids(a);
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.method == "POST") {
+        let Some(id) = x.rpc_id() else { continue };
+        let cut = a
+            .faults_on(x)
+            .any(|f| matches!(f, "cut" | "partition" | "close_with_retry"));
+        // The server offered resumption: the client got an event id on the stream.
+        let offered = x
+            .events
+            .iter()
+            .any(|e| e.id.is_some() && e.delivery == Delivery::Delivered);
+        let resumes: Vec<&Exchange> = resumes_of(a, x).collect();
+        if !cut || !offered || resumes.is_empty() {
+            continue;
+        }
+        if a.kills.iter().any(|k| *k > x.request_seq) {
+            continue; // the run was interrupted: durability, not the stream, is judged
+        }
+        judged.examined += 1;
+        let key = (x.session().unwrap_or_default().to_owned(), format!("r{id}"));
+        if !delivered.contains(&key) {
+            let last = resumes
+                .last()
+                .and_then(|r| r.headers.last_event_id.clone())
+                .unwrap_or_default();
+            judged.findings.push(Finding::at(
+                x.request_seq,
+                format!(
+                    "the response to request {id} was lost: its stream was cut, the client resumed {} time(s) (last from event {last}) and never got it",
+                    resumes.len()
+                ),
+                "the response on the resumed stream",
+            ));
+        }
+    }
+    judged
+}
+
+fn replay_after_last_event_id(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.is_resume()) {
+        let Some(last) = x.headers.last_event_id.as_deref() else {
+            continue;
+        };
+        for e in x
+            .events
+            .iter()
+            .filter(|e| e.delivery == Delivery::Delivered && e.id.is_some())
+        {
+            judged.examined += 1;
+            if e.id.as_deref() == Some(last) {
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!("the resume after event {last} delivered event {last} itself again"),
+                    "only events after the Last-Event-ID",
+                ));
+            }
+        }
+    }
+    judged
+}
+
+fn replay_own_session_only(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.is_resume()) {
+        for e in x
+            .events
+            .iter()
+            .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
+        {
+            let Some(id) = &e.id else { continue };
+            judged.examined += 1;
+            if let Some(from) = a.origin_of(id)
+                && from.id != x.id
+                && from.session() != x.session()
+            {
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!(
+                        "a resume of session {} replayed event {id} of session {} (exchange {})",
+                        x.session().unwrap_or("(none)"),
+                        from.session().unwrap_or("(none)"),
+                        from.id
+                    ),
+                    "only the asking session's own events",
+                ));
+            }
+        }
+    }
+    judged
+}
+
+fn request_scoped_on_own_stream(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let standalone = x.method == "GET" && !x.is_resume();
+        for (seq, message, _) in x.server_messages() {
+            let Some((token, _)) = progress_of(message) else {
+                continue;
+            };
+            // Progress names its request by token: it is request-scoped, on
+            // whichever stream it arrives (the order of two streams' records
+            // says little about when the server sent them).
+            let owner = a.exchanges.iter().find(|r| {
+                r.method == "POST"
+                    && r.request_seq < seq
+                    && r.session() == x.session()
+                    && r.body
+                        .as_ref()
+                        .and_then(|b| b.pointer("/params/_meta/progressToken"))
+                        .is_some_and(|t| is_token_text(t, &token))
+            });
+            let Some(owner) = owner else { continue };
+            judged.examined += 1;
+            if standalone {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!(
+                        "progress for token {token} of request {} on the standalone GET stream",
+                        owner.rpc_id().cloned().unwrap_or_default()
+                    ),
+                    "a request's progress on its own stream (or its resumption)",
+                ));
+            }
+        }
+    }
+    judged
+}
+
+fn load_refusals(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    let mut refused: Vec<&Exchange> = Vec::new();
+    for x in a
+        .exchanges
+        .iter()
+        .filter(|x| x.method == "POST" && x.rpc_id().is_some())
+    {
+        judged.examined += 1;
+        let server_error = x.status().is_some_and(|s| s >= 500);
+        if server_error && !a.fault_in_the_way(x) {
+            refused.push(x);
+        }
+    }
+    if let Some(first) = refused.first() {
+        judged.findings.push(Finding::at(
+            first.request_seq,
+            format!(
+                "{} request(s) refused with a 5xx status or a broken connection, the first ({}) from session {} with {}",
+                refused.len(),
+                first.rpc_method().unwrap_or("a request"),
+                first.session().unwrap_or("(none)"),
+                first.status().unwrap_or_default()
+            ),
+            "every request accepted (an SSE stream or a JSON answer)",
+        ));
     }
     judged
 }

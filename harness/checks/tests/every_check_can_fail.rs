@@ -27,6 +27,18 @@ fn good(id: &str) -> Transcript {
                 .transcript()
         }
         "session.id_visible_ascii" => clean_call().transcript(),
+        "stream.response_after_resume" => {
+            let mut w =
+                cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))]);
+            w.fault(Some(CUT_CALL), "cut");
+            w.transcript()
+        }
+        "stream.replay_after_last_event_id" | "stream.replay_own_session_only" => {
+            cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))])
+                .transcript()
+        }
+        "stream.request_scoped_on_own_stream" => clean_call().transcript(),
+        "load.refusals" => clean_call().transcript(),
         "session.missing_id_400" => {
             let mut w = Wire::legacy();
             let x = w.request(
@@ -96,6 +108,20 @@ fn good(id: &str) -> Transcript {
         other => panic!("no passing fixture for {other}"),
     }
 }
+
+/// Progress for a call's token on the standalone GET stream.
+fn progress_on_get_stream() -> Transcript {
+    let mut w = Wire::legacy();
+    let get = w.request("GET", Value::Null, Headers::default());
+    w.stream(get);
+    let x = w.call(1, json!("tok"));
+    w.sent(get, "g-1", progress(json!("tok"), 10.0));
+    w.sent(x, "1-1", result(1));
+    w.transcript()
+}
+
+/// The exchange of the call in [`cut_and_resumed`] (the initialize is 1).
+const CUT_CALL: u64 = 2;
 
 /// A call whose progress (or, broken, whose response) also goes to a GET stream.
 fn get_stream(response_on_get: bool) -> Transcript {
@@ -170,6 +196,47 @@ fn bad(id: &str) -> Transcript {
             w.transcript()
         }
         "stream.nothing_lost" => cut_and_resumed(&[]).transcript(),
+        "stream.response_after_resume" => {
+            // Resumed as asked, the rest replayed, but never the response.
+            let mut w = cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0))]);
+            w.fault(Some(CUT_CALL), "cut");
+            w.transcript()
+        }
+        "stream.replay_after_last_event_id" => cut_and_resumed(&[
+            ("1-1", progress(json!("tok"), 0.0)),
+            ("1-2", progress(json!("tok"), 50.0)),
+            ("1-3", result(1)),
+        ])
+        .transcript(),
+        "stream.replay_own_session_only" => {
+            let mut w = cut_and_resumed(&[]);
+            let theirs = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "_meta": {"progressToken": "theirs"}}}),
+                Headers {
+                    mcp_session_id: Some("s-2".into()),
+                    ..Headers::default()
+                },
+            );
+            w.stream(theirs);
+            w.sent(theirs, "9-1", progress(json!("theirs"), 10.0));
+            let r = w.resume("1-1");
+            w.sent(r, "9-1", progress(json!("theirs"), 10.0));
+            w.transcript()
+        }
+        "stream.request_scoped_on_own_stream" => progress_on_get_stream(),
+        "load.refusals" => {
+            let mut w = clean_call();
+            let x = w.call(2, json!("t2"));
+            let _ = x;
+            let refused = w.request(
+                "POST",
+                json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "x"}}),
+                Headers::default(),
+            );
+            w.status(refused, 503);
+            w.transcript()
+        }
         "response.exactly_once" => {
             // The server ends the stream normally but never answers.
             let mut w = Wire::legacy();
@@ -841,5 +908,60 @@ fn events_after_the_last_event_id_may_be_replayed_even_if_delivered_before() {
     assert_eq!(
         outcome_of("stream.no_duplicate_event", &w.transcript()),
         Outcome::Fail
+    );
+}
+
+#[test]
+fn a_request_the_client_gave_up_on_with_no_fault_in_its_way_was_never_answered() {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.end(x, EndReason::ClientGone);
+    assert_eq!(
+        outcome_of("response.exactly_once", &w.transcript()),
+        Outcome::Fail
+    );
+}
+
+#[test]
+fn a_request_waiting_on_the_clients_silence_or_hit_by_a_fault_is_excused() {
+    // The server asked, the client never answered: the server may wait.
+    let mut w = elicit(json!({"elicitation": {}}), flat_schema());
+    w.end(2, EndReason::ClientGone);
+    assert_eq!(
+        outcome_of("response.exactly_once", &w.transcript()),
+        Outcome::Pass,
+        "only the answered initialize is judged"
+    );
+    // A toxic in force before the stream ended.
+    let mut w = Wire::legacy();
+    w.fault(None, "toxic");
+    let x = w.call(1, json!("tok"));
+    w.end(x, EndReason::ClientGone);
+    assert_eq!(
+        outcome_of("response.exactly_once", &w.transcript()),
+        Outcome::Pass,
+        "only the answered initialize is judged"
+    );
+}
+
+#[test]
+fn a_resume_by_another_session_is_not_the_client_resuming() {
+    let mut w = cut_and_resumed(&[]);
+    w.fault(Some(CUT_CALL), "cut");
+    // Rewrite the resume as another session's: the owner never resumed.
+    for record in &mut w.records {
+        if let WireEvent::Request {
+            method, headers, ..
+        } = &mut record.event
+            && method == "GET"
+        {
+            headers.mcp_session_id = Some("intruder".into());
+        }
+    }
+    assert_eq!(
+        outcome_of("stream.response_after_resume", &w.transcript()),
+        Outcome::NotObserved
     );
 }

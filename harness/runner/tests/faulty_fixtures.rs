@@ -30,12 +30,12 @@ expect = "any"
 "#;
 
 const CUT_BEFORE_RESPONSE: &str = r#"
-description = "travel call cut just before its response and resumed"
+description = "travel call partitioned just before its response (the proxy records it) and resumed"
 versions = ["2025-11-25"]
 [client]
 max_resumes = 1
 [[faults]]
-fault = "cut"
+fault = "partition"
 after = 7
 select = { tool = "travel_agent", occurrence = 1 }
 [[steps]]
@@ -210,6 +210,73 @@ body = { jsonrpc = "2.0", id = 93, method = "tools/list" }
 expect_status_in = [200, 400]
 "#;
 
+const RESUME_LATE: &str = r#"
+description = "a long-running call cut and abandoned, resumed once it has finished"
+versions = ["2025-11-25"]
+[client]
+max_resumes = 0
+[[faults]]
+fault = "cut"
+after = 2
+select = { rpc_method = "tools/call", occurrence = 1 }
+[[steps]]
+do = "call"
+name = "run"
+tool = "progress"
+progress_token = "late"
+expect = "any"
+[[steps]]
+do = "wait"
+ms = 300
+[[steps]]
+do = "resume"
+of = "run"
+"#;
+
+const RESUME_FROM_ANOTHER_SESSION: &str = r#"
+description = "a call cut and abandoned; another session resumes with its event id"
+versions = ["2025-11-25"]
+[client]
+max_resumes = 0
+[[faults]]
+fault = "cut"
+after = 2
+select = { rpc_method = "tools/call", occurrence = 1 }
+[[steps]]
+do = "call"
+name = "mine"
+tool = "progress"
+progress_token = "mine"
+expect = "any"
+[[steps]]
+do = "wait"
+ms = 300
+[[steps]]
+do = "resume"
+of = "mine"
+session = "intruder"
+"#;
+
+const GET_STREAM_AND_PROGRESS: &str = r#"
+description = "a GET stream, then a call with progress"
+versions = ["2025-11-25"]
+[[steps]]
+do = "open_get_stream"
+[[steps]]
+do = "call"
+tool = "progress"
+progress_token = "work"
+"#;
+
+const LOAD: &str = r#"
+description = "eight sessions at once, each calling a streaming tool"
+versions = ["2025-11-25"]
+[[steps]]
+do = "load"
+sessions = 8
+tool = "progress"
+"#;
+
 /// Each fixture, the scenario that exposes it, and the checks it must break
 /// (with the outcome: fail for a MUST, warn for a SHOULD).
 /// A fixture, its scenario, and the checks it breaks with their outcomes.
@@ -222,7 +289,10 @@ fn table() -> Vec<Fixture> {
         (
             ReplayDuplicate,
             TRAVEL_CUT_AND_RESUME,
-            vec![("stream.no_duplicate_event", fail.clone())],
+            vec![
+                ("stream.no_duplicate_event", fail.clone()),
+                ("stream.replay_after_last_event_id", fail.clone()),
+            ],
         ),
         (
             ReplayOtherStream,
@@ -237,7 +307,34 @@ fn table() -> Vec<Fixture> {
         (
             LoseResponseOnReplay,
             CUT_BEFORE_RESPONSE,
-            vec![("stream.nothing_lost", Outcome::Warn)],
+            vec![
+                ("stream.nothing_lost", Outcome::Warn),
+                ("stream.response_after_resume", Outcome::Warn),
+            ],
+        ),
+        (
+            EmptyResume,
+            RESUME_LATE,
+            vec![("stream.response_after_resume", Outcome::Warn)],
+        ),
+        (
+            ReplayAcrossSessions,
+            RESUME_FROM_ANOTHER_SESSION,
+            // The other session's progress names a token this one never sent.
+            vec![
+                ("stream.replay_own_session_only", fail.clone()),
+                ("progress.token_known", fail.clone()),
+            ],
+        ),
+        (
+            ProgressOnGetStream,
+            GET_STREAM_AND_PROGRESS,
+            vec![("stream.request_scoped_on_own_stream", Outcome::Warn)],
+        ),
+        (
+            RefuseUnderLoad,
+            LOAD,
+            vec![("load.refusals", Outcome::Warn)],
         ),
         (
             Broadcast,
@@ -374,6 +471,9 @@ async fn broken_through(
         .filter(|v| matches!(v.outcome, Outcome::Fail | Outcome::Warn))
         .map(|v| (v.check.clone(), format!("{:?}", v.outcome)))
         .collect();
+    if std::env::var("FIXTURE_DEBUG").is_ok_and(|v| v == format!("{misbehaviour:?}")) {
+        eprintln!("{}", mcp_harness::snapshot::normalize(&case.transcript));
+    }
     let detail = case
         .verdicts
         .iter()

@@ -142,6 +142,15 @@ impl Wire {
         x
     }
 
+    /// A fault the harness injected on exchange `x` (or on none).
+    pub fn fault(&mut self, x: Option<u64>, name: &str) {
+        self.push(WireEvent::Fault {
+            exchange: x,
+            fault: name.into(),
+            detail: String::new(),
+        });
+    }
+
     /// Let `ms` milliseconds pass.
     pub fn advance(&mut self, ms: u64) {
         self.clock_us += ms * 1000;
