@@ -1006,6 +1006,14 @@ fn replay_after_last_event_id(a: &Analysis) -> Judged {
 fn replay_own_session_only(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     for x in a.exchanges.iter().filter(|x| x.is_resume()) {
+        // A resume from an id of another session's stream: whatever it brings
+        // is that stream's (events the proxy never saw before included).
+        let foreign_stream = x
+            .headers
+            .last_event_id
+            .as_deref()
+            .and_then(|last| a.origin_of(last))
+            .filter(|origin| origin.id != x.id && origin.session() != x.session());
         for e in x
             .events
             .iter()
@@ -1013,10 +1021,11 @@ fn replay_own_session_only(a: &Analysis) -> Judged {
         {
             let Some(id) = &e.id else { continue };
             judged.examined += 1;
-            if let Some(from) = a.origin_of(id)
-                && from.id != x.id
-                && from.session() != x.session()
-            {
+            let from = a
+                .origin_of(id)
+                .filter(|from| from.id != x.id && from.session() != x.session())
+                .or(foreign_stream);
+            if let Some(from) = from {
                 judged.findings.push(Finding::at(
                     e.seq,
                     format!(

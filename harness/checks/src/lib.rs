@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod client;
+pub mod resilience;
 pub mod verdict;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -14,6 +15,7 @@ pub use analysis::{Analysis, is_modern_version};
 pub use catalog::{Check, Needs, Versions, catalog, is_response};
 pub use client::client_catalog;
 use mcp_harness_wire::Transcript;
+pub use resilience::{LostCall, Resilience, resilience};
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
 
 /// Judge `transcript` with every check of the catalog.

@@ -1,6 +1,6 @@
 //! Command-line interface: argument parsing, logging set-up and exit codes.
 //!
-//! Exit codes: 0 success; 1 a check failed; 2 bad usage or configuration;
+//! Exit codes: 0 success; 1 a check failed or a call was lost to a fault; 2 bad usage or configuration;
 //! 3 the harness itself failed (an I/O error, a port that cannot be bound...).
 
 use std::net::SocketAddr;
@@ -265,6 +265,10 @@ struct RunArgs {
     /// Cases run at once (each has its own server, proxy and ports).
     #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
     jobs: usize,
+    /// Judge conformance only: a call lost to a fault (resilience) is reported
+    /// but does not make the exit code 1.
+    #[arg(long)]
+    conformance_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -568,7 +572,7 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     emit_reports(&results, &summary, args.format, args.out.as_deref())?;
     Ok(if !errors.is_empty() {
         ExitCode::from(EXIT_USAGE)
-    } else if summary.failed_cases.is_empty() {
+    } else if summary.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)
@@ -922,7 +926,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect()
         .await;
     bar.finish_and_clear();
-    let summary = Summary::of(&results, &baseline);
+    let mut summary = Summary::of(&results, &baseline);
+    if args.conformance_only {
+        summary.ignore_resilience();
+    }
     emit_reports(&results, &summary, args.format, args.out.as_deref())?;
     if let Some(dir) = &args.snapshots {
         let changed = mcp_harness::snapshot::write_snapshots(dir, &results)?;
@@ -934,7 +941,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if !errors.is_empty() {
         ExitCode::from(EXIT_USAGE)
-    } else if summary.failed_cases.is_empty() {
+    } else if summary.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_FAILED)

@@ -167,6 +167,7 @@ pub async fn run_client_case(
         verdicts: Vec::new(),
         transcript: Default::default(),
         client_output: None,
+        resilience: mcp_harness_checks::Resilience::NotChaos,
     };
     let store = tempfile::tempdir().ok();
     let store_path = store

@@ -73,12 +73,26 @@ pub struct Summary {
     pub fixed: Vec<String>,
     /// Outcomes per check id.
     pub per_check: BTreeMap<String, Tally>,
+    /// Cases whose calls a fault hit and resilience judged.
+    pub chaos_cases: usize,
+    /// Of those, the cases that lost a call (and no baseline expects it).
+    pub lost_cases: Vec<String>,
+    /// Cases with faults that resilience could not judge, with why.
+    pub not_judged_cases: Vec<String>,
+    /// Whether lost calls count against the run (`--conformance-only` turns it off).
+    pub resilience_counts: bool,
 }
+
+/// The pseudo check id a baseline uses to expect a lost call.
+pub const RESILIENCE: &str = "resilience";
 
 impl Summary {
     /// Summarize `cases` against `baseline`.
     pub fn of(cases: &[CaseResult], baseline: &Baseline) -> Self {
-        let mut summary = Self::default();
+        let mut summary = Self {
+            resilience_counts: true,
+            ..Self::default()
+        };
         let mut failed_pairs = BTreeSet::new();
         for case in cases {
             let name = case.name();
@@ -105,6 +119,22 @@ impl Summary {
                     }
                 }
             }
+            if case.resilience.judged() {
+                summary.chaos_cases += 1;
+            }
+            if let mcp_harness_checks::Resilience::NotJudged { reason } = &case.resilience {
+                summary.not_judged_cases.push(format!("{name}: {reason}"));
+            }
+            if case.lost_a_call() {
+                failed_pairs.insert((name.clone(), RESILIENCE.to_owned()));
+                if baseline.expects(&name, RESILIENCE) {
+                    summary
+                        .expected_failures
+                        .push(format!("{name} {RESILIENCE}"));
+                } else {
+                    summary.lost_cases.push(name.clone());
+                }
+            }
             if unexpected {
                 summary.failed_cases.push(name);
             }
@@ -121,6 +151,73 @@ impl Summary {
         }
         summary
     }
+
+    /// Report lost calls without failing the run for them.
+    pub fn ignore_resilience(&mut self) {
+        self.resilience_counts = false;
+    }
+
+    /// Whether the run passed: no unexpected conformance failure and, unless
+    /// ignored, no unexpected lost call.
+    pub fn passed(&self) -> bool {
+        self.failed_cases.is_empty() && (!self.resilience_counts || self.lost_cases.is_empty())
+    }
+
+    /// The status word of case `name`.
+    fn status_of(&self, name: &str) -> &'static str {
+        if self.failed_cases.iter().any(|c| c == name) {
+            "FAIL"
+        } else if self.lost_cases.iter().any(|c| c == name) {
+            if self.resilience_counts {
+                "LOST"
+            } else {
+                "PASS"
+            }
+        } else {
+            "PASS"
+        }
+    }
+
+    /// The closing line: conformance, then resilience.
+    pub fn closing_line(&self) -> String {
+        let mut line = format!(
+            "{} passed, {} failed, {} skipped ({} expected failures); resilience: {} of {} chaos cases lost a call",
+            self.cases - self.failed_cases.len(),
+            self.failed_cases.len(),
+            self.skipped_cases.len(),
+            self.expected_failures.len(),
+            self.lost_cases.len(),
+            self.chaos_cases
+        );
+        if !self.not_judged_cases.is_empty() {
+            line.push_str(&format!(", {} not judged", self.not_judged_cases.len()));
+        }
+        if !self.resilience_counts {
+            line.push_str(" (--conformance-only: not counted)");
+        }
+        line
+    }
+}
+
+/// Records shown for a group of like findings.
+const SHOWN_RECORDS: usize = 3;
+
+/// A verdict's findings grouped by kind (what was expected), in order of
+/// first appearance: a server that breaks a rule 52 times gets one line.
+fn group_findings(
+    findings: &[mcp_harness_checks::Finding],
+) -> Vec<Vec<&mcp_harness_checks::Finding>> {
+    let mut groups: Vec<Vec<&mcp_harness_checks::Finding>> = Vec::new();
+    for finding in findings {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].expected == finding.expected)
+        {
+            Some(group) => group.push(finding),
+            None => groups.push(vec![finding]),
+        }
+    }
+    groups
 }
 
 /// Human-readable report.
@@ -130,12 +227,15 @@ pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
         let name = case.name();
         let status = if case.skipped.is_some() {
             "SKIP"
-        } else if summary.failed_cases.contains(&name) {
-            "FAIL"
         } else {
-            "PASS"
+            summary.status_of(&name)
         };
         out.push_str(&format!("{status} {name}\n"));
+        if case.skipped.is_none()
+            && !matches!(case.resilience, mcp_harness_checks::Resilience::NotChaos)
+        {
+            out.push_str(&format!("     resilience: {}\n", case.resilience.summary()));
+        }
         if let Some(reason) = &case.skipped {
             out.push_str(&format!("     skipped: {reason}\n"));
         }
@@ -159,14 +259,27 @@ pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
                 }
                 other => other.name().to_owned(),
             };
-            for finding in &verdict.findings {
-                let at = finding
-                    .seq
-                    .map(|s| format!(" [record {s}]"))
-                    .unwrap_or_default();
+            for group in group_findings(&verdict.findings) {
+                let first = group[0];
+                let records: Vec<String> = group
+                    .iter()
+                    .filter_map(|f| f.seq)
+                    .map(|s| s.to_string())
+                    .collect();
+                let at = match records.len() {
+                    0 => String::new(),
+                    1 => format!(" [record {}]", records[0]),
+                    n if n <= SHOWN_RECORDS => format!(" [records {}]", records.join(", ")),
+                    _ => format!(" [records {}, ...]", records[..SHOWN_RECORDS].join(", ")),
+                };
+                let count = if group.len() > 1 {
+                    format!(" {} times, first", group.len())
+                } else {
+                    String::new()
+                };
                 out.push_str(&format!(
-                    "     {tag}: {} ({}){at}: {}; expected {}\n",
-                    verdict.check, verdict.citation, finding.observed, finding.expected
+                    "     {tag}: {} ({}){at}:{count} {}; expected {}\n",
+                    verdict.check, verdict.citation, first.observed, first.expected
                 ));
             }
             if let Outcome::Unknown(cause) = &verdict.outcome {
@@ -184,13 +297,7 @@ pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
     for fixed in &summary.fixed {
         out.push_str(&format!("\nnote: `{fixed}` is listed as an expected failure but passed: remove it from the baseline\n"));
     }
-    out.push_str(&format!(
-        "\n{} passed, {} failed, {} skipped ({} expected failures)\n",
-        summary.cases - summary.failed_cases.len(),
-        summary.failed_cases.len(),
-        summary.skipped_cases.len(),
-        summary.expected_failures.len()
-    ));
+    out.push_str(&format!("\n{}\n", summary.closing_line()));
     out
 }
 
@@ -215,11 +322,14 @@ pub fn junit(cases: &[CaseResult], summary: &Summary) -> String {
             let mut status = TestCaseStatus::skipped();
             status.set_message(reason.clone());
             status
-        } else if summary.failed_cases.contains(&name) {
+        } else if summary.status_of(&name) != "PASS" {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let mut lines = Vec::new();
             if let Some(error) = &case.error {
                 lines.push(format!("error: {error}"));
+            }
+            if case.lost_a_call() {
+                lines.push(format!("resilience: {}", case.resilience.summary()));
             }
             for verdict in case.verdicts.iter().filter(|v| v.outcome == Outcome::Fail) {
                 for finding in &verdict.findings {

@@ -96,6 +96,8 @@ pub struct CaseResult {
     /// The client's stdout and stderr (client tests), tails kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_output: Option<String>,
+    /// Did the calls a fault hit survive it (beside conformance, the verdicts)?
+    pub resilience: mcp_harness_checks::Resilience,
 }
 
 impl CaseResult {
@@ -107,6 +109,11 @@ impl CaseResult {
     /// Whether anything failed (a MUST broken, an expectation unmet, an error).
     pub fn failed(&self) -> bool {
         self.error.is_some() || self.verdicts.iter().any(|v| v.outcome == Outcome::Fail)
+    }
+
+    /// Whether a call a fault hit was lost (resilience, not conformance).
+    pub fn lost_a_call(&self) -> bool {
+        self.skipped.is_none() && self.resilience.lost()
     }
 }
 
@@ -233,6 +240,7 @@ pub async fn run_case(
         verdicts: Vec::new(),
         transcript: Transcript::default(),
         client_output: None,
+        resilience: mcp_harness_checks::Resilience::NotChaos,
     };
     if let Some(role) = scenario
         .scenario
@@ -257,9 +265,14 @@ pub async fn run_case(
     if tokio::time::timeout(backstop, work).await.is_err() {
         case.error = Some(format!("the case did not finish within {backstop:?}"));
     }
-    let mut verdicts = mcp_harness_checks::judge(&case.transcript);
+    let analysis = mcp_harness_checks::Analysis::of(&case.transcript);
+    let mut verdicts: Vec<Verdict> = mcp_harness_checks::catalog()
+        .iter()
+        .map(|check| mcp_harness_checks::judge_one(check, &analysis))
+        .collect();
     verdicts.push(expectations_verdict(version, &case.steps));
     case.verdicts = verdicts;
+    case.resilience = mcp_harness_checks::resilience(&analysis);
     case
 }
 

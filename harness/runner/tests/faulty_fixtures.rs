@@ -532,3 +532,71 @@ async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
     assert_eq!(uncovered, ["tasks.legal_transitions"]);
     agents.shutdown().await;
 }
+
+/// Resilience beside conformance: a server that keeps every MUST but answers a
+/// late resume with an empty stream loses the call; the run fails for it
+/// unless conformance alone is judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_call_fails_the_run_on_resilience_unless_conformance_only() {
+    use mcp_harness::report::{Baseline, Summary};
+    let agents = mcp_harness_agents::serve(ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        settings: AgentSettings {
+            time_scale: 0.0,
+            input_timeout: Duration::from_secs(2),
+        },
+        store: StoreChoice::Memory,
+        ..ServeConfig::default()
+    })
+    .await
+    .unwrap();
+    let upstream = format!("http://{}", agents.addr());
+    let mut cases = Vec::new();
+    for misbehaviour in [Misbehaviour::EmptyResume, Misbehaviour::None] {
+        let front = FaultyFront::start(&upstream, misbehaviour).await.unwrap();
+        let path = PathBuf::from("resume_late.toml");
+        let scenario = ScenarioFile {
+            id: format!("faulty/{misbehaviour:?}"),
+            scenario: parse(&path, RESUME_LATE).unwrap(),
+            path,
+        };
+        let target = Target::Url(format!("{}/mcp", front.base_url()));
+        let case = run_case(
+            &scenario,
+            "2025-11-25",
+            &target,
+            &Profile::reference_agents(),
+            Limits::default(),
+        )
+        .await;
+        cases.push(case);
+    }
+    assert!(cases[0].lost_a_call(), "{:?}", cases[0].resilience);
+    assert!(
+        matches!(
+            cases[1].resilience,
+            mcp_harness_checks::Resilience::Survived { calls: 1 }
+        ),
+        "{:?}",
+        cases[1].resilience
+    );
+    let mut summary = Summary::of(&cases, &Baseline::default());
+    assert!(summary.failed_cases.is_empty(), "no MUST is broken");
+    assert_eq!(summary.lost_cases, ["faulty/EmptyResume@2025-11-25"]);
+    assert!(!summary.passed());
+    assert!(
+        summary
+            .closing_line()
+            .contains("resilience: 1 of 2 chaos cases lost a call"),
+        "{}",
+        summary.closing_line()
+    );
+    let expected = Baseline::parse("faulty/EmptyResume@2025-11-25 resilience  # known").unwrap();
+    assert!(
+        Summary::of(&cases, &expected).passed(),
+        "a baseline can expect it"
+    );
+    summary.ignore_resilience();
+    assert!(summary.passed());
+    agents.shutdown().await;
+}
