@@ -171,7 +171,7 @@ static CATALOG: &[Check] = &[
         id: "stream.nothing_lost",
         level: Level::Should,
         section: "basic/transports#resumability-and-redelivery",
-        quote: "The server MAY use this header to replay messages that would have been sent after the last event ID, on the stream that was disconnected.",
+        quote: "The server MAY use this header to replay messages that would have been sent after the last event ID, on the stream that was disconnected (judged after a partition, when the proxy saw them all).",
         versions: Versions::Legacy,
         needs: Needs::Nothing,
         run: nothing_lost,
@@ -816,11 +816,37 @@ fn delivered_ids(a: &Analysis) -> BTreeSet<(String, String)> {
 
 fn nothing_lost(a: &Analysis) -> Judged {
     let delivered = delivered_ids(a);
+    // What reached the client, per session: event ids and message contents.
+    let mut delivered_events: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut delivered_contents: BTreeSet<(String, String)> = BTreeSet::new();
+    for x in &a.exchanges {
+        let session = x.session().unwrap_or_default().to_owned();
+        for e in x
+            .events
+            .iter()
+            .filter(|e| e.delivery == Delivery::Delivered)
+        {
+            if let Some(id) = &e.id {
+                delivered_events.insert((session.clone(), id.clone()));
+            }
+            if let Some(m) = &e.message {
+                delivered_contents.insert((session.clone(), m.to_string()));
+            }
+        }
+    }
     let mut judged = Judged::default();
     for x in &a.exchanges {
+        // Only a partition drains the server's stream, so only then does the
+        // proxy know everything the client missed (a cut closes the server's
+        // side at once: what it had read by then is a matter of timing).
+        if !a.faults_on(x).any(|f| f == "partition") {
+            continue;
+        }
+        // The client's own session resumed the stream.
         let resumed = a.exchanges.iter().any(|r| {
             r.is_resume()
                 && r.request_seq > x.request_seq
+                && r.headers.mcp_session_id == x.headers.mcp_session_id
                 && r.headers
                     .last_event_id
                     .as_deref()
@@ -830,16 +856,34 @@ fn nothing_lost(a: &Analysis) -> Judged {
         if !resumed {
             continue;
         }
+        let session = x.session().unwrap_or_default().to_owned();
         for e in x.events.iter().filter(|e| e.delivery == Delivery::Withheld) {
             let Some(m) = &e.message else { continue };
-            let Some(id) = m.get("id") else { continue };
             judged.examined += 1;
-            let key = (
-                x.session().unwrap_or_default().to_owned(),
-                format!("{}{}", if is_response(m) { "r" } else { "q" }, id),
-            );
-            if !delivered.contains(&key) {
-                judged.findings.push(Finding::at(e.seq, format!("{} {id} was withheld by the cut and never replayed after the client resumed", if is_response(m) { "response" } else { "request" }), "the cut stream's messages replayed on resume"));
+            let by_rpc_id = m.get("id").is_some_and(|id| {
+                delivered.contains(&(
+                    session.clone(),
+                    format!("{}{}", if is_response(m) { "r" } else { "q" }, id),
+                ))
+            });
+            let by_event_id =
+                e.id.as_ref()
+                    .is_some_and(|id| delivered_events.contains(&(session.clone(), id.clone())));
+            let by_content = delivered_contents.contains(&(session.clone(), m.to_string()));
+            if !(by_rpc_id || by_event_id || by_content) {
+                let what = match (m.get("method").and_then(Value::as_str), m.get("id")) {
+                    (Some(method), Some(id)) => format!("request {id} ({method})"),
+                    (Some(method), None) => format!("a {method} notification"),
+                    (None, Some(id)) => format!("response {id}"),
+                    (None, None) => "a message".to_owned(),
+                };
+                judged.findings.push(Finding::at(
+                    e.seq,
+                    format!(
+                        "{what} was withheld by the cut and never replayed after the client resumed"
+                    ),
+                    "the cut stream's messages replayed on resume",
+                ));
             }
         }
     }

@@ -19,10 +19,15 @@ fn good(id: &str) -> Transcript {
         | "response.exactly_once"
         | "sse.priming_event"
         | "stream.event_id_unique" => clean_call().transcript(),
+        "stream.nothing_lost" => {
+            let mut w =
+                cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))]);
+            w.fault(Some(CUT_CALL), "partition");
+            w.transcript()
+        }
         "stream.no_duplicate_event"
         | "stream.no_duplicate_message"
-        | "stream.replay_same_stream_only"
-        | "stream.nothing_lost" => {
+        | "stream.replay_same_stream_only" => {
             cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))])
                 .transcript()
         }
@@ -195,7 +200,12 @@ fn bad(id: &str) -> Transcript {
             w.sent(x, "1-1", progress(json!("t2"), 5.0));
             w.transcript()
         }
-        "stream.nothing_lost" => cut_and_resumed(&[]).transcript(),
+        "stream.nothing_lost" => {
+            // The partitioned stream's progress and response never come back.
+            let mut w = cut_and_resumed(&[]);
+            w.fault(Some(CUT_CALL), "partition");
+            w.transcript()
+        }
         "stream.response_after_resume" => {
             // Resumed as asked, the rest replayed, but never the response.
             let mut w = cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0))]);
@@ -962,6 +972,23 @@ fn a_resume_by_another_session_is_not_the_client_resuming() {
     }
     assert_eq!(
         outcome_of("stream.response_after_resume", &w.transcript()),
+        Outcome::NotObserved
+    );
+}
+
+#[test]
+fn a_notification_lost_to_a_partition_is_lost_too_but_a_cut_is_not_judged() {
+    // The response comes back, the progress before it does not.
+    let mut w = cut_and_resumed(&[("1-3", result(1))]);
+    w.fault(Some(CUT_CALL), "partition");
+    assert_eq!(
+        outcome_of("stream.nothing_lost", &w.transcript()),
+        Outcome::Warn
+    );
+    let mut w = cut_and_resumed(&[("1-3", result(1))]);
+    w.fault(Some(CUT_CALL), "cut");
+    assert_eq!(
+        outcome_of("stream.nothing_lost", &w.transcript()),
         Outcome::NotObserved
     );
 }

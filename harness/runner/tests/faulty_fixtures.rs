@@ -277,6 +277,30 @@ sessions = 8
 tool = "progress"
 "#;
 
+const LONG_CALL_PARTITIONED: &str = r#"
+description = "a long call partitioned after two events and abandoned, resumed once it has finished"
+versions = ["2025-11-25"]
+[client]
+max_resumes = 0
+[[faults]]
+fault = "partition"
+after = 2
+select = { rpc_method = "tools/call", occurrence = 1 }
+[[steps]]
+do = "call"
+name = "long"
+tool = "long_running"
+progress_token = "long"
+expect = "any"
+[[steps]]
+do = "wait"
+ms = 500
+[[steps]]
+do = "resume"
+of = "long"
+wait_ms = 5000
+"#;
+
 /// Each fixture, the scenario that exposes it, and the checks it must break
 /// (with the outcome: fail for a MUST, warn for a SHOULD).
 /// A fixture, its scenario, and the checks it breaks with their outcomes.
@@ -335,6 +359,11 @@ fn table() -> Vec<Fixture> {
             RefuseUnderLoad,
             LOAD,
             vec![("load.refusals", Outcome::Warn)],
+        ),
+        (
+            TruncatedReplay,
+            LONG_CALL_PARTITIONED,
+            vec![("stream.nothing_lost", Outcome::Warn)],
         ),
         (
             Broadcast,
