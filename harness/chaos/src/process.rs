@@ -69,6 +69,82 @@ pub fn free_port() -> Result<u16, ProcessError> {
     Ok(listener.local_addr().map_err(ProcessError::NoPort)?.port())
 }
 
+/// Inodes of the sockets listening on TCP `port` (IPv4 and IPv6), from
+/// /proc/net; `None` where /proc cannot tell.
+fn listening_inodes(port: u16) -> Option<Vec<u64>> {
+    let mut inodes = Vec::new();
+    let mut readable = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        readable = true;
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            let listening = *state == "0A";
+            let on_port = local
+                .rsplit(':')
+                .next()
+                .and_then(|hex| u16::from_str_radix(hex, 16).ok())
+                == Some(port);
+            if listening
+                && on_port
+                && let Ok(inode) = inode.parse()
+            {
+                inodes.push(inode);
+            }
+        }
+    }
+    readable.then_some(inodes)
+}
+
+/// Whether a process of process group `group` holds a socket listening on
+/// `port`: `Some(false)` when another process does, `None` when /proc cannot
+/// tell (the caller then trusts the connection).
+fn listener_owned_by_group(port: u16, group: u32) -> Option<bool> {
+    let inodes = listening_inodes(port)?;
+    if inodes.is_empty() {
+        return None;
+    }
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: the comm may hold spaces, so split after it.
+        let pgrp = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|g| g.parse::<u32>().ok());
+        if pgrp != Some(group) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(link) = std::fs::read_link(fd.path())
+                && wanted.iter().any(|w| link.as_os_str() == w.as_str())
+            {
+                return Some(true);
+            }
+        }
+    }
+    Some(false)
+}
+
 /// A running (or killed) target server.
 pub struct TargetProcess {
     template: String,
@@ -186,7 +262,14 @@ impl TargetProcess {
                     stderr: self.stderr_tail(),
                 });
             }
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            // Ready once the port accepts and the listener is ours: another
+            // process that took the port first (a free port is only free when
+            // asked) must not pass for the target.
+            if tokio::net::TcpStream::connect(addr).await.is_ok()
+                && self
+                    .pid
+                    .is_none_or(|pid| listener_owned_by_group(self.port, pid) != Some(false))
+            {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {

@@ -58,6 +58,9 @@ struct State {
     dropped: u64,
 }
 
+/// How often a recorder writing a file flushes it.
+pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Numbers, timestamps and keeps transcript records; optionally writes them to
 /// a JSON Lines file as they happen.
 pub struct Recorder {
@@ -110,7 +113,10 @@ impl Recorder {
     }
 
     /// Also write every record (those so far, then each new one) to `path`.
-    pub fn write_to(&self, path: &Path) -> Result<(), RecordFileError> {
+    /// Writes are buffered and flushed every [`FLUSH_EVERY`] by a background
+    /// thread (and by [`Self::flush`]), so a recorder killed with SIGKILL
+    /// loses at most that much of its file.
+    pub fn write_to(self: &Arc<Self>, path: &Path) -> Result<(), RecordFileError> {
         let file = File::create(path).map_err(|source| RecordFileError {
             path: path.display().to_string(),
             source,
@@ -123,6 +129,19 @@ impl Recorder {
         }
         let _ = sink.flush();
         state.sink = Some(sink);
+        drop(state);
+        let recorder = Arc::downgrade(self);
+        let _ = std::thread::Builder::new()
+            .name("transcript-flush".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(FLUSH_EVERY);
+                    match recorder.upgrade() {
+                        Some(recorder) => recorder.flush(),
+                        None => break,
+                    }
+                }
+            });
         Ok(())
     }
 

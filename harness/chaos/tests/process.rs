@@ -104,3 +104,17 @@ fn a_panicking_test_leaves_no_server_behind() {
         "the server {pid} was killed when its owner unwound"
     );
 }
+
+#[tokio::test]
+async fn a_port_another_process_listens_on_does_not_pass_for_the_target() {
+    // Someone else (this test process) holds the port; the target never listens.
+    let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = squatter.local_addr().unwrap().port();
+    let started = TargetProcess::start("sleep 30", Some(port), Duration::from_millis(800)).await;
+    assert!(
+        matches!(started, Err(ProcessError::NotReady { .. })),
+        "a listener that is not the target's must not count as ready: {:?}",
+        started.err()
+    );
+    drop(squatter);
+}

@@ -152,8 +152,8 @@ pub struct Analysis {
     pub kills: Vec<u64>,
     /// Every fault the harness injected: (record, exchange it hit if any, name).
     pub faults: Vec<(u64, Option<u64>, String)>,
-    /// Event id -> index in `exchanges` of the exchange it was first seen on.
-    origins: HashMap<String, usize>,
+    /// (session, event id) -> index in `exchanges` of the exchange it was first seen on.
+    origins: HashMap<(String, String), usize>,
 }
 
 fn json_of(body: &mcp_harness_wire::Body) -> Option<Value> {
@@ -335,13 +335,32 @@ impl Analysis {
         self.version = version.unwrap_or_else(|| DEFAULT_VERSION.into());
     }
 
-    /// Whether a fault hit `exchange` itself, or one with no exchange (a kill,
-    /// a toxic, the network) was injected before the exchange ended: either
-    /// may be why it got no answer.
+    /// Whether a fault that can keep an answer from the client stood in
+    /// `exchange`'s way: one on the exchange itself that stops or holds back
+    /// delivery (not a stall or a delay), a kill while it was open, or a
+    /// toxic or the network down before it ended.
     pub fn fault_in_the_way(&self, exchange: &Exchange) -> bool {
-        self.faults.iter().any(|(seq, hit, _)| match hit {
-            Some(x) => *x == exchange.id,
-            None => exchange.end_seq.is_none_or(|end| *seq < end),
+        let open_at = |seq: u64| exchange.end_seq.is_none_or(|end| seq < end);
+        self.faults.iter().any(|(seq, hit, name)| match hit {
+            Some(x) => {
+                *x == exchange.id
+                    && matches!(
+                        name.as_str(),
+                        "cut"
+                            | "partition"
+                            | "close_with_retry"
+                            | "drop_request"
+                            | "drop_response"
+                            | "answer"
+                            | "hold_response"
+                            | "proxy_refused"
+                    )
+            }
+            None => match name.as_str() {
+                "kill" => *seq > exchange.request_seq && open_at(*seq),
+                "toxic_removed" | "network_up" => false,
+                _ => open_at(*seq),
+            },
         })
     }
 
@@ -366,10 +385,31 @@ impl Analysis {
             .or_else(|| self.client_capabilities.get(""))
     }
 
-    /// The exchange a delivered or withheld event id was first seen on (in any
-    /// session: a replay across sessions is found by the id's origin).
-    pub fn origin_of(&self, event_id: &str) -> Option<&Exchange> {
-        self.origins.get(event_id).map(|&i| &self.exchanges[i])
+    /// The exchange of `session` that a delivered or withheld event id was
+    /// first seen on. Event ids need only be unique within a session, so the
+    /// same id in two sessions names two events.
+    pub fn origin_of(&self, session: Option<&str>, event_id: &str) -> Option<&Exchange> {
+        self.origins
+            .get(&(session.unwrap_or_default().to_owned(), event_id.to_owned()))
+            .map(|&i| &self.exchanges[i])
+    }
+
+    /// The first exchange of another session than `exchange`'s that an event
+    /// id was seen on, when `exchange`'s session had not seen it before
+    /// `exchange` (a replay across sessions).
+    pub fn origin_elsewhere(&self, exchange: &Exchange, event_id: &str) -> Option<&Exchange> {
+        if self
+            .origin_of(exchange.session(), event_id)
+            .is_some_and(|o| o.id != exchange.id)
+        {
+            return None;
+        }
+        let session = exchange.session().unwrap_or_default();
+        self.origins
+            .iter()
+            .filter(|((s, id), _)| s != session && id == event_id)
+            .map(|(_, &i)| &self.exchanges[i])
+            .min_by_key(|x| x.request_seq)
     }
 
     /// The exchange that opened the logical stream `exchange` belongs to: itself,
@@ -382,7 +422,7 @@ impl Analysis {
                 .is_resume()
                 .then_some(at.headers.last_event_id.as_deref())
                 .flatten()
-                .and_then(|id| self.origin_of(id));
+                .and_then(|id| self.origin_of(at.session(), id));
             match next {
                 Some(origin) if origin.id != at.id => at = origin,
                 _ => break,
@@ -392,17 +432,20 @@ impl Analysis {
     }
 
     fn index_event_origins(&mut self) {
-        let mut first: HashMap<String, (u64, usize)> = HashMap::new();
+        let mut first: HashMap<(String, String), (u64, usize)> = HashMap::new();
         for (i, x) in self.exchanges.iter().enumerate() {
+            let session = x.session().unwrap_or_default().to_owned();
             for e in &x.events {
                 if let Some(id) = &e.id {
-                    let entry = first.entry(id.clone()).or_insert((e.seq, i));
+                    let entry = first
+                        .entry((session.clone(), id.clone()))
+                        .or_insert((e.seq, i));
                     if e.seq < entry.0 {
                         *entry = (e.seq, i);
                     }
                 }
             }
         }
-        self.origins = first.into_iter().map(|(id, (_, i))| (id, i)).collect();
+        self.origins = first.into_iter().map(|(key, (_, i))| (key, i)).collect();
     }
 }

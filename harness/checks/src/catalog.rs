@@ -198,7 +198,7 @@ static CATALOG: &[Check] = &[
         id: "stream.replay_after_last_event_id",
         level: Level::Must,
         section: "basic/transports#resumability-and-redelivery",
-        quote: "The server MAY use this header to replay messages that would have been sent after the last event ID, on the stream that was disconnected.",
+        quote: "The server MAY use this header to replay messages that would have been sent after the last event ID (after it: the event the ID names is one the client has).",
         versions: Versions::Legacy,
         needs: Needs::Nothing,
         run: replay_after_last_event_id,
@@ -629,10 +629,10 @@ fn no_duplicate_event(a: &Analysis) -> Judged {
 /// Where JSON-RPC ids are unique: a session (legacy), or one POST and its
 /// stream (2026-07-28 has no sessions, so two clients may use the same ids).
 fn id_scope(a: &Analysis, x: &Exchange) -> String {
-    if a.is_modern() {
-        format!("exchange {}", x.id)
-    } else {
-        x.session().unwrap_or_default().to_owned()
+    match x.session() {
+        Some(session) if !a.is_modern() => session.to_owned(),
+        // No session to tell clients apart: a request's stream and its resumes.
+        _ => format!("exchange {}", a.stream_root(x).id),
     }
 }
 
@@ -705,7 +705,7 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
         let Some(last) = x.headers.last_event_id.as_deref() else {
             continue;
         };
-        let Some(origin) = a.origin_of(last) else {
+        let Some(origin) = a.origin_of(x.session(), last) else {
             // An id the server never issued names no stream: whatever it replays
             // from an earlier stream is another stream's.
             for e in x
@@ -715,7 +715,7 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
             {
                 let Some(id) = &e.id else { continue };
                 judged.examined += 1;
-                if let Some(from) = a.origin_of(id)
+                if let Some(from) = a.origin_of(x.session(), id)
                     && from.id != x.id
                 {
                     judged.findings.push(Finding::at(
@@ -737,7 +737,7 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
         {
             let Some(id) = &e.id else { continue };
             judged.examined += 1;
-            let Some(from) = a.origin_of(id) else {
+            let Some(from) = a.origin_of(x.session(), id) else {
                 continue;
             };
             if from.id == x.id {
@@ -850,7 +850,7 @@ fn nothing_lost(a: &Analysis) -> Judged {
                 && r.headers
                     .last_event_id
                     .as_deref()
-                    .and_then(|id| a.origin_of(id))
+                    .and_then(|id| a.origin_of(r.session(), id))
                     .is_some_and(|o| o.id == x.id)
         });
         if !resumed {
@@ -1050,14 +1050,13 @@ fn replay_after_last_event_id(a: &Analysis) -> Judged {
 fn replay_own_session_only(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     for x in a.exchanges.iter().filter(|x| x.is_resume()) {
-        // A resume from an id of another session's stream: whatever it brings
-        // is that stream's (events the proxy never saw before included).
+        // A resume from an id only another session's stream carried: whatever
+        // it brings is that stream's (events the proxy never saw before too).
         let foreign_stream = x
             .headers
             .last_event_id
             .as_deref()
-            .and_then(|last| a.origin_of(last))
-            .filter(|origin| origin.id != x.id && origin.session() != x.session());
+            .and_then(|last| a.origin_elsewhere(x, last));
         for e in x
             .events
             .iter()
@@ -1065,10 +1064,14 @@ fn replay_own_session_only(a: &Analysis) -> Judged {
         {
             let Some(id) = &e.id else { continue };
             judged.examined += 1;
-            let from = a
-                .origin_of(id)
-                .filter(|from| from.id != x.id && from.session() != x.session())
-                .or(foreign_stream);
+            // Or an event this session never had, which another session had
+            // with the same content (ids alone may repeat across sessions).
+            let copied = a.origin_elsewhere(x, id).filter(|from| {
+                from.events
+                    .iter()
+                    .any(|o| o.id.as_deref() == Some(id) && o.message == e.message && o.seq < e.seq)
+            });
+            let from = copied.or(foreign_stream);
             if let Some(from) = from {
                 judged.findings.push(Finding::at(
                     e.seq,
@@ -1132,8 +1135,12 @@ fn load_refusals(a: &Analysis) -> Judged {
         .filter(|x| x.method == "POST" && x.rpc_id().is_some())
     {
         judged.examined += 1;
+        // A 5xx from the server, or a connection it broke or never answered
+        // on (the proxy then ends the exchange without a response head).
         let server_error = x.status().is_some_and(|s| s >= 500);
-        if server_error && !a.fault_in_the_way(x) {
+        let broken = x.status().is_none()
+            && matches!(x.end, Some(EndReason::UpstreamError | EndReason::Timeout));
+        if (server_error || broken) && !a.fault_in_the_way(x) {
             refused.push(x);
         }
     }
@@ -1145,7 +1152,10 @@ fn load_refusals(a: &Analysis) -> Judged {
                 refused.len(),
                 first.rpc_method().unwrap_or("a request"),
                 first.session().unwrap_or("(none)"),
-                first.status().unwrap_or_default()
+                first
+                    .status()
+                    .map(|s| format!("HTTP {s}"))
+                    .unwrap_or_else(|| "no response".into())
             ),
             "every request accepted (an SSE stream or a JSON answer)",
         ));

@@ -277,7 +277,7 @@ fn first_resume_of<'a>(a: &'a Analysis, x: &Exchange) -> Option<&'a Exchange> {
             && r.headers
                 .last_event_id
                 .as_deref()
-                .and_then(|id| a.origin_of(id))
+                .and_then(|id| a.origin_of(r.session(), id))
                 .is_some_and(|o| a.stream_root(o).id == x.id)
     })
 }
@@ -292,7 +292,7 @@ fn resumes_with_last_event_id(a: &Analysis) -> Judged {
             .filter(|r| r.is_resume() && r.request_seq > x.request_seq)
             .find_map(|r| {
                 let id = r.headers.last_event_id.as_deref()?;
-                a.origin_of(id)
+                a.origin_of(r.session(), id)
                     .is_some_and(|o| a.stream_root(o).id == x.id)
                     .then(|| (r, id.to_owned()))
             });

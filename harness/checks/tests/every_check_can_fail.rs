@@ -992,3 +992,30 @@ fn a_notification_lost_to_a_partition_is_lost_too_but_a_cut_is_not_judged() {
         Outcome::NotObserved
     );
 }
+
+#[test]
+fn two_sessions_may_use_the_same_event_ids_for_their_own_events() {
+    // Session s-1 is cut and resumed; session s-2 numbers its events the same way.
+    let mut w = cut_and_resumed(&[]);
+    let theirs = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "_meta": {"progressToken": "theirs"}}}),
+        Headers {
+            mcp_session_id: Some("s-2".into()),
+            ..Headers::default()
+        },
+    );
+    w.stream(theirs);
+    w.sent(theirs, "1-2", progress(json!("theirs"), 10.0));
+    let r = w.resume("1-1");
+    w.sent(r, "1-2", progress(json!("tok"), 50.0));
+    w.sent(r, "1-3", result(1));
+    let t = w.transcript();
+    for check in [
+        "stream.replay_own_session_only",
+        "stream.replay_same_stream_only",
+        "stream.no_duplicate_event",
+    ] {
+        assert_eq!(outcome_of(check, &t), Outcome::Pass, "{check}");
+    }
+}

@@ -56,6 +56,9 @@ pub struct CallOutcome {
     pub first_event_id: Option<String>,
     /// The last event id the client received for the call.
     pub last_event_id: Option<String>,
+    /// The server refused the call (a 5xx status, or no connection at all)
+    /// rather than leaving it unanswered.
+    pub refused: bool,
 }
 
 /// Something the call loop asks the runner to do.
@@ -438,6 +441,7 @@ impl ScriptedClient {
                     // Connection refused or dropped: recover like a cut, a bounded number of times.
                     if outcome.recoveries >= self.spec.max_resumes {
                         outcome.gave_up = Some(format!("could not reach the server: {e}"));
+                        outcome.refused = true;
                         return Ok(outcome);
                     }
                     outcome.recoveries += 1;
@@ -472,6 +476,7 @@ impl ScriptedClient {
                     return Ok(outcome);
                 }
                 outcome.gave_up = Some(format!("HTTP {status}: {text}"));
+                outcome.refused = status >= 500;
                 return Ok(outcome);
             }
             let mut read = if first_stream {

@@ -372,6 +372,21 @@ async fn run_steps(
             Ok(answer) => unsupported_version(answer, version),
             Err(_) => None,
         };
+        if let Some(negotiated) = connected.as_ref().ok().and_then(|answer| {
+            answer
+                .pointer("/result/protocolVersion")
+                .and_then(Value::as_str)
+                .filter(|v| !mcp_harness_checks::analysis::KNOWN_VERSIONS.contains(v))
+        }) {
+            // Another real version is the server's right (the case is skipped);
+            // a version that does not exist is a broken answer.
+            return (
+                None,
+                Some(format!(
+                    "the server negotiated `{negotiated}`, which is no MCP protocol version (hint: it must answer with the requested version or another it supports)"
+                )),
+            );
+        }
         if let Some(reason) = unsupported {
             return (Some(reason), None);
         }
@@ -760,6 +775,11 @@ impl Script<'_> {
                             Ok(outcome) if outcome.result.is_some() || outcome.error.is_some() => {
                                 LoadOutcome::Completed
                             }
+                            Ok(outcome) if outcome.refused => LoadOutcome::Refused(format!(
+                                "session {}: {}",
+                                i + 1,
+                                outcome.gave_up.unwrap_or_default()
+                            )),
                             Ok(outcome) => LoadOutcome::Lost(format!(
                                 "session {}: {}",
                                 i + 1,

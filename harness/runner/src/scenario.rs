@@ -363,9 +363,9 @@ pub struct Scenario {
     /// target has no tool for it); calls with `tool = "{role}"` call it.
     #[serde(default)]
     pub for_each_role: Vec<Role>,
-    /// The scenario is about resuming streams: a legacy case whose first call
+    /// The scenario is about resuming streams: a legacy case with a call that
     /// got no event id at all (the server offers no resumption) is skipped
-    /// with that reason, never failed.
+    /// there, with that reason, never failed.
     #[serde(default)]
     pub needs_resumption: bool,
     /// Whether `cargo test` compares the normalized transcript with a snapshot

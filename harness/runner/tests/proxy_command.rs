@@ -12,27 +12,26 @@ use mcp_harness_wire::{Transcript, WireEvent};
 use serde_json::json;
 use support::{RawClient, start_agents};
 
-#[tokio::test]
-async fn the_proxy_command_records_and_injects_faults() {
-    let agents = start_agents(Duration::from_secs(30)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let record = dir.path().join("run.jsonl");
+/// Start `mcp-harness proxy` in front of `upstream`, recording to `record`,
+/// with `extra` arguments; returns the process and the URL it listens on.
+fn start_proxy(
+    upstream: &str,
+    record: &std::path::Path,
+    extra: &[&str],
+) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
         .args([
             "proxy",
             "--upstream",
-            &format!("http://{}", agents.addr()),
+            upstream,
             "--listen",
             "127.0.0.1:0",
             "--api",
             "127.0.0.1:0",
             "--record",
         ])
-        .arg(&record)
-        .args([
-            "--fault",
-            r#"{"fault":"cut","after":1,"select":{"rpc_method":"tools/list"}}"#,
-        ])
+        .arg(record)
+        .args(extra)
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -51,6 +50,74 @@ async fn the_proxy_command_records_and_injects_faults() {
         .and_then(|r| r.split_whitespace().next())
         .unwrap()
         .to_owned();
+    (child, url)
+}
+
+#[tokio::test]
+async fn a_recording_proxy_killed_with_sigkill_leaves_a_readable_transcript() {
+    let agents = start_agents(Duration::from_secs(30)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("run.jsonl");
+    let (mut child, url) = start_proxy(&format!("http://{}", agents.addr()), &record, &[]);
+    let mut client = RawClient::new(&format!("{url}/mcp"));
+    client.initialize(json!({})).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let answered = RawClient::read_events(
+        client.post(&list).send().await.unwrap(),
+        Duration::from_secs(10),
+        |_| false,
+    )
+    .await;
+    assert!(!answered.events.is_empty(), "tools/list was answered");
+    // The flusher writes records while the proxy runs: wait (bounded) until the
+    // end of the tools/list stream is in the file, then kill without warning.
+    let ended = |text: &str| {
+        Transcript::from_jsonl(text).is_ok_and(|t| {
+            t.records
+                .iter()
+                .filter(|r| matches!(r.event, WireEvent::StreamEnd { .. }))
+                .count()
+                >= 2
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !ended(&std::fs::read_to_string(&record).unwrap_or_default()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running proxy never wrote the call's records to its file"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&record).unwrap();
+    let transcript = Transcript::from_jsonl(&text).unwrap();
+    assert!(transcript.records.iter().any(|r| matches!(&r.event,
+        WireEvent::Request { body, .. } if body.json().is_some_and(|b| b["method"] == "tools/list"))));
+    // A file cut inside its last line reads back too, and says so.
+    let cut = &text[..text.len() - 10];
+    let partial = Transcript::from_jsonl(cut).unwrap();
+    assert!(
+        matches!(&partial.records.last().unwrap().event,
+            WireEvent::Note { text } if text.contains("stopped mid-write")),
+        "{:?}",
+        partial.records.last()
+    );
+}
+
+#[tokio::test]
+async fn the_proxy_command_records_and_injects_faults() {
+    let agents = start_agents(Duration::from_secs(30)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("run.jsonl");
+    let (mut child, url) = start_proxy(
+        &format!("http://{}", agents.addr()),
+        &record,
+        &[
+            "--fault",
+            r#"{"fault":"cut","after":1,"select":{"rpc_method":"tools/list"}}"#,
+        ],
+    );
 
     let mut client = RawClient::new(&format!("{url}/mcp"));
     client.initialize(json!({})).await;

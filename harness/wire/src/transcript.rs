@@ -329,17 +329,43 @@ pub enum TranscriptError {
 
 impl Transcript {
     /// Parse JSON Lines text (as written by the recorder).
+    ///
+    /// A last line cut mid-way (a recorder killed while writing, with no
+    /// newline after it) is dropped, and a `note` record at the end says so;
+    /// a bad line anywhere else is an error.
     pub fn from_jsonl(text: &str) -> Result<Self, TranscriptError> {
-        let mut records = Vec::new();
-        for (at, line) in text.lines().enumerate() {
+        let mut records: Vec<Record> = Vec::new();
+        let lines: Vec<&str> = text.lines().collect();
+        let unterminated = !text.is_empty() && !text.ends_with('\n');
+        for (at, line) in lines.iter().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record =
-                serde_json::from_str(line).map_err(|e| TranscriptError::BadLine {
-                    line: at + 1,
-                    message: e.to_string(),
-                })?;
+            let record: Record = match serde_json::from_str(line) {
+                Ok(record) => record,
+                Err(_) if unterminated && at + 1 == lines.len() && !records.is_empty() => {
+                    let seq = records.last().map(|r| r.seq + 1).unwrap_or(0);
+                    let at_us = records.last().map(|r| r.at_us).unwrap_or(0);
+                    records.push(Record {
+                        seq,
+                        at_us,
+                        event: WireEvent::Note {
+                            text: format!(
+                                "the file ends inside record line {} ({} bytes, no newline): the recording stopped mid-write; that line was left out",
+                                at + 1,
+                                line.len()
+                            ),
+                        },
+                    });
+                    break;
+                }
+                Err(e) => {
+                    return Err(TranscriptError::BadLine {
+                        line: at + 1,
+                        message: e.to_string(),
+                    });
+                }
+            };
             if let WireEvent::Header {
                 format, version, ..
             } = &record.event
@@ -435,6 +461,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("transcript line 2:"), "{err}");
+    }
+
+    #[test]
+    fn a_last_line_cut_mid_way_is_dropped_and_noted_but_a_bad_middle_line_is_not() {
+        let header = json!({"seq": 0, "at_us": 0, "kind": "header", "format": TRANSCRIPT_FORMAT, "version": TRANSCRIPT_VERSION, "started_unix_ms": 0, "target": ""});
+        let text = format!("{header}\n{{\"seq\": 1, \"at_us\": 5, \"kind\": \"no");
+        let transcript = Transcript::from_jsonl(&text).unwrap();
+        assert_eq!(transcript.records.len(), 2);
+        assert!(matches!(
+            &transcript.records[1].event,
+            WireEvent::Note { text } if text.contains("mid-write")
+        ));
+        // The same bad line followed by a newline, or by more lines, is an error.
+        assert!(Transcript::from_jsonl(&format!("{text}\n")).is_err());
+        assert!(Transcript::from_jsonl(&format!("{text}\n{header}")).is_err());
     }
 
     #[test]
