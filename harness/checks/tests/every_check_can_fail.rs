@@ -125,6 +125,20 @@ fn progress_on_get_stream() -> Transcript {
     w.transcript()
 }
 
+/// A call of session s-2 whose stream carries one progress event `id`.
+fn other_session_progress(w: &mut Wire, id: &str) {
+    let theirs = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "_meta": {"progressToken": "theirs"}}}),
+        Headers {
+            mcp_session_id: Some("s-2".into()),
+            ..Headers::default()
+        },
+    );
+    w.stream(theirs);
+    w.sent(theirs, id, progress(json!("theirs"), 10.0));
+}
+
 /// The exchange of the call in [`cut_and_resumed`] (the initialize is 1).
 const CUT_CALL: u64 = 2;
 
@@ -220,16 +234,7 @@ fn bad(id: &str) -> Transcript {
         .transcript(),
         "stream.replay_own_session_only" => {
             let mut w = cut_and_resumed(&[]);
-            let theirs = w.request(
-                "POST",
-                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "_meta": {"progressToken": "theirs"}}}),
-                Headers {
-                    mcp_session_id: Some("s-2".into()),
-                    ..Headers::default()
-                },
-            );
-            w.stream(theirs);
-            w.sent(theirs, "9-1", progress(json!("theirs"), 10.0));
+            other_session_progress(&mut w, "9-1");
             let r = w.resume("1-1");
             w.sent(r, "9-1", progress(json!("theirs"), 10.0));
             w.transcript()
@@ -997,16 +1002,7 @@ fn a_notification_lost_to_a_partition_is_lost_too_but_a_cut_is_not_judged() {
 fn two_sessions_may_use_the_same_event_ids_for_their_own_events() {
     // Session s-1 is cut and resumed; session s-2 numbers its events the same way.
     let mut w = cut_and_resumed(&[]);
-    let theirs = w.request(
-        "POST",
-        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "_meta": {"progressToken": "theirs"}}}),
-        Headers {
-            mcp_session_id: Some("s-2".into()),
-            ..Headers::default()
-        },
-    );
-    w.stream(theirs);
-    w.sent(theirs, "1-2", progress(json!("theirs"), 10.0));
+    other_session_progress(&mut w, "1-2");
     let r = w.resume("1-1");
     w.sent(r, "1-2", progress(json!("tok"), 50.0));
     w.sent(r, "1-3", result(1));
