@@ -15,6 +15,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// How many free ports a start tries when another process takes the one picked.
+const PORT_ATTEMPTS: u32 = 4;
+
 /// Bytes of stderr kept per process (the most recent).
 const STDERR_KEEP: usize = 64 * 1024;
 
@@ -165,21 +168,37 @@ impl TargetProcess {
         port: Option<u16>,
         ready_within: Duration,
     ) -> Result<Self, ProcessError> {
-        let port = match port {
-            Some(port) => port,
-            None => free_port()?,
-        };
-        let mut target = Self {
-            template: template.to_owned(),
-            command: template.replace("{port}", &port.to_string()),
-            port,
-            child: None,
-            pid: None,
-            stderr: Arc::new(Mutex::new(VecDeque::new())),
-            starts: 0,
-        };
-        target.spawn_and_wait(ready_within).await?;
-        Ok(target)
+        let chosen = port;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = match chosen {
+                Some(port) => port,
+                None => free_port()?,
+            };
+            let mut target = Self {
+                template: template.to_owned(),
+                command: template.replace("{port}", &port.to_string()),
+                port,
+                child: None,
+                pid: None,
+                stderr: Arc::new(Mutex::new(VecDeque::new())),
+                starts: 0,
+            };
+            match target.spawn_and_wait(ready_within).await {
+                Ok(()) => return Ok(target),
+                // A port we picked was free when asked, but another process
+                // took it before the target could bind: pick another.
+                Err(ProcessError::ExitedEarly { .. } | ProcessError::NotReady { .. })
+                    if chosen.is_none()
+                        && attempt < PORT_ATTEMPTS
+                        && listening_inodes(port).is_some_and(|l| !l.is_empty()) =>
+                {
+                    tracing::debug!(port, "port taken by another process; trying another");
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The port the target serves.

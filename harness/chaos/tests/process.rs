@@ -118,3 +118,23 @@ async fn a_port_another_process_listens_on_does_not_pass_for_the_target() {
     );
     drop(squatter);
 }
+
+#[tokio::test]
+async fn a_picked_port_another_process_takes_first_is_replaced_by_another() {
+    // The first run lets a process of another session take its port, then
+    // fails as a server that cannot bind does; the second run serves.
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("first-run-done");
+    let template = format!(
+        r#"sh -c 'if [ ! -e {mark} ]; then touch {mark}; setsid python3 -c "import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", {{port}})); s.listen(); time.sleep(5)" & sleep 0.5; exit 3; fi; exec python3 -m http.server {{port}} --bind 127.0.0.1'"#,
+        mark = mark.display()
+    );
+    let server = TargetProcess::start(&template, None, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(mark.exists(), "the first run happened");
+    assert!(
+        answers(server.port()).await,
+        "the second run serves on a new port"
+    );
+}
