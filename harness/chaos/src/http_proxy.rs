@@ -801,49 +801,38 @@ impl Pump {
                     );
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
-                StreamFault::Cut { .. } | StreamFault::CutBeforeResponse
+                StreamFault::Cut { .. }
+                | StreamFault::CutBeforeResponse
+                | StreamFault::Partition { .. }
+                | StreamFault::PartitionBeforeResponse
                     if fault.cuts_before(index, data) =>
                 {
-                    recorder.fault(
-                        Some(self.exchange),
-                        "cut",
-                        format!(
-                            "connection dropped after {} events, on the client's side and the server's",
-                            index - 1
-                        ),
+                    // A cut closes the server's side now too; a partition keeps
+                    // it open and drains it (recorded as withheld).
+                    let server_side = matches!(
+                        fault,
+                        StreamFault::Cut { .. } | StreamFault::CutBeforeResponse
                     );
-                    // The server's side closes now; the client's once it has
-                    // taken what was already recorded as delivered.
-                    self.close_upstream = true;
+                    let delivered = index - 1;
+                    let detail = if server_side {
+                        format!(
+                            "connection dropped after {delivered} events, on the client's side and the server's"
+                        )
+                    } else {
+                        format!(
+                            "client's connection dropped after {delivered} events; the server's stream is kept and drained"
+                        )
+                    };
+                    recorder.fault(Some(self.exchange), fault.name(), detail);
+                    self.close_upstream = server_side;
+                    // The client's side closes once it has taken what was
+                    // already recorded as delivered.
                     match client.take() {
                         Some(tx) => {
                             let abort = self.abort.clone();
                             tokio::spawn(async move {
                                 end_body_with_error(tx, &abort, "cut by mcp-harness").await
                             });
-                        }
-                        None => self.abort.notify_one(),
-                    }
-                    *delivering = Delivering::Stopped {
-                        reason: EndReason::Cut,
-                        at: Instant::now(),
-                    };
-                    return;
-                }
-                StreamFault::Partition { .. } | StreamFault::PartitionBeforeResponse
-                    if fault.cuts_before(index, data) =>
-                {
-                    recorder.fault(
-                        Some(self.exchange),
-                        "partition",
-                        format!(
-                            "client's connection dropped after {} events; the server's stream is kept and drained",
-                            index - 1
-                        ),
-                    );
-                    match client.take() {
-                        Some(tx) => {
-                            end_body_with_error(tx, &self.abort, "cut by mcp-harness").await
                         }
                         None => self.abort.notify_one(),
                     }

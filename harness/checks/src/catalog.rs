@@ -708,12 +708,7 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
         let Some(origin) = a.origin_of(x.session(), last) else {
             // An id the server never issued names no stream: whatever it replays
             // from an earlier stream is another stream's.
-            for e in x
-                .events
-                .iter()
-                .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
-            {
-                let Some(id) = &e.id else { continue };
+            for (e, id) in replayed_messages(x) {
                 judged.examined += 1;
                 if let Some(from) = a.origin_of(x.session(), id)
                     && from.id != x.id
@@ -730,12 +725,7 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
             }
             continue;
         };
-        for e in x
-            .events
-            .iter()
-            .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
-        {
-            let Some(id) = &e.id else { continue };
+        for (e, id) in replayed_messages(x) {
             judged.examined += 1;
             let Some(from) = a.origin_of(x.session(), id) else {
                 continue;
@@ -767,6 +757,14 @@ fn replay_same_stream_only(a: &Analysis) -> Judged {
         }
     }
     judged
+}
+
+/// The delivered events of `x` that carry a message and an event id, with the id.
+fn replayed_messages(x: &Exchange) -> impl Iterator<Item = (&EventView, &String)> {
+    x.events
+        .iter()
+        .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
+        .filter_map(|e| e.id.as_ref().map(|id| (e, id)))
 }
 
 fn event_id_unique(a: &Analysis) -> Judged {
@@ -1057,12 +1055,7 @@ fn replay_own_session_only(a: &Analysis) -> Judged {
             .last_event_id
             .as_deref()
             .and_then(|last| a.origin_elsewhere(x, last));
-        for e in x
-            .events
-            .iter()
-            .filter(|e| e.delivery == Delivery::Delivered && e.message.is_some())
-        {
-            let Some(id) = &e.id else { continue };
+        for (e, id) in replayed_messages(x) {
             judged.examined += 1;
             // Or an event this session never had, which another session had
             // with the same content (ids alone may repeat across sessions).

@@ -20,10 +20,15 @@ pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
 
 /// Judge `transcript` with every check of the catalog.
 pub fn judge(transcript: &Transcript) -> Vec<Verdict> {
-    let analysis = Analysis::of(transcript);
+    judge_analysis(&Analysis::of(transcript))
+}
+
+/// Judge an analysed transcript with every check of the catalog (when the
+/// caller needs the analysis too, e.g. for [`resilience`]).
+pub fn judge_analysis(analysis: &Analysis) -> Vec<Verdict> {
     catalog()
         .iter()
-        .map(|check| judge_one(check, &analysis))
+        .map(|check| judge_one(check, analysis))
         .collect()
 }
 

@@ -266,10 +266,7 @@ pub async fn run_case(
         case.error = Some(format!("the case did not finish within {backstop:?}"));
     }
     let analysis = mcp_harness_checks::Analysis::of(&case.transcript);
-    let mut verdicts: Vec<Verdict> = mcp_harness_checks::catalog()
-        .iter()
-        .map(|check| mcp_harness_checks::judge_one(check, &analysis))
-        .collect();
+    let mut verdicts = mcp_harness_checks::judge_analysis(&analysis);
     verdicts.push(expectations_verdict(version, &case.steps));
     case.verdicts = verdicts;
     case.resilience = mcp_harness_checks::resilience(&analysis);
@@ -370,25 +367,12 @@ async fn run_steps(
         let connected = client.connect().await;
         let unsupported = match &connected {
             Ok(answer) => unsupported_version(answer, version),
-            Err(_) => None,
+            Err(_) => Ok(None),
         };
-        if let Some(negotiated) = connected.as_ref().ok().and_then(|answer| {
-            answer
-                .pointer("/result/protocolVersion")
-                .and_then(Value::as_str)
-                .filter(|v| !mcp_harness_checks::analysis::KNOWN_VERSIONS.contains(v))
-        }) {
-            // Another real version is the server's right (the case is skipped);
-            // a version that does not exist is a broken answer.
-            return (
-                None,
-                Some(format!(
-                    "the server negotiated `{negotiated}`, which is no MCP protocol version (hint: it must answer with the requested version or another it supports)"
-                )),
-            );
-        }
-        if let Some(reason) = unsupported {
-            return (Some(reason), None);
+        match unsupported {
+            Ok(Some(reason)) => return (Some(reason), None),
+            Err(broken) => return (None, Some(broken)),
+            Ok(None) => {}
         }
         if let Err(e) = connected {
             return (None, Some(format!("could not start a session: {e}")));
@@ -448,21 +432,31 @@ async fn run_steps(
 }
 
 /// Why the server's answer to `initialize` / `server/discover` means it does not
-/// speak `version` (the case is then skipped, not failed).
-fn unsupported_version(answer: &Value, version: &str) -> Option<String> {
+/// speak `version`: `Ok(Some(reason))` skips the case (another real version is
+/// the server's right), `Err` fails it (a version that does not exist is a
+/// broken answer).
+fn unsupported_version(answer: &Value, version: &str) -> Result<Option<String>, String> {
     if let Some(error) = answer.get("error") {
         if version >= crate::client::MODERN {
-            return Some(format!(
+            return Ok(Some(format!(
                 "the target does not support {version}: server/discover answered {error}"
-            ));
+            )));
         }
-        return None;
+        return Ok(None);
     }
-    let negotiated = answer
+    let Some(negotiated) = answer
         .pointer("/result/protocolVersion")
-        .and_then(Value::as_str)?;
-    (negotiated != version)
-        .then(|| format!("the target negotiated {negotiated} instead of {version}"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(None);
+    };
+    if !mcp_harness_checks::analysis::KNOWN_VERSIONS.contains(&negotiated) {
+        return Err(format!(
+            "the server negotiated `{negotiated}`, which is no MCP protocol version (hint: it must answer with the requested version or another it supports)"
+        ));
+    }
+    Ok((negotiated != version)
+        .then(|| format!("the target negotiated {negotiated} instead of {version}")))
 }
 
 fn split_url(url: &str) -> (String, String) {
@@ -790,24 +784,14 @@ impl Script<'_> {
                     }
                 });
                 let outcomes = futures::future::join_all(runs).await;
-                let completed = outcomes
-                    .iter()
-                    .filter(|o| matches!(o, LoadOutcome::Completed))
-                    .count();
-                let refused: Vec<&String> = outcomes
-                    .iter()
-                    .filter_map(|o| match o {
-                        LoadOutcome::Refused(why) => Some(why),
-                        _ => None,
-                    })
-                    .collect();
-                let lost: Vec<&String> = outcomes
-                    .iter()
-                    .filter_map(|o| match o {
-                        LoadOutcome::Lost(why) => Some(why),
-                        _ => None,
-                    })
-                    .collect();
+                let (mut completed, mut refused, mut lost) = (0, Vec::new(), Vec::new());
+                for outcome in &outcomes {
+                    match outcome {
+                        LoadOutcome::Completed => completed += 1,
+                        LoadOutcome::Refused(why) => refused.push(why),
+                        LoadOutcome::Lost(why) => lost.push(why),
+                    }
+                }
                 let mut detail = format!(
                     "{sessions} sessions calling {}: {completed} completed, {} refused, {} accepted but never answered",
                     binding.tool,

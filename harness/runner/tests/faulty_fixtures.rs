@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mcp_harness::profile::Profile;
-use mcp_harness::run::{Limits, Target, run_case};
+use mcp_harness::run::{CaseResult, Limits, Target, run_case};
 use mcp_harness::scenario::{ScenarioFile, parse};
 use mcp_harness_agents::{AgentSettings, ServeConfig, StoreChoice};
 use mcp_harness_checks::Outcome;
@@ -458,13 +458,9 @@ fn table() -> Vec<Fixture> {
     ]
 }
 
-/// The checks a run broke (fail or warn), with their outcome; the scenario's
-/// own expectations are not a rule of the specification.
-async fn broken_through(
-    upstream: &str,
-    misbehaviour: Misbehaviour,
-    scenario: &str,
-) -> (BTreeSet<(String, String)>, String) {
+/// Run `scenario` under 2025-11-25 through a front with `misbehaviour` in front
+/// of `upstream`; the case must run to its end.
+async fn case_through(upstream: &str, misbehaviour: Misbehaviour, scenario: &str) -> CaseResult {
     let front = FaultyFront::start(upstream, misbehaviour).await.unwrap();
     let path = PathBuf::from(format!("{misbehaviour:?}.toml"));
     let scenario = ScenarioFile {
@@ -493,6 +489,17 @@ async fn broken_through(
         "{misbehaviour:?}: {:?}",
         case.skipped
     );
+    case
+}
+
+/// The checks a run broke (fail or warn), with their outcome; the scenario's
+/// own expectations are not a rule of the specification.
+async fn broken_through(
+    upstream: &str,
+    misbehaviour: Misbehaviour,
+    scenario: &str,
+) -> (BTreeSet<(String, String)>, String) {
+    let case = case_through(upstream, misbehaviour, scenario).await;
     let broken = case
         .verdicts
         .iter()
@@ -500,9 +507,6 @@ async fn broken_through(
         .filter(|v| matches!(v.outcome, Outcome::Fail | Outcome::Warn))
         .map(|v| (v.check.clone(), format!("{:?}", v.outcome)))
         .collect();
-    if std::env::var("FIXTURE_DEBUG").is_ok_and(|v| v == format!("{misbehaviour:?}")) {
-        eprintln!("{}", mcp_harness::snapshot::normalize(&case.transcript));
-    }
     let detail = case
         .verdicts
         .iter()
@@ -513,9 +517,9 @@ async fn broken_through(
     (broken, detail)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
-    let agents = mcp_harness_agents::serve(ServeConfig {
+/// The reference agents, in this process, as the real server behind every front.
+async fn start_agents() -> mcp_harness_agents::RunningAgents {
+    mcp_harness_agents::serve(ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         settings: AgentSettings {
             time_scale: 0.0,
@@ -525,7 +529,12 @@ async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
         ..ServeConfig::default()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
+    let agents = start_agents().await;
     let upstream = format!("http://{}", agents.addr());
     let mut problems = Vec::new();
     let mut covered = BTreeSet::new();
@@ -568,37 +577,11 @@ async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_call_fails_the_run_on_resilience_unless_conformance_only() {
     use mcp_harness::report::{Baseline, Summary};
-    let agents = mcp_harness_agents::serve(ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        settings: AgentSettings {
-            time_scale: 0.0,
-            input_timeout: Duration::from_secs(2),
-        },
-        store: StoreChoice::Memory,
-        ..ServeConfig::default()
-    })
-    .await
-    .unwrap();
+    let agents = start_agents().await;
     let upstream = format!("http://{}", agents.addr());
     let mut cases = Vec::new();
     for misbehaviour in [Misbehaviour::EmptyResume, Misbehaviour::None] {
-        let front = FaultyFront::start(&upstream, misbehaviour).await.unwrap();
-        let path = PathBuf::from("resume_late.toml");
-        let scenario = ScenarioFile {
-            id: format!("faulty/{misbehaviour:?}"),
-            scenario: parse(&path, RESUME_LATE).unwrap(),
-            path,
-        };
-        let target = Target::Url(format!("{}/mcp", front.base_url()));
-        let case = run_case(
-            &scenario,
-            "2025-11-25",
-            &target,
-            &Profile::reference_agents(),
-            Limits::default(),
-        )
-        .await;
-        cases.push(case);
+        cases.push(case_through(&upstream, misbehaviour, RESUME_LATE).await);
     }
     assert!(cases[0].lost_a_call(), "{:?}", cases[0].resilience);
     assert!(
