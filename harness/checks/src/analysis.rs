@@ -372,6 +372,15 @@ impl Analysis {
             .map(|(_, _, name)| name.as_str())
     }
 
+    /// Whether the server declared tasks (the 2026 extension, or `tasks`).
+    pub fn server_declares_tasks(&self) -> bool {
+        self.server_capabilities.as_ref().is_some_and(|c| {
+            c.pointer("/extensions/io.modelcontextprotocol~1tasks")
+                .is_some()
+                || c.get("tasks").is_some()
+        })
+    }
+
     /// Whether the run was in the stateless 2026-07-28 era (or later).
     pub fn is_modern(&self) -> bool {
         is_modern_version(&self.version)

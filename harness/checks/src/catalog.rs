@@ -972,7 +972,10 @@ fn response_exactly_once(a: &Analysis) -> Judged {
 
 /// The resumes (GET with `Last-Event-ID`) by `x`'s own session that continue
 /// `x`'s stream.
-fn resumes_of<'a>(a: &'a Analysis, x: &'a Exchange) -> impl Iterator<Item = &'a Exchange> {
+pub(crate) fn resumes_of<'a>(
+    a: &'a Analysis,
+    x: &'a Exchange,
+) -> impl Iterator<Item = &'a Exchange> {
     a.exchanges.iter().filter(move |r| {
         r.is_resume()
             && r.id != x.id

@@ -58,13 +58,7 @@ pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
         verdict.outcome = Outcome::Skipped(format!("no such rule in {version}"));
         return verdict;
     }
-    if check.needs == Needs::ServerTasks
-        && !analysis.server_capabilities.as_ref().is_some_and(|c| {
-            c.pointer("/extensions/io.modelcontextprotocol~1tasks")
-                .is_some()
-                || c.get("tasks").is_some()
-        })
-    {
+    if check.needs == Needs::ServerTasks && !analysis.server_declares_tasks() {
         verdict.outcome = Outcome::Skipped("the server did not declare tasks".into());
         return verdict;
     }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
-use crate::catalog::is_response;
+use crate::catalog::{is_response, resumes_of};
 
 /// Faults that hit one exchange's stream.
 const STREAM_FAULTS: [&str; 5] = [
@@ -138,7 +138,9 @@ pub fn resilience(a: &Analysis) -> Resilience {
         })
         .filter(|(x, _)| !a.kills.iter().any(|k| *k > x.request_seq))
         .collect();
-    let hit_any = hit.clone();
+    if hit.is_empty() {
+        return Resilience::NotChaos;
+    }
     // The client tried to recover: it resumed the stream from its own session,
     // or sent the same call again.
     let reissues = |x: &Exchange| -> Vec<&Exchange> {
@@ -155,38 +157,25 @@ pub fn resilience(a: &Analysis) -> Resilience {
     };
     let recovering: Vec<(&Exchange, &str)> = hit
         .into_iter()
-        .filter(|(x, _)| {
-            let resumed = a.exchanges.iter().any(|r| {
-                r.is_resume()
-                    && r.headers.mcp_session_id == x.headers.mcp_session_id
-                    && a.stream_root(r).id == x.id
-            });
-            resumed || !reissues(x).is_empty()
-        })
+        .filter(|(x, _)| resumes_of(a, x).next().is_some() || !reissues(x).is_empty())
         .collect();
-    if hit_any.is_empty() {
-        return Resilience::NotChaos;
-    }
     let offered_resumption = !a.is_modern()
         && a.exchanges.iter().any(|x| {
             x.events
                 .iter()
                 .any(|e| e.id.is_some() && e.delivery == mcp_harness_wire::Delivery::Delivered)
         });
-    let durable = a.server_capabilities.as_ref().is_some_and(|c| {
-        c.pointer("/extensions/io.modelcontextprotocol~1tasks")
-            .is_some()
-            || c.get("tasks").is_some()
-    }) || calls.iter().any(|x| {
-        x.server_messages().any(|(_, m, _)| {
-            m.pointer("/result/content")
-                .and_then(Value::as_array)
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|b| b.get("type").and_then(Value::as_str) == Some("resource_link"))
-                })
-        })
-    });
+    let durable = a.server_declares_tasks()
+        || calls.iter().any(|x| {
+            x.server_messages().any(|(_, m, _)| {
+                m.pointer("/result/content")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| {
+                        c.iter()
+                            .any(|b| b.get("type").and_then(Value::as_str) == Some("resource_link"))
+                    })
+            })
+        });
     if !offered_resumption && !durable {
         return Resilience::NotJudged {
             reason: "the server offers no resumption (no SSE event ids) and no durability (no tasks, no run links)".into(),
