@@ -5,15 +5,17 @@
 
 pub mod analysis;
 pub mod catalog;
-pub mod client;
+pub mod check;
 pub mod resilience;
+mod rules;
+pub mod schema;
 pub mod verdict;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
-pub use catalog::{Check, Needs, Versions, catalog, is_response};
-pub use client::client_catalog;
+pub use catalog::{catalog, client_catalog, is_response};
+pub use check::{Check, Judged, Needs, Rule, Versions};
 use mcp_harness_wire::Transcript;
 pub use resilience::{LostCall, Resilience, resilience};
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
@@ -47,17 +49,17 @@ pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
     let version = analysis.version.clone();
     let mut verdict = Verdict {
         check: check.id.to_owned(),
-        level: check.level,
+        level: check.level_in(&version),
         citation: check.citation(&version),
         version: version.clone(),
         outcome: Outcome::NotObserved,
         examined: 0,
         findings: Vec::new(),
     };
-    if !check.versions.covers(&version) {
+    let Some(rule) = check.rule(&version) else {
         verdict.outcome = Outcome::Skipped(format!("no such rule in {version}"));
         return verdict;
-    }
+    };
     if check.needs == Needs::ServerTasks && !analysis.server_declares_tasks() {
         verdict.outcome = Outcome::Skipped("the server did not declare tasks".into());
         return verdict;
@@ -66,7 +68,7 @@ pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
         Ok(judged) => {
             verdict.examined = judged.examined;
             verdict.outcome = if !judged.findings.is_empty() {
-                match check.level {
+                match rule.level {
                     Level::Must => Outcome::Fail,
                     Level::Should => Outcome::Warn,
                 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
-use crate::catalog::{is_response, resumes_of};
+use crate::rules::support::{is_response, resumes_of};
 
 /// Faults that hit one exchange's stream.
 const STREAM_FAULTS: [&str; 5] = [

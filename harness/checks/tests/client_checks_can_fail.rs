@@ -123,7 +123,7 @@ fn good(id: &str) -> Transcript {
             resume_properly(&mut w, "1-1");
             w.transcript()
         }
-        "client.answers_once" | "client.elicitation_answer_valid" => {
+        "client.answers_once" | "client.elicitation_answer_valid" | "client.schema_messages" => {
             let mut w = Wire::legacy();
             let x = call(&mut w, 1);
             question(&mut w, x, "elicitation/create", elicitation_params());
@@ -234,6 +234,17 @@ fn bad(id: &str) -> Transcript {
             w.status(cancel, 202);
             w.transcript()
         }
+        "client.schema_messages" => {
+            // An ElicitResult whose action is none of accept, decline, cancel.
+            let mut w = Wire::legacy();
+            let x = call(&mut w, 1);
+            question(&mut w, x, "elicitation/create", elicitation_params());
+            answer(
+                &mut w,
+                json!({"jsonrpc": "2.0", "id": 0, "result": {"action": "maybe"}}),
+            );
+            w.transcript()
+        }
         "client.elicitation_answer_valid" => {
             let mut w = Wire::legacy();
             let x = call(&mut w, 1);
@@ -276,7 +287,7 @@ fn every_client_check_passes_its_good_fixture_and_fails_its_bad_one() {
             passing.findings
         );
         let failing = judge_one(check, &Analysis::of(&bad(check.id)));
-        let expected = match check.level {
+        let expected = match failing.level {
             Level::Must => Outcome::Fail,
             Level::Should => Outcome::Warn,
         };

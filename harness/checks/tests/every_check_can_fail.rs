@@ -97,9 +97,20 @@ fn good(id: &str) -> Transcript {
             w.status(x, 403);
             w.transcript()
         }
-        "elicitation.only_if_declared" | "elicitation.flat_schema" => {
+        "elicitation.only_if_declared" | "elicitation.requested_schema" => {
             elicit(json!({"elicitation": {}}), flat_schema()).transcript()
         }
+        "schema.server_messages" => clean_call().transcript(),
+        "logging.only_when_requested" => modern_call(
+            Some("info"),
+            json!({"resultType": "complete", "content": []}),
+        )
+        .transcript(),
+        "result.result_type" => modern_call(
+            Some("info"),
+            json!({"resultType": "complete", "content": []}),
+        )
+        .transcript(),
         "sampling.only_if_declared" => sample(json!({"sampling": {}})).transcript(),
         "logging.only_if_declared" => log(json!({"logging": {}})).transcript(),
         "tasks.legal_transitions" => tasks(&[
@@ -337,7 +348,21 @@ fn bad(id: &str) -> Transcript {
             w.transcript()
         }
         "elicitation.only_if_declared" => elicit(json!({}), flat_schema()).transcript(),
-        "elicitation.flat_schema" => elicit(
+        "schema.server_messages" => {
+            let mut w = Wire::legacy();
+            let x = w.call(1, json!("tok"));
+            w.sent(
+                x,
+                "1-1",
+                json!({"jsonrpc": "2.0", "id": 1, "result": {"content": "not a list"}}),
+            );
+            w.transcript()
+        }
+        "logging.only_when_requested" => {
+            modern_call(None, json!({"resultType": "complete", "content": []})).transcript()
+        }
+        "result.result_type" => modern_call(Some("info"), json!({"content": []})).transcript(),
+        "elicitation.requested_schema" => elicit(
             json!({"elicitation": {}}),
             json!({"type": "object", "properties": {"trip": {"type": "object", "properties": {}}}}),
         )
@@ -361,7 +386,7 @@ fn every_check_passes_its_good_fixture_and_fails_its_bad_one() {
             passing.findings
         );
         let failing = judge_one(check, &Analysis::of(&bad(check.id)));
-        let expected = match check.level {
+        let expected = match failing.level {
             mcp_harness_checks::Level::Must => Outcome::Fail,
             mcp_harness_checks::Level::Should => Outcome::Warn,
         };
@@ -855,13 +880,121 @@ fn only_log_messages_need_the_logging_capability() {
 
 #[test]
 fn enum_properties_are_flat() {
-    let schema = json!({"type": "object", "properties": {"seat": {"enum": ["aisle", "window"]}, "meal": {"oneOf": [{"const": "veg"}]}}});
+    let schema = json!({"type": "object", "properties": {"seat": {"type": "string", "enum": ["aisle", "window"]}, "count": {"type": "integer", "minimum": 1}}});
     assert_eq!(
         outcome_of(
-            "elicitation.flat_schema",
+            "elicitation.requested_schema",
             &elicit(json!({"elicitation": {}}), schema).transcript()
         ),
         Outcome::Pass
+    );
+}
+
+/// Judge `check` on `transcript`.
+fn verdict_of(check: &str, transcript: &Transcript) -> mcp_harness_checks::Verdict {
+    let check = catalog().iter().find(|c| c.id == check).unwrap();
+    judge_one(check, &Analysis::of(transcript))
+}
+
+/// An elicitation under `version` asking for a multi-select enum.
+fn multi_select_under(version: &str) -> Transcript {
+    let mut w = Wire::session(version, json!({"elicitation": {}}), json!({"tools": {}}));
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", json!({"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "Seats?", "requestedSchema": multi_select_schema()}}));
+    w.transcript()
+}
+
+#[test]
+fn a_multi_select_enum_passes_under_2025_11_25_and_fails_under_2025_06_18() {
+    for check in ["elicitation.requested_schema", "schema.server_messages"] {
+        let new = verdict_of(check, &multi_select_under("2025-11-25"));
+        assert_eq!(new.outcome, Outcome::Pass, "{check}: {:?}", new.findings);
+        let old = verdict_of(check, &multi_select_under("2025-06-18"));
+        assert_eq!(old.outcome, Outcome::Fail, "{check}");
+        assert!(
+            old.findings[0]
+                .observed
+                .starts_with("ElicitRequest /params/requestedSchema/properties/seats"),
+            "{check}: {:?}",
+            old.findings
+        );
+    }
+    // Before 2025-06-18 there is no elicitation to judge.
+    assert!(matches!(
+        verdict_of(
+            "elicitation.requested_schema",
+            &multi_select_under("2025-03-26")
+        )
+        .outcome,
+        Outcome::Skipped(_)
+    ));
+}
+
+#[test]
+fn a_stream_without_a_priming_event_is_warned_only_before_2026_07_28() {
+    let unprimed = |version: &str| {
+        let mut w = Wire::session(version, json!({}), json!({"tools": {}}));
+        let x = w.call(1, json!("tok"));
+        w.sent(x, "1-1", result(1));
+        w.end(x, EndReason::Complete);
+        w.transcript()
+    };
+    assert_eq!(
+        verdict_of("sse.priming_event", &unprimed("2025-11-25")).outcome,
+        Outcome::Warn
+    );
+    let modern = verdict_of("sse.priming_event", &unprimed("2026-07-28"));
+    assert_eq!(
+        modern.outcome,
+        Outcome::Skipped("no such rule in 2026-07-28".into())
+    );
+}
+
+#[test]
+fn a_result_without_result_type_fails_only_under_2026_07_28() {
+    let bare = |version: &str| {
+        let mut w = Wire::session(version, json!({}), json!({"tools": {}}));
+        let x = w.call(1, json!("tok"));
+        w.sent(x, "1-1", result(1));
+        w.transcript()
+    };
+    assert_eq!(
+        verdict_of("result.result_type", &bare("2025-11-25")).outcome,
+        Outcome::Skipped("no such rule in 2025-11-25".into())
+    );
+    let modern = modern_call(Some("info"), json!({"content": []})).transcript();
+    assert_eq!(
+        verdict_of("result.result_type", &modern).outcome,
+        Outcome::Fail
+    );
+    // The official 2026-07-28 schema requires it too.
+    let schema = verdict_of("schema.server_messages", &modern);
+    assert_eq!(schema.outcome, Outcome::Fail);
+    assert!(
+        schema
+            .findings
+            .iter()
+            .any(|f| f.observed.contains("resultType")),
+        "{:?}",
+        schema.findings
+    );
+}
+
+#[test]
+fn a_log_message_without_a_requested_level_fails_only_under_2026_07_28() {
+    let modern = modern_call(None, json!({"resultType": "complete", "content": []})).transcript();
+    assert_eq!(
+        verdict_of("logging.only_when_requested", &modern).outcome,
+        Outcome::Fail
+    );
+    // The same message under 2025-11-25 (the level is set per session there).
+    assert_eq!(
+        verdict_of(
+            "logging.only_when_requested",
+            &log(json!({"logging": {}})).transcript()
+        )
+        .outcome,
+        Outcome::Skipped("no such rule in 2025-06-18".into())
     );
 }
 

@@ -99,6 +99,8 @@ pub struct ScriptedClient {
     accept_content: Value,
     /// Request ids, shared by the forks of one session so they never collide.
     next_id: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// The log level the next calls ask for in `_meta` (2026-07-28), if any.
+    log_level: Option<String>,
     limit: Duration,
     /// Readers of standalone GET streams, stopped when the client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
@@ -160,6 +162,7 @@ impl ScriptedClient {
             spec,
             accept_content,
             next_id: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1)),
+            log_level: None,
             limit: Duration::from_secs(30),
             listeners: Vec::new(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
@@ -180,6 +183,7 @@ impl ScriptedClient {
             spec: self.spec.clone(),
             accept_content: self.accept_content.clone(),
             next_id: self.next_id.clone(),
+            log_level: self.log_level.clone(),
             limit: self.limit,
             listeners: Vec::new(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(
@@ -199,6 +203,13 @@ impl ScriptedClient {
         sibling.session = None;
         sibling.next_id = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1));
         sibling
+    }
+
+    /// The log level the next tool calls ask for (`io.modelcontextprotocol/logLevel`
+    /// in their `_meta`, 2026-07-28 only: a legacy session sets its level with
+    /// `logging/setLevel`); `None` asks for no log messages.
+    pub fn set_log_level(&mut self, level: Option<String>) {
+        self.log_level = level;
     }
 
     /// How long a call (and each read) may take before the client gives up.
@@ -418,6 +429,9 @@ impl ScriptedClient {
             };
             if let Some(token) = token {
                 meta["progressToken"] = token.clone();
+            }
+            if let (true, Some(level)) = (self.modern(), &self.log_level) {
+                meta["io.modelcontextprotocol/logLevel"] = json!(level);
             }
             if meta.as_object().is_some_and(|m| !m.is_empty()) {
                 params["_meta"] = meta;

@@ -908,6 +908,7 @@ async fn play_call(
         );
     };
     let arguments = call.arguments.clone().unwrap_or(binding.arguments);
+    client.set_log_level(call.log_level.clone());
     match client
         .call(
             &binding.tool,

@@ -164,6 +164,10 @@ pub struct CallStep {
     /// The progress token to send (string or integer); none when absent.
     #[serde(default)]
     pub progress_token: Option<Value>,
+    /// The log level the call asks for (2026-07-28: `io.modelcontextprotocol/logLevel`
+    /// in its `_meta`; without it a server sends no log messages for the call).
+    #[serde(default)]
+    pub log_level: Option<String>,
     /// How the call must end.
     #[serde(default = "default_expect")]
     pub expect: Expect,

@@ -178,6 +178,16 @@ tool = "long_running"
 progress_token = "two"
 "#;
 
+const LONG_RUN_2026: &str = r#"
+description = "a 2026-07-28 long-running call that asks for no log level"
+versions = ["2026-07-28"]
+[[steps]]
+do = "call"
+tool = "progress"
+progress_token = "p"
+expect = "any"
+"#;
+
 const LONG_RUN_ONCE: &str = r#"
 description = "a long-running call whose client resumes at most once"
 versions = ["2025-11-25"]
@@ -453,12 +463,28 @@ fn table() -> Vec<Fixture> {
         (
             NestedElicitationSchema,
             TRAVEL,
-            vec![("elicitation.flat_schema", fail)],
+            vec![
+                ("elicitation.requested_schema", fail.clone()),
+                ("schema.server_messages", fail.clone()),
+            ],
+        ),
+        (
+            NoResultType,
+            LONG_RUN_2026,
+            vec![
+                ("result.result_type", fail.clone()),
+                ("schema.server_messages", fail.clone()),
+            ],
+        ),
+        (
+            LogsUnasked,
+            LONG_RUN_2026,
+            vec![("logging.only_when_requested", fail)],
         ),
     ]
 }
 
-/// Run `scenario` under 2025-11-25 through a front with `misbehaviour` in front
+/// Run `scenario` under its first version through a front with `misbehaviour` in front
 /// of `upstream`; the case must run to its end.
 async fn case_through(upstream: &str, misbehaviour: Misbehaviour, scenario: &str) -> CaseResult {
     let front = FaultyFront::start(upstream, misbehaviour).await.unwrap();
@@ -475,9 +501,10 @@ async fn case_through(upstream: &str, misbehaviour: Misbehaviour, scenario: &str
         ..Limits::default()
     };
     let target = Target::Url(format!("{}/mcp", front.base_url()));
+    let version = scenario.scenario.versions[0].clone();
     let case = run_case(
         &scenario,
-        "2025-11-25",
+        &version,
         &target,
         &Profile::reference_agents(),
         limits,

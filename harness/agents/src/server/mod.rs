@@ -181,9 +181,13 @@ impl ReferenceAgents {
         }
     }
 
+    /// Whether this request wants info logs: the level in its `_meta`, else the
+    /// session's (`logging/setLevel`). From 2026-07-28 there is no session level:
+    /// a request without `io.modelcontextprotocol/logLevel` gets no log messages.
     fn wants_info_logs(&self, ctx: &RequestContext<RoleServer>) -> bool {
         let wanted = match ctx.meta.log_level() {
             Some(level) => level_rank(level),
+            None if is_modern(ctx) => return false,
             None => self.log_level.load(Ordering::Relaxed),
         };
         wanted <= level_rank(LoggingLevel::Info)

@@ -275,3 +275,42 @@ pub fn tasks(statuses: &[&str]) -> Wire {
     }
     w
 }
+
+/// A stateless 2026-07-28 run: `server/discover`, then nothing.
+pub fn modern() -> Wire {
+    let mut w = Wire {
+        records: Vec::new(),
+        exchange: 0,
+        session: None,
+        clock_us: 0,
+    };
+    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), Headers::default());
+    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
+    w
+}
+
+/// A 2026-07-28 tool call (with `log_level` in its `_meta` when given) whose
+/// stream carries a log message, then `result`.
+pub fn modern_call(log_level: Option<&str>, result: Value) -> Wire {
+    let mut w = modern();
+    let mut meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    if let Some(level) = log_level {
+        meta["io.modelcontextprotocol/logLevel"] = json!(level);
+    }
+    let x = w.request("POST", json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "long_running_agent", "_meta": meta}}), Headers::default());
+    w.stream(x);
+    w.event(x, None, Some(json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "step 1"}})), Delivery::Delivered);
+    w.event(
+        x,
+        None,
+        Some(json!({"jsonrpc": "2.0", "id": 1, "result": result})),
+        Delivery::Delivered,
+    );
+    w.end(x, EndReason::Complete);
+    w
+}
+
+/// A multi-select enum: valid from 2025-11-25, not in 2025-06-18.
+pub fn multi_select_schema() -> Value {
+    json!({"type": "object", "properties": {"seats": {"type": "array", "items": {"type": "string", "enum": ["window", "aisle"]}}}})
+}

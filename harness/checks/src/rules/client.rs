@@ -8,103 +8,120 @@ use std::collections::BTreeMap;
 use mcp_harness_wire::{Delivery, EndReason};
 use serde_json::Value;
 
+use super::support::{is_message, is_response};
 use crate::analysis::{Analysis, Exchange};
-use crate::catalog::{Check, Judged, Needs, Versions, is_message, is_response};
+use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
-/// Every client check.
-pub fn client_catalog() -> &'static [Check] {
-    &CLIENT_CHECKS
-}
-
-static CLIENT_CHECKS: [Check; 10] = [
+/// The client checks of this room.
+pub(crate) const CHECKS: &[Check] = &[
     Check {
         id: "client.jsonrpc_well_formed",
-        level: Level::Must,
-        section: "basic#messages",
-        quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.",
-        versions: Versions::All,
+        rules: &[Rule {
+            versions: Versions::ALL,
+            level: Level::Must,
+            section: "basic#messages",
+            quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.",
+        }],
         needs: Needs::Nothing,
         run: jsonrpc_well_formed,
     },
     Check {
         id: "client.headers_after_init",
-        level: Level::Must,
-        section: "basic/transports#protocol-version-header",
-        quote: "the client MUST include the MCP-Protocol-Version header on all subsequent requests to the MCP server; ... the client MUST include [the Mcp-Session-Id] in all of its subsequent HTTP requests.",
-        versions: Versions::Since20250618,
+        rules: &[Rule {
+            versions: Versions::from("2025-06-18"),
+            level: Level::Must,
+            section: "basic/transports#protocol-version-header",
+            quote: "the client MUST include the MCP-Protocol-Version header on all subsequent requests to the MCP server; ... the client MUST include [the Mcp-Session-Id] in all of its subsequent HTTP requests.",
+        }],
         needs: Needs::Nothing,
         run: headers_after_init,
     },
     Check {
         id: "client.reinitializes_after_404",
-        level: Level::Must,
-        section: "basic/transports#session-management",
-        quote: "When a client receives HTTP 404 in response to a request containing an Mcp-Session-Id, it MUST start a new session by sending a new InitializeRequest without a session ID attached.",
-        versions: Versions::Legacy,
+        rules: &[Rule {
+            versions: Versions::LEGACY,
+            level: Level::Must,
+            section: "basic/transports#session-management",
+            quote: "When a client receives HTTP 404 in response to a request containing an Mcp-Session-Id, it MUST start a new session by sending a new InitializeRequest without a session ID attached.",
+        }],
         needs: Needs::Nothing,
         run: reinitializes_after_404,
     },
     Check {
         id: "client.resumes_with_last_event_id",
-        level: Level::Should,
-        section: "basic/transports#resumability-and-redelivery",
-        quote: "If the client wishes to resume after a disconnection, it SHOULD issue an HTTP GET to the MCP endpoint, and include the Last-Event-ID header to indicate the last event ID it received.",
-        versions: Versions::Legacy,
+        rules: &[Rule {
+            versions: Versions::LEGACY,
+            level: Level::Should,
+            section: "basic/transports#resumability-and-redelivery",
+            quote: "If the client wishes to resume after a disconnection, it SHOULD issue an HTTP GET to the MCP endpoint, and include the Last-Event-ID header to indicate the last event ID it received.",
+        }],
         needs: Needs::Nothing,
         run: resumes_with_last_event_id,
     },
     Check {
         id: "client.waits_retry",
-        level: Level::Must,
-        section: "basic/transports#resumability-and-redelivery",
-        quote: "The client MUST respect the retry field, waiting the given number of milliseconds before attempting to reconnect.",
-        versions: Versions::Since20251125,
+        rules: &[Rule {
+            versions: Versions::between("2025-11-25", "2026-07-28"),
+            level: Level::Must,
+            section: "basic/transports#resumability-and-redelivery",
+            quote: "The client MUST respect the retry field, waiting the given number of milliseconds before attempting to reconnect.",
+        }],
         needs: Needs::Nothing,
         run: waits_retry,
     },
     Check {
         id: "client.answers_once",
-        level: Level::Must,
-        section: "basic#responses",
-        quote: "Responses MUST include the same ID as the request they correspond to; every request gets exactly one response, also when its stream was resumed.",
-        versions: Versions::Legacy,
+        rules: &[Rule {
+            versions: Versions::LEGACY,
+            level: Level::Must,
+            section: "basic#responses",
+            quote: "Responses MUST include the same ID as the request they correspond to; every request gets exactly one response, also when its stream was resumed.",
+        }],
         needs: Needs::Nothing,
         run: answers_once,
     },
     Check {
         id: "client.no_cancel_on_disconnect",
-        level: Level::Should,
-        section: "basic/transports#sending-messages-to-the-server",
-        quote: "Disconnection SHOULD NOT be interpreted as the client cancelling its request.",
-        versions: Versions::Legacy,
+        rules: &[Rule {
+            versions: Versions::LEGACY,
+            level: Level::Should,
+            section: "basic/transports#sending-messages-to-the-server",
+            quote: "Disconnection SHOULD NOT be interpreted as the client cancelling its request.",
+        }],
         needs: Needs::Nothing,
         run: no_cancel_on_disconnect,
     },
     Check {
         id: "client.elicitation_answer_valid",
-        level: Level::Must,
-        section: "client/elicitation#response-actions",
-        quote: "action is accept, decline or cancel; content only with accept, and it matches the requested schema.",
-        versions: Versions::All,
+        rules: &[Rule {
+            versions: Versions::from("2025-06-18"),
+            level: Level::Must,
+            section: "client/elicitation#response-actions",
+            quote: "action is accept, decline or cancel; content only with accept, and it matches the requested schema.",
+        }],
         needs: Needs::Nothing,
         run: elicitation_answer_valid,
     },
     Check {
         id: "client.sampling_result_well_formed",
-        level: Level::Must,
-        section: "client/sampling#creating-messages",
-        quote: "The result of sampling/createMessage has a role, content and the model used.",
-        versions: Versions::All,
+        rules: &[Rule {
+            versions: Versions::ALL,
+            level: Level::Must,
+            section: "client/sampling#creating-messages",
+            quote: "The result of sampling/createMessage has a role, content and the model used.",
+        }],
         needs: Needs::Nothing,
         run: sampling_result_well_formed,
     },
     Check {
         id: "client.delete_when_done",
-        level: Level::Should,
-        section: "basic/transports#session-management",
-        quote: "Clients that no longer need a particular session ... SHOULD send an HTTP DELETE to the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session.",
-        versions: Versions::Legacy,
+        rules: &[Rule {
+            versions: Versions::LEGACY,
+            level: Level::Should,
+            section: "basic/transports#session-management",
+            quote: "Clients that no longer need a particular session ... SHOULD send an HTTP DELETE to the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session.",
+        }],
         needs: Needs::Nothing,
         run: delete_when_done,
     },

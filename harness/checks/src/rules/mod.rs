@@ -1,0 +1,15 @@
+//! The rules, a room per spec area. Each module declares its checks beside
+//! the helpers they need; [`crate::catalog`] only lists them.
+
+pub(crate) mod client;
+pub(crate) mod elicitation;
+pub(crate) mod jsonrpc;
+pub(crate) mod logging;
+pub(crate) mod progress;
+pub(crate) mod sampling;
+pub(crate) mod schema;
+pub(crate) mod security;
+pub(crate) mod sessions;
+pub(crate) mod streams;
+pub(crate) mod support;
+pub(crate) mod tasks;
