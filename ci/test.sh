@@ -15,6 +15,12 @@ if ! .venv/bin/python -c "import mcp.server.fastmcp" >/dev/null 2>&1; then
     .venv/bin/pip install --quiet --disable-pip-version-check "mcp==1.30.0"
 fi
 
+# The other one (fixtures/typescript_sdk) runs on the official TypeScript SDK, at the
+# versions pinned in its package-lock.json, installed into its node_modules.
+if [ ! -d fixtures/typescript_sdk/node_modules/@modelcontextprotocol/sdk ]; then
+    npm ci --prefix fixtures/typescript_sdk --no-audit --no-fund --silent
+fi
+
 cargo build --workspace --all-targets --locked
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -169,6 +169,12 @@ impl OfficialSchema {
     /// `jsonrpc.well_formed` and judged by nothing here.
     pub fn judge(&self, message: &Value, answers: Option<&str>) -> SchemaJudgement {
         let mut judgement = SchemaJudgement::default();
+        // An error without an id (`id: null`, or none): JSON-RPC 2.0 requires
+        // null when the request's id could not be read, and the transport lets
+        // an HTTP error's body be "a JSON-RPC error response that has no id";
+        // the schemas before 2025-11-25 require one. Not judged on its id.
+        let idless_error =
+            message.get("error").is_some() && message.get("id").is_none_or(Value::is_null);
         for (definition, at) in self.definitions_for(message, answers) {
             let Some(part) = message.pointer(at) else {
                 continue;
@@ -180,6 +186,11 @@ impl OfficialSchema {
             judgement.definitions.push(definition.clone());
             for error in validator.iter_errors(part) {
                 let breach = explain(&definition, at, &error);
+                let about_id = breach.pointer == "/id"
+                    || (breach.keyword == "required" && breach.explanation.contains("\"id\""));
+                if idless_error && about_id {
+                    continue;
+                }
                 // The envelope repeats what the message's own definition found.
                 let repeated = judgement.breaches.iter().any(|b| {
                     b.pointer == breach.pointer
@@ -356,6 +367,24 @@ mod tests {
             );
         }
         assert!(official_schema("2099-01-01").is_none());
+    }
+
+    #[test]
+    fn an_error_without_an_id_is_not_judged_on_its_id() {
+        for version in KNOWN_VERSIONS {
+            let schema = official_schema(version).unwrap();
+            for id in [json!(null), json!("absent")] {
+                let mut error =
+                    json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "no session"}});
+                if id.is_null() {
+                    error["id"] = id;
+                }
+                let judged = schema.judge(&error, None);
+                assert!(judged.breaches.is_empty(), "{version}: {judged:?}");
+            }
+            let wrong = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": "x", "message": "m"}});
+            assert!(!schema.judge(&wrong, None).breaches.is_empty(), "{version}");
+        }
     }
 
     #[test]

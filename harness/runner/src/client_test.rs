@@ -287,6 +287,8 @@ pub async fn run_client_case(
         step: 1,
         ok,
         detail: detail.clone(),
+        cites: None,
+        result_text: None,
     });
     if let Some(spoken) = negotiated(&case.transcript)
         && spoken != version

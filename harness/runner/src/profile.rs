@@ -40,6 +40,38 @@ pub struct Profile {
     /// Role bindings.
     #[serde(default)]
     pub roles: BTreeMap<Role, RoleBinding>,
+    /// What the target's tools must (not) answer in given scenarios: the
+    /// domain outcomes a scenario cannot know for a third-party server, e.g.
+    /// that a declined booking says "not booked" and never "booked at".
+    #[serde(default)]
+    pub outcomes: Vec<DomainOutcome>,
+}
+
+/// A domain outcome the profile requires of every call result in some scenarios.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainOutcome {
+    /// Scenario ids (`travel/declined`, or `travel/*` for a prefix).
+    pub scenarios: Vec<String>,
+    /// Text every call result of those scenarios must contain.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// Text no call result of those scenarios may contain.
+    #[serde(default)]
+    pub lacks: Option<String>,
+}
+
+impl DomainOutcome {
+    fn applies_to(&self, scenario: &str) -> bool {
+        // Role-expanded cases (`streams/cut_first.progress`) match their file's id too.
+        let file = scenario.split_once('.').map_or(scenario, |(file, _)| file);
+        self.scenarios
+            .iter()
+            .any(|pattern| match pattern.strip_suffix('*') {
+                Some(prefix) => scenario.starts_with(prefix),
+                None => pattern == scenario || pattern == file,
+            })
+    }
 }
 
 impl Profile {
@@ -74,6 +106,7 @@ impl Profile {
             name: "reference-agents".into(),
             reference: true,
             roles,
+            outcomes: Vec::new(),
         }
     }
 
@@ -83,7 +116,73 @@ impl Profile {
             name: name.into(),
             reference: false,
             roles: BTreeMap::new(),
+            outcomes: Vec::new(),
         }
+    }
+
+    /// Judge the results of `steps` of `scenario` by this profile's domain
+    /// outcomes; `None` when none applies to the scenario.
+    pub fn judge_outcomes(
+        &self,
+        scenario: &str,
+        version: &str,
+        steps: &[crate::run::StepResult],
+    ) -> Option<mcp_harness_checks::Verdict> {
+        use mcp_harness_checks::{Finding, Level, Outcome, Verdict};
+        let wanted: Vec<&DomainOutcome> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.applies_to(scenario))
+            .collect();
+        if wanted.is_empty() {
+            return None;
+        }
+        let mut findings = Vec::new();
+        let mut examined = 0;
+        for step in steps {
+            let Some(text) = &step.result_text else {
+                continue;
+            };
+            examined += 1;
+            for outcome in &wanted {
+                if let Some(want) = outcome.contains.as_deref().filter(|w| !text.contains(w)) {
+                    findings.push(Finding {
+                        seq: None,
+                        observed: format!(
+                            "step {}: the result {text:?} does not contain {want:?}",
+                            step.step
+                        ),
+                        expected: format!("a result containing {want:?}"),
+                    });
+                }
+                if let Some(banned) = outcome.lacks.as_deref().filter(|b| text.contains(b)) {
+                    findings.push(Finding {
+                        seq: None,
+                        observed: format!(
+                            "step {}: the result {text:?} contains {banned:?}",
+                            step.step
+                        ),
+                        expected: format!("no result containing {banned:?}"),
+                    });
+                }
+            }
+        }
+        let outcome = if !findings.is_empty() {
+            Outcome::Fail
+        } else if examined == 0 {
+            Outcome::NotObserved
+        } else {
+            Outcome::Pass
+        };
+        Some(Verdict {
+            check: "profile.outcomes".into(),
+            level: Level::Must,
+            version: version.into(),
+            citation: format!("the profile `{}` (its domain outcomes)", self.name),
+            outcome,
+            examined,
+            findings,
+        })
     }
 
     /// Read a profile file.

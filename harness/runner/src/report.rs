@@ -71,6 +71,10 @@ pub struct Summary {
     pub expected_failures: Vec<String>,
     /// Baseline entries that did not fail this time.
     pub fixed: Vec<String>,
+    /// With a baseline: warnings (`scenario@version check`) it does not list.
+    /// They never fail the run; a third-party server's baseline lists each one
+    /// with the sentence it breaks.
+    pub unlisted_warnings: Vec<String>,
     /// Outcomes per check id.
     pub per_check: BTreeMap<String, Tally>,
     /// Cases whose calls a fault hit and resilience judged.
@@ -108,6 +112,14 @@ impl Summary {
                     .entry(verdict.check.clone())
                     .or_default()
                     .add(&verdict.outcome);
+                if verdict.outcome == Outcome::Warn {
+                    failed_pairs.insert((name.clone(), verdict.check.clone()));
+                    if !baseline.expected.is_empty() && !baseline.expects(&name, &verdict.check) {
+                        summary
+                            .unlisted_warnings
+                            .push(format!("{name} {}", verdict.check));
+                    }
+                }
                 if verdict.outcome == Outcome::Fail {
                     failed_pairs.insert((name.clone(), verdict.check.clone()));
                     if baseline.expects(&name, &verdict.check) {
@@ -292,6 +304,11 @@ pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
         out.push_str(&format!(
             "  {check:<34} {:>4} {:>4} {:>4} {:>4} {:>4} {:>4}\n",
             t.pass, t.not_observed, t.warn, t.fail, t.skipped, t.unknown
+        ));
+    }
+    for warning in &summary.unlisted_warnings {
+        out.push_str(&format!(
+            "\nnote: the warning `{warning}` is not in the baseline\n"
         ));
     }
     for fixed in &summary.fixed {

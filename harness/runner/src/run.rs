@@ -73,6 +73,12 @@ pub struct StepResult {
     pub ok: bool,
     /// What happened.
     pub detail: String,
+    /// The check whose rule the step's expectation enforces, if it cites one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cites: Option<String>,
+    /// The text of the call's result, for a call step that got one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_text: Option<String>,
 }
 
 /// One scenario x version.
@@ -196,30 +202,69 @@ impl CallHooks for RestartHook {
     }
 }
 
-fn expectations_verdict(version: &str, steps: &[StepResult]) -> Verdict {
-    let findings: Vec<_> = steps
-        .iter()
-        .filter(|s| !s.ok)
-        .map(|s| mcp_harness_checks::Finding {
-            seq: None,
-            observed: format!("step {}: {}", s.step, s.detail),
-            expected: "what the scenario expects".into(),
-        })
-        .collect();
-    Verdict {
+/// Judge the steps' expectations. One that cites a rule is a finding of that
+/// check, at its level in `version` (nothing where the version has no such
+/// rule). One that cites nothing is the scenario's wish: `scenario.expectations`
+/// fails on the built-in reference agents, whose behaviour the scenarios
+/// specify, and is reported as skipped for any other server. The profile's
+/// domain outcomes (`[[outcomes]]`) are judged as `profile.outcomes`.
+fn judge_expectations(
+    scenario: &str,
+    version: &str,
+    steps: &[StepResult],
+    profile: &Profile,
+    verdicts: &mut Vec<Verdict>,
+) {
+    let finding = |s: &StepResult, expected: &str| mcp_harness_checks::Finding {
+        seq: None,
+        observed: format!("step {}: {}", s.step, s.detail),
+        expected: expected.into(),
+    };
+    let mut wishes = Vec::new();
+    for s in steps.iter().filter(|s| !s.ok) {
+        let Some(cited) = &s.cites else {
+            wishes.push(finding(s, "what the scenario expects"));
+            continue;
+        };
+        let Some(verdict) = verdicts.iter_mut().find(|v| &v.check == cited) else {
+            continue;
+        };
+        if matches!(verdict.outcome, Outcome::Skipped(_)) {
+            continue; // no such rule in this version
+        }
+        verdict
+            .findings
+            .push(finding(s, "what the cited rule requires"));
+        verdict.examined = verdict.examined.max(1);
+        verdict.outcome = match verdict.level {
+            Level::Must => Outcome::Fail,
+            Level::Should => Outcome::Warn.max(verdict.outcome.clone()),
+        };
+    }
+    let outcome = if steps.is_empty() {
+        Outcome::NotObserved
+    } else if wishes.is_empty() {
+        Outcome::Pass
+    } else if profile.reference {
+        Outcome::Fail
+    } else {
+        Outcome::Skipped(format!(
+            "{} wish(es) of the scenario not met, not spec rules (first: {})",
+            wishes.len(),
+            wishes[0].observed
+        ))
+    };
+    verdicts.push(Verdict {
         check: "scenario.expectations".into(),
         level: Level::Must,
         version: version.into(),
-        citation: "the scenario file".into(),
-        outcome: if !findings.is_empty() {
-            Outcome::Fail
-        } else if steps.is_empty() {
-            Outcome::NotObserved
-        } else {
-            Outcome::Pass
-        },
+        citation: "the scenario file (its own wishes; rules are cited with `cites`)".into(),
+        outcome,
         examined: steps.len(),
-        findings,
+        findings: wishes,
+    });
+    if let Some(verdict) = profile.judge_outcomes(scenario, version, steps) {
+        verdicts.push(verdict);
     }
 }
 
@@ -267,7 +312,7 @@ pub async fn run_case(
     }
     let analysis = mcp_harness_checks::Analysis::of(&case.transcript);
     let mut verdicts = mcp_harness_checks::judge_analysis(&analysis);
-    verdicts.push(expectations_verdict(version, &case.steps));
+    judge_expectations(&scenario.id, version, &case.steps, profile, &mut verdicts);
     case.verdicts = verdicts;
     case.resilience = mcp_harness_checks::resilience(&analysis);
     case
@@ -389,7 +434,8 @@ async fn run_steps(
             skipped: None,
         };
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
-            let result = script.run_step(n + 1, step).await;
+            let mut result = script.run_step(n + 1, step).await;
+            result.cites = step.cites().map(str::to_owned);
             steps.push(result);
             if script.skipped.is_some() {
                 break;
@@ -470,6 +516,21 @@ fn split_url(url: &str) -> (String, String) {
     }
 }
 
+/// The text blocks of a tool result, joined.
+fn result_text(result: &Value) -> String {
+    result
+        .get("content")
+        .and_then(Value::as_array)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
 /// `text` as one word for `sh`.
 pub(crate) fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
@@ -493,19 +554,7 @@ fn judge_call(
         (None, Some(_)) => Expect::RpcError,
         (None, None) => Expect::NoResult,
     };
-    let text: String = outcome
-        .result
-        .as_ref()
-        .and_then(|r| r.get("content"))
-        .and_then(Value::as_array)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter_map(|b| b.get("text").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default();
+    let text = outcome.result.as_ref().map(result_text).unwrap_or_default();
     let mut detail = format!("{got:?}");
     if let Some(error) = &outcome.error {
         detail.push_str(&format!(" {error}"));
@@ -556,7 +605,13 @@ struct Script<'a> {
 }
 
 fn step_result(step: usize, ok: bool, detail: String) -> StepResult {
-    StepResult { step, ok, detail }
+    StepResult {
+        step,
+        ok,
+        detail,
+        cites: None,
+        result_text: None,
+    }
 }
 
 impl Script<'_> {
@@ -625,10 +680,12 @@ impl Script<'_> {
                     Err(e) => return done(false, e),
                 };
                 let (ok, detail, outcome) = play_call(client, call, profile, &mut hooks).await;
+                let mut result = done(ok, detail);
                 if let Some(outcome) = &outcome {
                     self.remember(call, &session, outcome);
+                    result.result_text = outcome.result.as_ref().map(result_text);
                 }
-                done(ok, detail)
+                result
             }
             Step::Parallel { calls } => {
                 let mut clients = Vec::with_capacity(calls.len());
@@ -816,6 +873,7 @@ impl Script<'_> {
                 text_body,
                 expect_status,
                 expect_status_in,
+                cites: _,
             } => {
                 let headers: Vec<(String, String)> = headers
                     .iter()

@@ -168,6 +168,13 @@ pub struct CallStep {
     /// in its `_meta`; without it a server sends no log messages for the call).
     #[serde(default)]
     pub log_level: Option<String>,
+    /// The check whose rule this expectation enforces (an id of the catalog,
+    /// e.g. `session.unknown_id_404`): a miss is a finding of that check, at
+    /// its rule's level in the negotiated version. Without it the expectation
+    /// is the scenario's own wish: it fails the built-in reference agents only,
+    /// and is reported, never failed, for any other server.
+    #[serde(default)]
+    pub cites: Option<String>,
     /// How the call must end.
     #[serde(default = "default_expect")]
     pub expect: Expect,
@@ -289,6 +296,13 @@ pub enum Step {
         /// Statuses any of which is right (when the spec allows several).
         #[serde(default)]
         expect_status_in: Vec<u16>,
+        /// The check whose rule this expectation enforces (an id of the catalog,
+        /// e.g. `session.unknown_id_404`): a miss is a finding of that check, at
+        /// its rule's level in the negotiated version. Without it the expectation
+        /// is the scenario's own wish: it fails the built-in reference agents only,
+        /// and is reported, never failed, for any other server.
+        #[serde(default)]
+        cites: Option<String>,
     },
     /// End the session with DELETE.
     DeleteSession,
@@ -322,6 +336,36 @@ pub enum Step {
     /// Open the standalone GET stream of the session and keep reading it in the
     /// background until the case ends (a server without one answers 405).
     OpenGetStream,
+}
+
+impl Step {
+    /// The check a step's expectation cites, if it cites one.
+    pub fn cites(&self) -> Option<&str> {
+        match self {
+            Self::Call(call) => call.cites.as_deref(),
+            Self::Raw { cites, .. } => cites.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Every `cites` must name a check of the catalog.
+fn check_citations(path: &Path, text: &str, steps: &[Step]) -> Result<(), ScenarioError> {
+    for cited in steps.iter().filter_map(Step::cites) {
+        let known = mcp_harness_checks::catalog().iter().any(|c| c.id == cited);
+        if !known {
+            let at = text.find(&format!("\"{cited}\"")).map(|s| s..s + 1);
+            return Err(error_at(
+                path,
+                text,
+                at,
+                format!(
+                    "field `cites`: no check `{cited}` in the catalog (hint: ids such as `session.unknown_id_404`, as in a report's verdicts)"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn default_expect() -> Expect {
@@ -470,6 +514,7 @@ pub struct ScenarioError {
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let scenario: Scenario = parse_as(path, text)?;
     check_versions(path, text, &scenario.versions)?;
+    check_citations(path, text, &scenario.steps)?;
     if scenario.steps.is_empty() {
         return Err(error_at(
             path,
