@@ -13,18 +13,36 @@ use serde_json::{Value, json};
 
 fn mix() -> Vec<(Value, Option<&'static str>)> {
     vec![
-        (json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "tok", "progress": 50.0, "total": 100.0, "message": "Confirming prices..."}}), None),
-        (json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 7, "progress": 75.0}}), None),
-        (json!({"jsonrpc": "2.0", "id": 3, "result": {"resultType": "complete", "content": [{"type": "text", "text": "Trip to Lisbon booked at $1200"}], "isError": false}}), Some("tools/call")),
-        (json!({"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "Confirm?", "requestedSchema": {"type": "object", "properties": {"confirm": {"type": "boolean"}, "notes": {"type": "string"}}, "required": ["confirm"]}}}), None),
-        (json!({"jsonrpc": "2.0", "id": 0, "result": {"action": "accept", "content": {"confirm": true}}}), Some("elicitation/create")),
+        (
+            json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": "tok", "progress": 50.0, "total": 100.0, "message": "Confirming prices..."}}),
+            None,
+        ),
+        (
+            json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 7, "progress": 75.0}}),
+            None,
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 3, "result": {"resultType": "complete", "content": [{"type": "text", "text": "Trip to Lisbon booked at $1200"}], "isError": false}}),
+            Some("tools/call"),
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 0, "method": "elicitation/create", "params": {"message": "Confirm?", "requestedSchema": {"type": "object", "properties": {"confirm": {"type": "boolean"}, "notes": {"type": "string"}}, "required": ["confirm"]}}}),
+            None,
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 0, "result": {"action": "accept", "content": {"confirm": true}}}),
+            Some("elicitation/create"),
+        ),
     ]
 }
 
 fn main() {
     let messages = mix();
     let rounds = 20_000;
-    println!("version      compile ms   messages/s   (mix of {} messages x {rounds})", messages.len());
+    println!(
+        "version      compile ms   messages/s   (mix of {} messages x {rounds})",
+        messages.len()
+    );
     for version in KNOWN_VERSIONS {
         let start = Instant::now();
         let schema = official_schema(version).expect("a known version");
