@@ -302,6 +302,7 @@ fn each_client_fault_fails_exactly_its_checks() {
             "research@2025-11-25",
             &[
                 ("client.sampling_result_well_formed", "fail"),
+                ("client.schema_messages", "fail"),
                 ("client.completed", "fail"),
             ],
         ),
