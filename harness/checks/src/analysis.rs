@@ -116,6 +116,15 @@ impl Exchange {
         })
     }
 
+    /// The JSON-RPC messages of the request body: a batch is several.
+    pub fn body_messages(&self) -> Vec<&Value> {
+        match &self.body {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+            None => Vec::new(),
+        }
+    }
+
     /// Whether this is a GET that resumes with `Last-Event-ID`.
     pub fn is_resume(&self) -> bool {
         self.method == "GET" && self.headers.last_event_id.is_some()

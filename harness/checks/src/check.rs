@@ -119,16 +119,20 @@ impl Check {
         self.rules.iter().find(|rule| rule.versions.covers(version))
     }
 
+    /// The rule of `version`, else the first (what a skipped verdict shows).
+    fn rule_or_first(&self, version: &str) -> Option<&'static Rule> {
+        self.rule(version).or(self.rules.first())
+    }
+
     /// The level in `version` (the first rule's where it has none).
     pub fn level_in(&self, version: &str) -> Level {
-        self.rule(version)
-            .or(self.rules.first())
+        self.rule_or_first(version)
             .map_or(Level::Must, |rule| rule.level)
     }
 
     /// The citation for `version`: `specification/<version>/<section>`.
     pub fn citation(&self, version: &str) -> String {
-        match self.rule(version).or(self.rules.first()) {
+        match self.rule_or_first(version) {
             Some(rule) => format!("specification/{version}/{}", rule.section),
             None => format!("specification/{version}"),
         }

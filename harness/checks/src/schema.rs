@@ -4,7 +4,7 @@
 //! and a one-line account of each way it breaks it. Pure: no I/O, the schemas
 //! are compiled into the binary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -92,7 +92,7 @@ pub struct OfficialSchema {
     /// Notification method -> notification definition.
     notifications: HashMap<String, String>,
     /// Every definition name.
-    names: BTreeMap<String, ()>,
+    names: BTreeSet<String>,
 }
 
 /// The compiled schema of `version`, or `None` for a version the harness does
@@ -117,9 +117,9 @@ fn compile(version: &'static str, text: &str) -> OfficialSchema {
         .expect("a vendored schema compiles");
     let mut requests = HashMap::new();
     let mut notifications = HashMap::new();
-    let mut names = BTreeMap::new();
+    let mut names = BTreeSet::new();
     for (name, definition) in document[key].as_object().into_iter().flatten() {
-        names.insert(name.clone(), ());
+        names.insert(name.clone());
         let Some(method) = definition
             .pointer("/properties/method/const")
             .and_then(Value::as_str)
@@ -155,7 +155,7 @@ impl OfficialSchema {
 
     /// Whether the schema defines `name`.
     pub fn defines(&self, name: &str) -> bool {
-        self.names.contains_key(name)
+        self.names.contains(name)
     }
 
     /// The request definition of `method`, e.g. `CallToolRequest` for `tools/call`.

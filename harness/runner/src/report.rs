@@ -112,16 +112,18 @@ impl Summary {
                     .entry(verdict.check.clone())
                     .or_default()
                     .add(&verdict.outcome);
-                if verdict.outcome == Outcome::Warn {
+                if matches!(verdict.outcome, Outcome::Fail | Outcome::Warn) {
                     failed_pairs.insert((name.clone(), verdict.check.clone()));
-                    if !baseline.expected.is_empty() && !baseline.expects(&name, &verdict.check) {
-                        summary
-                            .unlisted_warnings
-                            .push(format!("{name} {}", verdict.check));
-                    }
+                }
+                if verdict.outcome == Outcome::Warn
+                    && !baseline.expected.is_empty()
+                    && !baseline.expects(&name, &verdict.check)
+                {
+                    summary
+                        .unlisted_warnings
+                        .push(format!("{name} {}", verdict.check));
                 }
                 if verdict.outcome == Outcome::Fail {
-                    failed_pairs.insert((name.clone(), verdict.check.clone()));
                     if baseline.expects(&name, &verdict.check) {
                         summary
                             .expected_failures

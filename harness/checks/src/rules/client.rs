@@ -389,12 +389,7 @@ fn questions_delivered(a: &Analysis) -> BTreeMap<(String, String), (u64, Value)>
 fn answers(a: &Analysis) -> BTreeMap<(String, String), Vec<(u64, Value)>> {
     let mut out: BTreeMap<(String, String), Vec<(u64, Value)>> = BTreeMap::new();
     for x in a.exchanges.iter().filter(|x| x.method == "POST") {
-        let Some(body) = &x.body else { continue };
-        let messages: Vec<&Value> = match body {
-            Value::Array(items) => items.iter().collect(),
-            one => vec![one],
-        };
-        for m in messages.into_iter().filter(|m| is_response(m)) {
+        for m in x.body_messages().into_iter().filter(|m| is_response(m)) {
             let session = x.headers.mcp_session_id.clone().unwrap_or_default();
             out.entry((session, m["id"].to_string()))
                 .or_default()

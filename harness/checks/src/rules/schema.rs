@@ -47,20 +47,11 @@ fn scope(a: &Analysis, x: &Exchange) -> String {
     }
 }
 
-/// The messages of a POST body (a batch is several).
-fn body_messages(x: &Exchange) -> Vec<&Value> {
-    match &x.body {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one) if x.method == "POST" => vec![one],
-        _ => Vec::new(),
-    }
-}
-
 fn request_index(a: &Analysis) -> RequestIndex {
     let mut index = RequestIndex::new();
     for x in &a.exchanges {
         let scope = scope(a, x);
-        for m in body_messages(x) {
+        for m in x.body_messages() {
             if let (Some(method), Some(id)) = (m.get("method").and_then(Value::as_str), m.get("id"))
             {
                 index.insert((scope.clone(), id.to_string(), true), method.to_owned());
@@ -86,7 +77,8 @@ fn answered_by_server<'a>(
     index: &'a RequestIndex,
 ) -> Option<&'a str> {
     let own = [x, a.stream_root(x)].into_iter().find_map(|carrier| {
-        body_messages(carrier)
+        carrier
+            .body_messages()
             .into_iter()
             .find(|m| m.get("id") == Some(id) && m.get("method").is_some())
             .and_then(|m| m.get("method").and_then(Value::as_str))
@@ -144,7 +136,7 @@ fn client_messages_valid(a: &Analysis) -> Judged {
     };
     let index = request_index(a);
     for x in a.exchanges.iter().filter(|x| !x.body_truncated) {
-        for message in body_messages(x) {
+        for message in x.body_messages() {
             let answers = match message.get("id") {
                 Some(id) if message.get("method").is_none() => index
                     .get(&(scope(a, x), id.to_string(), false))
