@@ -154,6 +154,31 @@ fn loopback_origins() -> Vec<String> {
     .collect()
 }
 
+/// 2026-07-28 has no GET stream and no resumption (a server ignores
+/// `Last-Event-ID`; `subscriptions/listen` replaces the GET stream): a GET that
+/// speaks it is answered 405, as a server without a GET stream answers. rmcp
+/// would otherwise replay a stateless stream from its event store.
+async fn no_get_in_2026(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let modern = request
+        .headers()
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= "2026-07-28");
+    if request.method() == axum::http::Method::GET && modern {
+        return axum::response::Response::builder()
+            .status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+            .header(axum::http::header::ALLOW, "POST")
+            .body(axum::body::Body::from(
+                "Method Not Allowed: 2026-07-28 has no GET stream and no resumption (use subscriptions/listen; re-issue a broken request)",
+            ))
+            .expect("a static response is valid");
+    }
+    next.run(request).await
+}
+
 /// Open the store, build the MCP service and start listening.
 pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
     let backend: Arc<dyn Backend> = match &config.store {
@@ -193,7 +218,9 @@ pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
         Arc::new(GuardedSessionManager::new(events, config.sse_retry)),
         http,
     );
-    let router = axum::Router::new().nest_service(MCP_PATH, service);
+    let router = axum::Router::new()
+        .nest_service(MCP_PATH, service)
+        .layer(axum::middleware::from_fn(no_get_in_2026));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind {

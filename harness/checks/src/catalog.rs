@@ -5,10 +5,11 @@ use std::sync::LazyLock;
 
 use crate::check::Check;
 use crate::rules::{
-    client, elicitation, jsonrpc, logging, progress, sampling, schema, security, sessions, streams,
-    tasks,
+    client, elicitation, jsonrpc, logging, progress, resources, sampling, schema, security,
+    sessions, streams, tasks,
 };
 
+pub use crate::rules::resources::MISSING_RESOURCE_URI;
 pub use crate::rules::support::is_response;
 
 static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
@@ -22,6 +23,7 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
         elicitation::CHECKS,
         sampling::CHECKS,
         logging::CHECKS,
+        resources::CHECKS,
         tasks::CHECKS,
     ]
     .concat()

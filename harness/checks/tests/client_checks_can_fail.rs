@@ -80,8 +80,45 @@ fn elicitation_params() -> Value {
     json!({"message": "Confirm?", "requestedSchema": {"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]}})
 }
 
+/// A 2026-07-28 tools/call whose stream is cut after one progress, then
+/// (with `again`) the same call sent again with request id `again`, answered.
+fn modern_cut_call(again: Option<u64>) -> Transcript {
+    let mut w = modern();
+    let params = json!({"name": "travel_agent", "arguments": {"destination": "Paris"}});
+    let post = |w: &mut Wire, id: u64| {
+        let mut params = params.clone();
+        params["_meta"] =
+            json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "progressToken": id});
+        w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}),
+            Headers {
+                mcp_protocol_version: Some("2026-07-28".into()),
+                ..Headers::default()
+            },
+        )
+    };
+    let x = post(&mut w, 1);
+    w.stream(x);
+    w.event(x, None, Some(progress(json!(1), 0.0)), Delivery::Delivered);
+    w.end(x, EndReason::Cut);
+    if let Some(id) = again {
+        let y = post(&mut w, id);
+        w.stream(y);
+        w.event(
+            y,
+            None,
+            Some(json!({"jsonrpc": "2.0", "id": id, "result": {"resultType": "complete", "content": []}})),
+            Delivery::Delivered,
+        );
+        w.end(y, EndReason::Complete);
+    }
+    w.transcript()
+}
+
 fn good(id: &str) -> Transcript {
     match id {
+        "client.reissues_broken_request" => modern_cut_call(Some(2)),
         "client.jsonrpc_well_formed" => {
             let mut w = Wire::legacy();
             call(&mut w, 1);
@@ -160,6 +197,7 @@ fn good(id: &str) -> Transcript {
 
 fn bad(id: &str) -> Transcript {
     match id {
+        "client.reissues_broken_request" => modern_cut_call(None),
         "client.jsonrpc_well_formed" => {
             let mut w = Wire::legacy();
             let x = w.request("POST", Value::Null, proper());
@@ -341,6 +379,22 @@ fn elicitation_answers_in_input_responses_are_judged_too() {
         .unwrap();
     let verdict = judge_one(check, &Analysis::of(&w.transcript()));
     assert_eq!(verdict.outcome, Outcome::Fail, "decline with content");
+}
+
+#[test]
+fn a_broken_2026_request_is_reissued_with_a_new_id_and_legacy_is_not_judged() {
+    let check = client_catalog()
+        .iter()
+        .find(|c| c.id == "client.reissues_broken_request")
+        .unwrap();
+    let same_id = judge_one(check, &Analysis::of(&modern_cut_call(Some(1))));
+    assert_eq!(same_id.outcome, Outcome::Fail);
+    assert!(same_id.findings[0].observed.contains("same id"));
+    let (legacy, _) = cut_with_retry();
+    assert_eq!(
+        judge_one(check, &Analysis::of(&legacy.transcript())).outcome,
+        Outcome::Skipped("no such rule in 2025-11-25".into())
+    );
 }
 
 #[test]

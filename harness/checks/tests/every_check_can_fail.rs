@@ -111,6 +111,8 @@ fn good(id: &str) -> Transcript {
             json!({"resultType": "complete", "content": []}),
         )
         .transcript(),
+        "resources.not_found_code" => read_missing(Wire::legacy(), not_found(-32002)),
+        "stream.not_resumable" => modern_resume(None),
         "sampling.only_if_declared" => sample(json!({"sampling": {}})).transcript(),
         "logging.only_if_declared" => log(json!({"logging": {}})).transcript(),
         "tasks.legal_transitions" => tasks(&[
@@ -367,6 +369,8 @@ fn bad(id: &str) -> Transcript {
             json!({"type": "object", "properties": {"trip": {"type": "object", "properties": {}}}}),
         )
         .transcript(),
+        "resources.not_found_code" => read_missing(Wire::legacy(), not_found(-32602)),
+        "stream.not_resumable" => modern_resume(Some(progress(json!("tok"), 25.0))),
         "sampling.only_if_declared" => sample(json!({})).transcript(),
         "logging.only_if_declared" => log(json!({})).transcript(),
         "tasks.legal_transitions" => tasks(&["working", "completed", "working"]).transcript(),
@@ -977,6 +981,101 @@ fn a_result_without_result_type_fails_only_under_2026_07_28() {
             .any(|f| f.observed.contains("resultType")),
         "{:?}",
         schema.findings
+    );
+}
+
+/// A 2026-07-28 call cut after its first progress, then a GET with its
+/// event id, which brings back `replayed` (or is refused with 405).
+fn modern_resume(replayed: Option<Value>) -> Transcript {
+    let mut w = modern_call(
+        Some("info"),
+        json!({"resultType": "complete", "content": []}),
+    );
+    match replayed {
+        Some(message) => {
+            let x = w.resume("1-1");
+            w.sent(x, "1-2", message);
+            w.end(x, EndReason::Complete);
+        }
+        None => {
+            let x = w.request(
+                "GET",
+                Value::Null,
+                Headers {
+                    last_event_id: Some("1-1".into()),
+                    ..Headers::default()
+                },
+            );
+            w.status(x, 405);
+        }
+    }
+    w.transcript()
+}
+
+#[test]
+fn a_replay_is_warned_only_from_2026_07_28() {
+    let replayed = modern_resume(Some(progress(json!("tok"), 25.0)));
+    let verdict = verdict_of("stream.not_resumable", &replayed);
+    assert_eq!(verdict.outcome, Outcome::Warn);
+    assert!(
+        verdict.findings[0]
+            .observed
+            .contains("GET with Last-Event-ID 1-1")
+    );
+    // The same replay is what a legacy resume is for.
+    assert_eq!(
+        verdict_of(
+            "stream.not_resumable",
+            &cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))])
+                .transcript()
+        )
+        .outcome,
+        Outcome::Skipped("no such rule in 2025-11-25".into())
+    );
+}
+
+#[test]
+fn the_resource_not_found_code_is_minus_32002_before_2026_07_28_and_minus_32602_from_it() {
+    let legacy = |answer| read_missing(Wire::legacy(), answer);
+    let modern = |answer| read_missing(modern(), answer);
+    assert_eq!(
+        verdict_of("resources.not_found_code", &legacy(not_found(-32002))).outcome,
+        Outcome::Pass
+    );
+    assert_eq!(
+        verdict_of("resources.not_found_code", &modern(not_found(-32602))).outcome,
+        Outcome::Pass
+    );
+    // The same -32602 is only a SHOULD broken before 2026-07-28 ...
+    assert_eq!(
+        verdict_of("resources.not_found_code", &legacy(not_found(-32602))).outcome,
+        Outcome::Warn
+    );
+    // ... and the old code is a MUST broken from it.
+    let old = verdict_of("resources.not_found_code", &modern(not_found(-32002)));
+    assert_eq!(old.outcome, Outcome::Fail);
+    assert!(
+        old.findings[0].observed.contains("-32002"),
+        "{:?}",
+        old.findings
+    );
+    // An empty contents array for a resource that does not exist is no answer.
+    let empty =
+        json!({"jsonrpc": "2.0", "id": 5, "result": {"resultType": "complete", "contents": []}});
+    let verdict = verdict_of("resources.not_found_code", &modern(empty));
+    assert_eq!(verdict.outcome, Outcome::Fail);
+    assert!(verdict.findings[0].observed.contains("succeeded"));
+    // A read of a real resource is not judged.
+    let mut w = Wire::legacy();
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 5, "method": "resources/read", "params": {"uri": "file:///real"}}),
+        mcp_harness_wire::Headers::default(),
+    );
+    w.status(x, 200);
+    assert_eq!(
+        verdict_of("resources.not_found_code", &w.transcript()).outcome,
+        Outcome::NotObserved
     );
 }
 

@@ -385,6 +385,27 @@ impl ScriptedClient {
         }
     }
 
+    /// Send request `method` with `params` (and, in 2026-07-28, the
+    /// per-request `_meta`), and wait for its response.
+    pub async fn send_request(
+        &mut self,
+        method: &str,
+        params: Option<&Value>,
+    ) -> Result<Value, ClientError> {
+        let mut params = params.cloned().unwrap_or_else(|| json!({}));
+        if !params.is_object() {
+            return Err(ClientError::Protocol(format!(
+                "the params of `{method}` must be an object, not `{params}`"
+            )));
+        }
+        if self.modern() {
+            params["_meta"] = self.meta();
+        }
+        let id = self.take_id();
+        self.request(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await
+    }
+
     /// Call `tool` with `arguments`, following the call to its end.
     pub async fn call(
         &mut self,
@@ -553,7 +574,9 @@ impl ScriptedClient {
             let answer = match read {
                 Read::Answered(answer) => answer,
                 Read::Ended { .. }
-                    if self.modern() && outcome.recoveries < self.spec.max_resumes =>
+                    if self.modern()
+                        && outcome.recoveries < self.spec.max_resumes
+                        && !self.breaks(crate::scenario::ClientFault::NoReissue) =>
                 {
                     // 2026-07-28 has no resumption: re-issue the request with a new id.
                     outcome.recoveries += 1;

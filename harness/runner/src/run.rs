@@ -16,7 +16,9 @@ use tokio::sync::Mutex;
 
 use crate::client::{CallHooks, CallOutcome, NoHooks, ScriptedClient};
 use crate::profile::Profile;
-use crate::scenario::{CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step};
+use crate::scenario::{
+    AnswerExpect, CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step,
+};
 
 /// What to test.
 #[derive(Debug, Clone)]
@@ -419,8 +421,22 @@ async fn run_steps(
             Err(broken) => return (None, Some(broken)),
             Ok(None) => {}
         }
-        if let Err(e) = connected {
-            return (None, Some(format!("could not start a session: {e}")));
+        let answer = match connected {
+            Ok(answer) => answer,
+            Err(e) => return (None, Some(format!("could not start a session: {e}"))),
+        };
+        if let Some(missing) = scenario.scenario.needs_capabilities.iter().find(|c| {
+            answer
+                .pointer("/result/capabilities")
+                .and_then(|caps| caps.get(c.as_str()))
+                .is_none()
+        }) {
+            return (
+                Some(format!(
+                    "the target did not declare the `{missing}` capability"
+                )),
+                None,
+            );
         }
         sessions.insert(MAIN_SESSION.to_owned(), client);
         let mut script = Script {
@@ -529,6 +545,15 @@ fn result_text(result: &Value) -> String {
                 .join(" ")
         })
         .unwrap_or_default()
+}
+
+/// `value` as JSON text, cut to 200 characters.
+fn short_json(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(200) {
+        Some((at, _)) => format!("{}...", &text[..at]),
+        None => text,
+    }
 }
 
 /// `text` as one word for `sh`.
@@ -904,6 +929,33 @@ impl Script<'_> {
                     Err(e) => done(false, format!("{method}: {e}")),
                 }
             }
+            Step::Request {
+                method,
+                params,
+                expect,
+                cites: _,
+            } => match self.main().send_request(method, params.as_ref()).await {
+                Ok(answer) => {
+                    let (ok, got) = match (answer.get("error"), expect) {
+                        (Some(error), AnswerExpect::Error | AnswerExpect::Any) => {
+                            (true, format!("error {}", error["code"]))
+                        }
+                        (Some(error), AnswerExpect::Result) => {
+                            (false, format!("error {}", short_json(error)))
+                        }
+                        (None, AnswerExpect::Error) => (
+                            false,
+                            format!("a result: {}", short_json(&answer["result"])),
+                        ),
+                        (None, _) => (true, "a result".to_owned()),
+                    };
+                    done(
+                        ok,
+                        format!("{method} answered with {got} (expected {expect:?})"),
+                    )
+                }
+                Err(e) => done(false, format!("{method}: {e}")),
+            },
             Step::DeleteSession => match self.main().delete_session().await {
                 Ok(status) => done(
                     (200..300).contains(&status) || status == 405,

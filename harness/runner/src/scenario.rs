@@ -108,6 +108,9 @@ pub enum ClientFault {
     SendGarbage,
     /// Leave the session open at the end (no DELETE).
     NoDelete,
+    /// 2026-07-28: give up on a call whose stream broke instead of
+    /// re-issuing it.
+    NoReissue,
 }
 
 fn default_capabilities() -> Vec<String> {
@@ -149,6 +152,19 @@ pub enum Expect {
     /// No result at all (the client gave up, e.g. it never answered).
     NoResult,
     /// Any ending: only the checks judge the call (explored schedules).
+    Any,
+}
+
+/// What a `request` step must be answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerExpect {
+    /// A JSON-RPC result.
+    Result,
+    /// A JSON-RPC error.
+    Error,
+    /// Any answer: only the checks judge it.
+    #[default]
     Any,
 }
 
@@ -304,6 +320,22 @@ pub enum Step {
         #[serde(default)]
         cites: Option<String>,
     },
+    /// Send one JSON-RPC request (any method but a tool call) on the main
+    /// session and read its answer; in 2026-07-28 the request carries the
+    /// per-request `_meta` and headers like every other.
+    Request {
+        /// The method, e.g. `resources/read`.
+        method: String,
+        /// Its params (without `_meta`, which the client adds).
+        #[serde(default)]
+        params: Option<Value>,
+        /// What the answer must be.
+        #[serde(default)]
+        expect: AnswerExpect,
+        /// The check whose rule this expectation enforces (see `call`).
+        #[serde(default)]
+        cites: Option<String>,
+    },
     /// End the session with DELETE.
     DeleteSession,
     /// Pause.
@@ -343,7 +375,7 @@ impl Step {
     pub fn cites(&self) -> Option<&str> {
         match self {
             Self::Call(call) => call.cites.as_deref(),
-            Self::Raw { cites, .. } => cites.as_deref(),
+            Self::Raw { cites, .. } | Self::Request { cites, .. } => cites.as_deref(),
             _ => None,
         }
     }
@@ -398,6 +430,10 @@ pub struct Scenario {
     /// Roles the target must have (the scenario is skipped otherwise).
     #[serde(default)]
     pub needs: Vec<Role>,
+    /// Server capabilities the target must declare (e.g. `resources`): the
+    /// case is skipped, never failed, for a server that did not.
+    #[serde(default)]
+    pub needs_capabilities: Vec<String>,
     /// The client's behaviour.
     #[serde(default)]
     pub client: ClientSpec,

@@ -258,7 +258,7 @@ type ClientFixture = (
 /// broken rule costs the client its result.
 #[test]
 fn each_client_fault_fails_exactly_its_checks() {
-    let table: [ClientFixture; 10] = [
+    let table: [ClientFixture; 11] = [
         (
             "omit-version-header",
             "travel@2025-11-25",
@@ -320,6 +320,15 @@ fn each_client_fault_fails_exactly_its_checks() {
             "no-delete",
             "travel@2025-11-25",
             &[("client.delete_when_done", "warn")],
+        ),
+        // 2026-07-28: a broken stream loses the call unless it is re-issued.
+        (
+            "no-reissue",
+            "cut_mid_stream_2026@2026-07-28",
+            &[
+                ("client.reissues_broken_request", "fail"),
+                ("client.completed", "fail"),
+            ],
         ),
     ];
     let mut problems = Vec::new();

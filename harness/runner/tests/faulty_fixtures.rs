@@ -188,6 +188,36 @@ progress_token = "p"
 expect = "any"
 "#;
 
+const READ_MISSING_2026: &str = r#"
+description = "a 2026-07-28 read of a resource that does not exist"
+versions = ["2026-07-28"]
+[[steps]]
+do = "request"
+method = "resources/read"
+params = { uri = "mcp-harness:///no-such-resource" }
+expect = "error"
+"#;
+
+const RESUME_2026: &str = r#"
+description = "a 2026-07-28 call cut after its first event, then a GET with that event's id"
+versions = ["2026-07-28"]
+[client]
+max_resumes = 0
+[[faults]]
+fault = "cut"
+after = 1
+select = { rpc_method = "tools/call", occurrence = 1 }
+[[steps]]
+do = "call"
+name = "call"
+tool = "progress"
+progress_token = "p"
+expect = "any"
+[[steps]]
+do = "resume"
+of = "call"
+"#;
+
 const LONG_RUN_ONCE: &str = r#"
 description = "a long-running call whose client resumes at most once"
 versions = ["2025-11-25"]
@@ -479,7 +509,17 @@ fn table() -> Vec<Fixture> {
         (
             LogsUnasked,
             LONG_RUN_2026,
-            vec![("logging.only_when_requested", fail)],
+            vec![("logging.only_when_requested", fail.clone())],
+        ),
+        (
+            OldNotFoundCode,
+            READ_MISSING_2026,
+            vec![("resources.not_found_code", fail)],
+        ),
+        (
+            ResumesIn2026,
+            RESUME_2026,
+            vec![("stream.not_resumable", Outcome::Warn)],
         ),
     ]
 }

@@ -49,6 +49,17 @@ pub(crate) const CHECKS: &[Check] = &[
         run: reinitializes_after_404,
     },
     Check {
+        id: "client.reissues_broken_request",
+        rules: &[Rule {
+            versions: Versions::MODERN,
+            level: Level::Must,
+            section: "basic/transports/streamable-http",
+            quote: "Streams are not resumable in 2026-07-28: a request whose stream broke before its response is lost, and the client MUST re-issue it with a new request id.",
+        }],
+        needs: Needs::Nothing,
+        run: reissues_broken_request,
+    },
+    Check {
         id: "client.resumes_with_last_event_id",
         rules: &[Rule {
             versions: Versions::LEGACY,
@@ -297,6 +308,73 @@ fn first_resume_of<'a>(a: &'a Analysis, x: &Exchange) -> Option<&'a Exchange> {
                 .and_then(|id| a.origin_of(r.session(), id))
                 .is_some_and(|o| a.stream_root(o).id == x.id)
     })
+}
+
+/// POSTed requests whose stream broke before their response reached the client.
+fn broken_before_response(a: &Analysis) -> impl Iterator<Item = &Exchange> {
+    a.exchanges
+        .iter()
+        .filter(|x| x.method == "POST" && x.rpc_id().is_some())
+        .filter(|x| {
+            matches!(
+                x.end,
+                Some(
+                    EndReason::Cut
+                        | EndReason::Closed
+                        | EndReason::ClientGone
+                        | EndReason::UpstreamError
+                )
+            )
+        })
+        .filter(|x| {
+            !x.server_messages().any(|(_, m, delivery)| {
+                delivery == Delivery::Delivered && is_response(m) && m.get("id") == x.rpc_id()
+            })
+        })
+}
+
+/// The request `x` carries, for telling a re-issue: its method and params
+/// without `_meta`.
+fn request_identity(x: &Exchange) -> Option<(&str, Value)> {
+    let body = x.body.as_ref()?;
+    let mut params = body.get("params").cloned().unwrap_or(Value::Null);
+    if let Some(params) = params.as_object_mut() {
+        params.remove("_meta");
+    }
+    Some((x.rpc_method()?, params))
+}
+
+fn reissues_broken_request(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in broken_before_response(a) {
+        let Some(identity) = request_identity(x) else {
+            continue;
+        };
+        judged.examined += 1;
+        let again = a
+            .exchanges
+            .iter()
+            .filter(|r| r.method == "POST" && r.request_seq > x.request_seq)
+            .find(|r| request_identity(r).as_ref() == Some(&identity));
+        let id = x.rpc_id().cloned().unwrap_or_default();
+        match again {
+            None => judged.findings.push(Finding::at(
+                x.request_seq,
+                format!(
+                    "the stream of request {id} (`{}`) broke before its response and the request was never sent again",
+                    identity.0
+                ),
+                "the same request re-issued with a new id",
+            )),
+            Some(r) if r.rpc_id() == Some(&id) => judged.findings.push(Finding::at(
+                r.request_seq,
+                format!("request {id} was re-issued with the same id"),
+                "a new request id",
+            )),
+            Some(_) => {}
+        }
+    }
+    judged
 }
 
 fn resumes_with_last_event_id(a: &Analysis) -> Judged {

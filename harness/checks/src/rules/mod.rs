@@ -6,6 +6,7 @@ pub(crate) mod elicitation;
 pub(crate) mod jsonrpc;
 pub(crate) mod logging;
 pub(crate) mod progress;
+pub(crate) mod resources;
 pub(crate) mod sampling;
 pub(crate) mod schema;
 pub(crate) mod security;

@@ -148,7 +148,49 @@ pub(crate) const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: priming_event,
     },
+    Check {
+        id: "stream.not_resumable",
+        rules: &[Rule {
+            versions: Versions::MODERN,
+            level: Level::Should,
+            section: "basic/transports/streamable-http",
+            quote: "2026-07-28 removes SSE stream resumability and message redelivery (the Last-Event-ID header and SSE event ids): a server ignores Last-Event-ID, and a client whose stream broke re-issues its request.",
+        }],
+        needs: Needs::Nothing,
+        run: not_resumable,
+    },
 ];
+
+/// 2026-07-28: a request with `Last-Event-ID` brings back nothing of an
+/// earlier stream (a GET none at all; a POST only what answers its own body).
+fn not_resumable(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a
+        .exchanges
+        .iter()
+        .filter(|x| x.headers.last_event_id.is_some())
+    {
+        judged.examined += 1;
+        let own = x.rpc_id();
+        for (seq, message, delivery) in x.server_messages() {
+            let answers_own = own.is_some() && message.get("id") == own && is_response(message);
+            let about_own = own.is_some() && !is_response(message);
+            if delivery == Delivery::Delivered && !answers_own && !about_own {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!(
+                        "{} with Last-Event-ID {} brought back {}",
+                        x.method,
+                        x.headers.last_event_id.as_deref().unwrap_or_default(),
+                        super::support::short(message)
+                    ),
+                    "nothing replayed: 2026-07-28 streams are not resumable",
+                ));
+            }
+        }
+    }
+    judged
+}
 
 fn no_duplicate_event(a: &Analysis) -> Judged {
     // When each event (and each event id) first reached the client.

@@ -314,3 +314,26 @@ pub fn modern_call(log_level: Option<&str>, result: Value) -> Wire {
 pub fn multi_select_schema() -> Value {
     json!({"type": "object", "properties": {"seats": {"type": "array", "items": {"type": "string", "enum": ["window", "aisle"]}}}})
 }
+
+/// A read of the URI no server has (`MISSING_RESOURCE_URI`) on `w`, answered
+/// with `answer` (a JSON-RPC response) as a JSON body.
+pub fn read_missing(mut w: Wire, answer: Value) -> Transcript {
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 5, "method": "resources/read", "params": {"uri": mcp_harness_checks::MISSING_RESOURCE_URI}}),
+        Headers::default(),
+    );
+    w.push(WireEvent::Response {
+        exchange: x,
+        status: 200,
+        headers: Box::default(),
+        body: Body::from_json(&answer),
+        delivery: Delivery::Delivered,
+    });
+    w.transcript()
+}
+
+/// A "resource not found" error response to request 5 with `code`.
+pub fn not_found(code: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": 5, "error": {"code": code, "message": "no such resource", "data": {"uri": mcp_harness_checks::MISSING_RESOURCE_URI}}})
+}
