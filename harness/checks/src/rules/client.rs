@@ -263,28 +263,7 @@ fn reinitializes_after_404(a: &Analysis) -> Judged {
 /// Request streams cut before their response reached the client, with the
 /// last event id the client got on them.
 fn cut_streams(a: &Analysis) -> Vec<(&Exchange, String)> {
-    a.exchanges
-        .iter()
-        .filter(|x| x.method == "POST" && x.rpc_id().is_some())
-        .filter(|x| {
-            matches!(
-                x.end,
-                Some(
-                    EndReason::Cut
-                        | EndReason::Closed
-                        | EndReason::ClientGone
-                        | EndReason::UpstreamError
-                )
-            )
-        })
-        .filter(|x| {
-            !x.events.iter().any(|e| {
-                e.delivery == Delivery::Delivered
-                    && e.message
-                        .as_ref()
-                        .is_some_and(|m| is_response(m) && Some(&m["id"]) == x.rpc_id())
-            })
-        })
+    broken_before_response(a)
         .filter_map(|x| {
             let last = x
                 .events
