@@ -41,9 +41,13 @@ fn main() {
                     return Err(Failed::from(format!("skipped against the reference agents: {reason}")));
                 }
                 let warned = case.verdicts.iter().any(|v| v.outcome == mcp_harness_checks::Outcome::Warn);
-                // The reference agents keep every rule, SHOULDs included.
-                if case.failed() || warned {
+                // The reference agents keep every rule, SHOULDs included, and
+                // never lose a call a fault hit (resilience, as `run` judges it).
+                if case.failed() || warned || case.lost_a_call() {
                     let mut report = format!("{name} failed");
+                    if case.lost_a_call() {
+                        report.push_str(&format!("\n  resilience: {:?}", case.resilience));
+                    }
                     if let Some(error) = &case.error {
                         report.push_str(&format!("\n  error: {error}"));
                     }
