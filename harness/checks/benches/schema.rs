@@ -4,6 +4,8 @@
 //! an elicitation request and its answer).
 //!
 //! cargo bench -p mcp-harness-checks --bench schema
+//! SUITE_TRANSCRIPTS=out/transcripts cargo bench -p mcp-harness-checks --bench schema
+//! (also: validation's share of judging a whole run's transcripts)
 
 use std::time::Instant;
 
@@ -60,4 +62,51 @@ fn main() {
             compile.as_secs_f64() * 1000.0
         );
     }
+    if let Ok(dir) = std::env::var("SUITE_TRANSCRIPTS") {
+        suite(&dir);
+    }
+}
+
+/// With `SUITE_TRANSCRIPTS=DIR` (the `transcripts/` folder of an
+/// `mcp-harness run --out`): the time to judge every transcript with the
+/// whole catalog, and with it but the schema checks, side by side.
+fn suite(dir: &str) {
+    use mcp_harness_checks::{Analysis, catalog, judge_one};
+    let mut transcripts = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("SUITE_TRANSCRIPTS is a folder") {
+        let path = entry.expect("a readable folder").path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            let text = std::fs::read_to_string(&path).expect("a readable transcript");
+            transcripts
+                .push(mcp_harness_wire::Transcript::from_jsonl(&text).expect("a transcript"));
+        }
+    }
+    let analyses: Vec<Analysis> = transcripts.iter().map(Analysis::of).collect();
+    let time = |with_schema: bool| {
+        let start = Instant::now();
+        let mut examined = 0usize;
+        for analysis in &analyses {
+            for check in catalog() {
+                let schema = check.id.starts_with("schema.");
+                if schema && !with_schema {
+                    continue;
+                }
+                let verdict = judge_one(check, analysis);
+                if schema {
+                    examined += verdict.examined;
+                }
+            }
+        }
+        (start.elapsed(), examined)
+    };
+    // The schemas are compiled already (above): a run pays that once.
+    let (without, _) = time(false);
+    let (with, messages) = time(true);
+    println!(
+        "suite: {} transcripts, {messages} messages validated; judging {:.1} ms without the schema checks, {:.1} ms with ({:.1} ms for validation)",
+        analyses.len(),
+        without.as_secs_f64() * 1000.0,
+        with.as_secs_f64() * 1000.0,
+        (with.saturating_sub(without)).as_secs_f64() * 1000.0
+    );
 }
