@@ -468,12 +468,14 @@ fn target_and_profile(
 }
 
 /// Print the report in `format`; with `out`, also write report.json, junit.xml,
-/// the transcripts and (client tests) the clients' output there.
+/// the transcripts (unless `transcripts_written`, as `run` does live) and
+/// (client tests) the clients' output there.
 fn emit_reports(
     results: &[mcp_harness::run::CaseResult],
     summary: &mcp_harness::report::Summary,
     format: Format,
     out: Option<&std::path::Path>,
+    transcripts_written: bool,
 ) -> anyhow::Result<()> {
     match format {
         Format::Human => print!("{}", mcp_harness::report::human(results, summary)),
@@ -495,10 +497,12 @@ fn emit_reports(
         )?;
         for case in results {
             let name = case.name().replace('/', "__");
-            std::fs::write(
-                out.join("transcripts").join(format!("{name}.jsonl")),
-                case.transcript.to_jsonl(),
-            )?;
+            if !transcripts_written {
+                std::fs::write(
+                    out.join("transcripts").join(format!("{name}.jsonl")),
+                    case.transcript.to_jsonl(),
+                )?;
+            }
             if let Some(output) = &case.client_output {
                 std::fs::write(
                     out.join("transcripts").join(format!("{name}.client.txt")),
@@ -569,7 +573,7 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
         results.push(run_client_case(file, &version, &args.client_cmd, &exe, limits).await);
     }
     let summary = Summary::of(&results, &baseline);
-    emit_reports(&results, &summary, args.format, args.out.as_deref())?;
+    emit_reports(&results, &summary, args.format, args.out.as_deref(), false)?;
     Ok(if !errors.is_empty() {
         ExitCode::from(EXIT_USAGE)
     } else if summary.passed() {
@@ -847,7 +851,7 @@ fn default_scenarios() -> std::path::PathBuf {
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::report::{Baseline, Summary};
-    use mcp_harness::run::{Limits, run_case};
+    use mcp_harness::run::{Limits, run_case_recording};
 
     let usage = |message: String| {
         eprintln!("error: {message}");
@@ -911,12 +915,33 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    // With --out, each case's transcript is written as it happens.
+    let transcripts = args.out.as_ref().map(|out| out.join("transcripts"));
+    if let Some(dir) = &transcripts {
+        std::fs::create_dir_all(dir)?;
+    }
     use futures::StreamExt;
     let results: Vec<_> = futures::stream::iter(cases)
         .map(|(scenario, version)| {
-            let (target, profile, bar) = (&target, &profile, &bar);
+            let (target, profile, bar, transcripts) = (&target, &profile, &bar, &transcripts);
             async move {
-                let case = run_case(scenario, &version, target, profile, limits).await;
+                let file = transcripts.as_ref().map(|dir| {
+                    dir.join(format!(
+                        "{}.jsonl",
+                        format!("{}@{version}", scenario.id).replace('/', "__")
+                    ))
+                });
+                if let Some(file) = &file {
+                    // Last run's file must not stand in for a case that never starts.
+                    let _ = std::fs::remove_file(file);
+                }
+                let case =
+                    run_case_recording(scenario, &version, target, profile, limits, file.clone())
+                        .await;
+                if let Some(file) = file.filter(|f| !f.exists()) {
+                    // The case ended before its proxy (and recorder file) started.
+                    let _ = std::fs::write(file, case.transcript.to_jsonl());
+                }
                 bar.set_message(case.name());
                 bar.inc(1);
                 case
@@ -930,7 +955,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.conformance_only {
         summary.ignore_resilience();
     }
-    emit_reports(&results, &summary, args.format, args.out.as_deref())?;
+    emit_reports(&results, &summary, args.format, args.out.as_deref(), true)?;
     if let Some(dir) = &args.snapshots {
         let changed = mcp_harness::snapshot::write_snapshots(dir, &results)?;
         eprintln!(

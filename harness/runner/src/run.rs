@@ -278,6 +278,20 @@ pub async fn run_case(
     profile: &Profile,
     limits: Limits,
 ) -> CaseResult {
+    run_case_recording(scenario, version, target, profile, limits, None).await
+}
+
+/// [`run_case`], also writing the transcript to `record_to` as it happens
+/// (flushed every [`mcp_harness_chaos::recorder::FLUSH_EVERY`]), so a harness
+/// killed mid-case leaves what it saw.
+pub async fn run_case_recording(
+    scenario: &ScenarioFile,
+    version: &str,
+    target: &Target,
+    profile: &Profile,
+    limits: Limits,
+    record_to: Option<PathBuf>,
+) -> CaseResult {
     let mut case = CaseResult {
         scenario: scenario.id.clone(),
         version: version.into(),
@@ -304,7 +318,7 @@ pub async fn run_case(
     }
     let deadline = tokio::time::Instant::now() + limits.case;
     let work = run_steps(
-        scenario, version, target, profile, limits, deadline, &mut case,
+        scenario, version, target, profile, limits, record_to, deadline, &mut case,
     );
     // run_steps stops its script at the deadline and still collects the
     // transcript; this outer bound only guards set-up and tear-down.
@@ -326,6 +340,7 @@ async fn run_steps(
     target: &Target,
     profile: &Profile,
     limits: Limits,
+    record_to: Option<PathBuf>,
     deadline: tokio::time::Instant,
     case: &mut CaseResult,
 ) {
@@ -373,6 +388,7 @@ async fn run_steps(
     let mut config = StackConfig::new(&base);
     config.record_limits = limits.records;
     config.proxy.max_event_bytes = limits.max_event_bytes;
+    config.record = record_to;
     let stack = match ChaosStack::start(config).await {
         Ok(stack) => stack,
         Err(e) => {

@@ -295,3 +295,61 @@ fn explore_writes_a_minimal_failing_scenario_that_reproduces_it() {
     assert_eq!(unprofiled.status.code(), Some(2));
     assert!(text(&unprofiled.stderr).contains("--profile"));
 }
+
+/// `run --out` writes each case's transcript as it happens: a run killed with
+/// SIGKILL in the middle of a case leaves a file that reads back, with the
+/// call it had made.
+#[test]
+fn a_run_killed_with_sigkill_mid_case_leaves_its_transcript() {
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scenarios.path().join("slow.toml"),
+        "description = \"a call, then a long wait\"\nversions = [\"2025-11-25\"]\n\
+         [[steps]]\ndo = \"call\"\ntool = \"progress\"\nprogress_token = \"t\"\n\
+         [[steps]]\ndo = \"wait\"\nms = 120000\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
+        .args(["run", "--scenarios"])
+        .arg(scenarios.path())
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let file = out.path().join("transcripts/slow@2025-11-25.jsonl");
+    // The call's response in the file while the case still waits.
+    let answered = |text: &str| {
+        mcp_harness_wire::Transcript::from_jsonl(text).is_ok_and(|t| {
+            t.records.iter().any(|r| {
+                matches!(&r.event, mcp_harness_wire::WireEvent::Sse { data: Some(data), .. }
+                    if data.json().is_some_and(|m| m["id"] == 2 && m.get("result").is_some()))
+            })
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !answered(&std::fs::read_to_string(&file).unwrap_or_default()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running case never wrote its call to {}",
+            file.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let transcript = mcp_harness_wire::Transcript::from_jsonl(&text).unwrap();
+    assert!(answered(&text));
+    assert!(
+        transcript.records.iter().any(|r| matches!(&r.event,
+            mcp_harness_wire::WireEvent::Note { text } if text.contains("scenario slow under 2025-11-25"))),
+        "the file starts at the case's beginning"
+    );
+    assert!(
+        !out.path().join("report.json").exists(),
+        "killed before the end: no report"
+    );
+}
