@@ -316,9 +316,8 @@ pub async fn run_case_recording(
         ));
         return case;
     }
-    let deadline = tokio::time::Instant::now() + limits.case;
     let work = run_steps(
-        scenario, version, target, profile, limits, record_to, deadline, &mut case,
+        scenario, version, target, profile, limits, record_to, &mut case,
     );
     // run_steps stops its script at the deadline and still collects the
     // transcript; this outer bound only guards set-up and tear-down.
@@ -341,9 +340,10 @@ async fn run_steps(
     profile: &Profile,
     limits: Limits,
     record_to: Option<PathBuf>,
-    deadline: tokio::time::Instant,
     case: &mut CaseResult,
 ) {
+    // The case's time limit counts from here, set-up included.
+    let deadline = tokio::time::Instant::now() + limits.case;
     let store = tempfile::tempdir().ok();
     let (process, base, path) = match target {
         Target::Url(url) => {
