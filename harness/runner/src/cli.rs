@@ -262,9 +262,14 @@ struct RunArgs {
     /// its stream with a recorded error).
     #[arg(long, default_value_t = 16 * 1024, value_name = "KB")]
     max_event_kb: usize,
-    /// Cases run at once (each has its own server, proxy and ports).
-    #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+    /// Cases run at once (each has its own server, proxy and ports); cases
+    /// mostly wait, so the default is twice the cores, at most 8.
+    #[arg(long, short = 'j', default_value_t = default_jobs(), value_name = "N")]
     jobs: usize,
+    /// Keep running cases after 3 in a row failed at a time limit (by default
+    /// the rest then fail at once: the target has stopped answering).
+    #[arg(long)]
+    keep_going: bool,
     /// Judge conformance only: a call lost to a fault (resilience) is reported
     /// but does not make the exit code 1.
     #[arg(long)]
@@ -841,6 +846,17 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
 /// Exit code when a check failed.
 const EXIT_FAILED: u8 = 1;
 
+/// Cases at once by default: twice the cores (cases mostly wait), at most 8.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(2)
+        .min(8)
+}
+
+/// How many cases in a row may fail at a time limit before the run stops.
+const SILENT_CASES_IN_A_ROW: usize = 3;
+
 fn default_scenarios() -> std::path::PathBuf {
     let here = std::path::PathBuf::from("scenarios");
     if here.is_dir() {
@@ -915,6 +931,35 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    // One request first: a target that never answers fails every case with
+    // that cause, at once, instead of each case waiting out its time limits.
+    let first_version = cases[0].1.clone();
+    if let Err(cause) =
+        mcp_harness::run::preflight(&target, &first_version, args.start_timeout).await
+    {
+        eprintln!(
+            "error: {cause}\nerror: every case fails without being run (hint: is the server up, on that URL? --start-timeout sets the wait)"
+        );
+        let results: Vec<_> = cases
+            .iter()
+            .map(|(scenario, version)| {
+                mcp_harness::run::CaseResult::not_run(
+                    &scenario.id,
+                    version,
+                    format!("not run: the pre-flight request failed: {cause}"),
+                )
+            })
+            .collect();
+        let summary = Summary::of(&results, &baseline);
+        emit_reports(&results, &summary, args.format, args.out.as_deref(), false)?;
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    // A target that goes silent mid-run: after SILENT_CASES_IN_A_ROW cases in a
+    // row failed at a time limit, the cases not yet started fail at once.
+    let silent_after = limits.call.min(limits.case);
+    let silent_in_a_row = std::sync::atomic::AtomicUsize::new(0);
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let stopped: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     // With --out, each case's transcript is written as it happens.
     let transcripts = args.out.as_ref().map(|out| out.join("transcripts"));
     if let Some(dir) = &transcripts {
@@ -924,7 +969,15 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let results: Vec<_> = futures::stream::iter(cases)
         .map(|(scenario, version)| {
             let (target, profile, bar, transcripts) = (&target, &profile, &bar, &transcripts);
+            let (silent_in_a_row, finished, stopped) = (&silent_in_a_row, &finished, &stopped);
+            let keep_going = args.keep_going;
             async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some(reason) = stop {
+                    bar.inc(1);
+                    return mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
+                }
                 let file = transcripts.as_ref().map(|dir| {
                     dir.join(format!(
                         "{}.jsonl",
@@ -941,6 +994,24 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 if let Some(file) = file.filter(|f| !f.exists()) {
                     // The case ended before its proxy (and recorder file) started.
                     let _ = std::fs::write(file, case.transcript.to_jsonl());
+                }
+                let n = finished.fetch_add(1, SeqCst) + 1;
+                if case.failed_after(silent_after) {
+                    let row = silent_in_a_row.fetch_add(1, SeqCst) + 1;
+                    if row >= SILENT_CASES_IN_A_ROW && !keep_going {
+                        let mut stop = stopped.lock().unwrap_or_else(|e| e.into_inner());
+                        if stop.is_none() {
+                            eprintln!(
+                                "error: the target stopped answering at case {n} ({}): {row} cases in a row failed at a time limit; the rest fail without being run (hint: --keep-going runs them all)",
+                                case.name()
+                            );
+                            *stop = Some(format!(
+                                "not run: the target stopped answering at case {n} ({row} cases in a row failed at a time limit; --keep-going runs them all)"
+                            ));
+                        }
+                    }
+                } else {
+                    silent_in_a_row.store(0, SeqCst);
                 }
                 bar.set_message(case.name());
                 bar.inc(1);

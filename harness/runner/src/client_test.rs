@@ -158,17 +158,8 @@ pub async fn run_client_case(
     exe: &Path,
     limits: ClientLimits,
 ) -> CaseResult {
-    let mut case = CaseResult {
-        scenario: file.id.clone(),
-        version: version.into(),
-        skipped: None,
-        error: None,
-        steps: Vec::new(),
-        verdicts: Vec::new(),
-        transcript: Default::default(),
-        client_output: None,
-        resilience: mcp_harness_checks::Resilience::NotChaos,
-    };
+    let case_started = Instant::now();
+    let mut case = CaseResult::new(&file.id, version);
     let store = tempfile::tempdir().ok();
     let store_path = store
         .as_ref()
@@ -298,6 +289,7 @@ pub async fn run_client_case(
         case.skipped = Some(format!(
             "the client spoke {spoken}, not {version} (it does not support {version})"
         ));
+        case.duration_ms = case_started.elapsed().as_millis() as u64;
         return case;
     }
     let mut verdicts = mcp_harness_checks::judge_client(&case.transcript);
@@ -319,5 +311,6 @@ pub async fn run_client_case(
         },
     });
     case.verdicts = verdicts;
+    case.duration_ms = case_started.elapsed().as_millis() as u64;
     case
 }

@@ -106,9 +106,41 @@ pub struct CaseResult {
     pub client_output: Option<String>,
     /// Did the calls a fault hit survive it (beside conformance, the verdicts)?
     pub resilience: mcp_harness_checks::Resilience,
+    /// How long the case took, set-up and tear-down included.
+    pub duration_ms: u64,
 }
 
 impl CaseResult {
+    /// A case that has not run (yet): nothing but its name.
+    pub fn new(scenario: &str, version: &str) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            version: version.to_owned(),
+            skipped: None,
+            error: None,
+            steps: Vec::new(),
+            verdicts: Vec::new(),
+            transcript: Transcript::default(),
+            client_output: None,
+            resilience: mcp_harness_checks::Resilience::NotChaos,
+            duration_ms: 0,
+        }
+    }
+
+    /// A case that was never run, failed for `reason` (a dead target).
+    pub fn not_run(scenario: &str, version: &str, reason: String) -> Self {
+        Self {
+            error: Some(reason),
+            ..Self::new(scenario, version)
+        }
+    }
+
+    /// Whether the case failed only after waiting at least `limit`: what a
+    /// target that stopped answering makes every case do.
+    pub fn failed_after(&self, limit: Duration) -> bool {
+        self.failed() && Duration::from_millis(self.duration_ms) >= limit
+    }
+
     /// `scenario@version`.
     pub fn name(&self) -> String {
         format!("{}@{}", self.scenario, self.version)
@@ -292,17 +324,8 @@ pub async fn run_case_recording(
     limits: Limits,
     record_to: Option<PathBuf>,
 ) -> CaseResult {
-    let mut case = CaseResult {
-        scenario: scenario.id.clone(),
-        version: version.into(),
-        skipped: None,
-        error: None,
-        steps: Vec::new(),
-        verdicts: Vec::new(),
-        transcript: Transcript::default(),
-        client_output: None,
-        resilience: mcp_harness_checks::Resilience::NotChaos,
-    };
+    let started = std::time::Instant::now();
+    let mut case = CaseResult::new(&scenario.id, version);
     if let Some(role) = scenario
         .scenario
         .needs
@@ -330,7 +353,115 @@ pub async fn run_case_recording(
     judge_expectations(&scenario.id, version, &case.steps, profile, &mut verdicts);
     case.verdicts = verdicts;
     case.resilience = mcp_harness_checks::resilience(&analysis);
+    case.duration_ms = started.elapsed().as_millis() as u64;
     case
+}
+
+/// Start `target` (a process for a command or the reference agents, whose
+/// store goes in `store`): its process, base URL and MCP path.
+async fn start_target(
+    target: &Target,
+    store: Option<&tempfile::TempDir>,
+    start: Duration,
+) -> Result<(Option<TargetProcess>, String, String), String> {
+    let (command, path) = match target {
+        Target::Url(url) => {
+            let (base, path) = split_url(url);
+            return Ok((None, base, path));
+        }
+        Target::Reference { exe } => {
+            let store_path = store
+                .map(|d| d.path().join("agents.db"))
+                .unwrap_or_else(|| PathBuf::from("memory"));
+            let command = format!(
+                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --sse-retry 20ms --store {}",
+                shell_quote(&exe.display().to_string()),
+                shell_quote(&store_path.display().to_string())
+            );
+            (command, "/mcp".to_owned())
+        }
+        Target::Command { command, path } => (command.clone(), path.clone()),
+    };
+    let what = match target {
+        Target::Reference { .. } => "the reference agents",
+        _ => "the target",
+    };
+    match TargetProcess::start(&command, None, start).await {
+        Ok(process) => {
+            let base = format!("http://127.0.0.1:{}", process.port());
+            Ok((Some(process), base, path))
+        }
+        Err(e) => Err(format!("{what} did not start: {e}")),
+    }
+}
+
+/// Before any case: does `target` answer the first request of `version`
+/// (`initialize`, or `server/discover` from 2026-07-28) within `limit`, set-up
+/// included? A target that never does would make every case wait out its
+/// time limits one after the other; `Err` says why, once, for all of them.
+pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Result<(), String> {
+    let check = async {
+        let store = tempfile::tempdir().ok();
+        let (process, base, path) = start_target(target, store.as_ref(), limit).await?;
+        let url = format!("{base}{path}");
+        let (method, params) = if crate::client::MODERN <= version {
+            (
+                "server/discover",
+                json!({"_meta": {"io.modelcontextprotocol/protocolVersion": version}}),
+            )
+        } else {
+            (
+                "initialize",
+                json!({"protocolVersion": version, "capabilities": {},
+                    "clientInfo": {"name": "mcp-harness-preflight", "version": env!("CARGO_PKG_VERSION")}}),
+            )
+        };
+        let body = json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params});
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        // Any answer will do, an error status included: the point is that
+        // something answers, not what (the cases judge that).
+        let answered = async {
+            let mut response = http
+                .post(&url)
+                .header("Accept", "application/json, text/event-stream")
+                .header("Content-Type", "application/json")
+                .header("MCP-Protocol-Version", version)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| format!("`{method}` to {url} failed: {e}"))?;
+            // Headers alone are not an answer: wait for the first bytes (or the end).
+            response
+                .chunk()
+                .await
+                .map_err(|e| format!("the answer to `{method}` at {url} broke off: {e}"))?;
+            if let Some(session) = response.headers().get("mcp-session-id").cloned() {
+                let _ = http
+                    .delete(&url)
+                    .header("Mcp-Session-Id", session)
+                    .send()
+                    .await;
+            }
+            Ok::<(), String>(())
+        };
+        let result = match tokio::time::timeout(limit, answered).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "the target accepted `{method}` at {url} but did not answer within {limit:?}"
+            )),
+        };
+        if let Some(mut process) = process {
+            process.kill().await;
+        }
+        result
+    };
+    match tokio::time::timeout(limit * 2 + Duration::from_secs(5), check).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("the target did not answer within {limit:?}")),
+    }
 }
 
 async fn run_steps(
@@ -345,43 +476,11 @@ async fn run_steps(
     // The case's time limit counts from here, set-up included.
     let deadline = tokio::time::Instant::now() + limits.case;
     let store = tempfile::tempdir().ok();
-    let (process, base, path) = match target {
-        Target::Url(url) => {
-            let (base, path) = split_url(url);
-            (None, base, path)
-        }
-        Target::Reference { exe } => {
-            let store_path = store
-                .as_ref()
-                .map(|d| d.path().join("agents.db"))
-                .unwrap_or_else(|| PathBuf::from("memory"));
-            let command = format!(
-                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --sse-retry 20ms --store {}",
-                shell_quote(&exe.display().to_string()),
-                shell_quote(&store_path.display().to_string())
-            );
-            match TargetProcess::start(&command, None, limits.start).await {
-                Ok(process) => {
-                    let base = format!("http://127.0.0.1:{}", process.port());
-                    (Some(process), base, "/mcp".to_owned())
-                }
-                Err(e) => {
-                    case.error = Some(format!("the reference agents did not start: {e}"));
-                    return;
-                }
-            }
-        }
-        Target::Command { command, path } => {
-            match TargetProcess::start(command, None, limits.start).await {
-                Ok(process) => {
-                    let base = format!("http://127.0.0.1:{}", process.port());
-                    (Some(process), base, path.clone())
-                }
-                Err(e) => {
-                    case.error = Some(format!("the target did not start: {e}"));
-                    return;
-                }
-            }
+    let (process, base, path) = match start_target(target, store.as_ref(), limits.start).await {
+        Ok(started) => started,
+        Err(e) => {
+            case.error = Some(e);
+            return;
         }
     };
     let server = Arc::new(Mutex::new(Server { process, limits }));

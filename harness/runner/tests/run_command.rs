@@ -353,3 +353,116 @@ fn a_run_killed_with_sigkill_mid_case_leaves_its_transcript() {
         "killed before the end: no report"
     );
 }
+
+/// A TCP server on 127.0.0.1 that answers its first `answered` connections
+/// with a JSON-RPC result and then accepts every connection and never answers.
+fn goes_silent_after(answered: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            if n < answered {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let body = r#"{"jsonrpc":"2.0","id":0,"result":{}}"#;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            } else {
+                held.push(stream);
+            }
+        }
+    });
+    url
+}
+
+#[test]
+fn a_target_that_never_answers_fails_every_case_at_once_with_its_cause() {
+    let url = goes_silent_after(0);
+    let started = std::time::Instant::now();
+    let run = harness(&[
+        "run",
+        "--server-url",
+        &url,
+        "--start-timeout",
+        "2s",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = text(&run.stderr);
+    assert!(
+        stderr.contains("did not answer within 2s") && stderr.contains("every case fails"),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() > 100, "every built-in case is reported");
+    assert!(cases.iter().all(|c| {
+        c["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("pre-flight"))
+    }));
+    // Bounded by the pre-flight, not by the cases' own time limits.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_target_that_goes_silent_mid_run_stops_the_run_after_three_cases() {
+    let url = goes_silent_after(1);
+    let limits = ["--call-timeout", "1s", "--case-timeout", "3s", "-j", "1"];
+    let mut args = vec!["run", "--server-url", &url, "sessions/", "--format", "json"];
+    args.extend(limits);
+    let run = harness(&args);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("stopped answering at case 3"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let errors: Vec<&str> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["error"].as_str().unwrap_or(""))
+        .collect();
+    assert!(errors.len() > 3, "{errors:?}");
+    assert!(
+        errors[3..]
+            .iter()
+            .all(|e| e.contains("stopped answering at case 3")),
+        "{errors:?}"
+    );
+    assert!(!errors[0].contains("stopped answering"), "{errors:?}");
+    // --keep-going runs every case.
+    let url = goes_silent_after(1);
+    let mut args = vec![
+        "run",
+        "--server-url",
+        &url,
+        "sessions/unknown_id",
+        "sessions/missing_id",
+        "--keep-going",
+        "--format",
+        "json",
+    ];
+    args.extend(limits);
+    let run = harness(&args);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert!(cases.len() >= 4);
+    assert!(
+        cases.iter().all(|c| !c["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("stopped answering")),
+        "{cases:?}"
+    );
+}
