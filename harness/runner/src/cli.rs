@@ -473,16 +473,18 @@ fn target_and_profile(
 }
 
 /// Print the report in `format`; with `out`, also write report.json, junit.xml,
-/// the transcripts (unless `transcripts_written`, as `run` does live) and
-/// (client tests) the clients' output there.
+/// the transcripts and (client tests) the clients' output there. With `live`
+/// (as `run` does) the cases' readable lines were printed and their
+/// transcripts written as they ended: only the rest is.
 fn emit_reports(
     results: &[mcp_harness::run::CaseResult],
     summary: &mcp_harness::report::Summary,
     format: Format,
     out: Option<&std::path::Path>,
-    transcripts_written: bool,
+    live: bool,
 ) -> anyhow::Result<()> {
     match format {
+        Format::Human if live => print!("{}", mcp_harness::report::human_summary(summary)),
         Format::Human => print!("{}", mcp_harness::report::human(results, summary)),
         Format::Json => println!(
             "{}",
@@ -502,7 +504,7 @@ fn emit_reports(
         )?;
         for case in results {
             let name = case.name().replace('/', "__");
-            if !transcripts_written {
+            if !live {
                 std::fs::write(
                     out.join("transcripts").join(format!("{name}.jsonl")),
                     case.transcript.to_jsonl(),
@@ -923,14 +925,11 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         max_event_bytes: args.max_event_kb << 10,
     };
-    let bar = indicatif::ProgressBar::new(cases.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    let live = mcp_harness::progress::LiveProgress::new(
+        cases.len(),
+        matches!(args.format, Format::Human),
+        args.conformance_only,
     );
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
     // One request first: a target that never answers fails every case with
     // that cause, at once, instead of each case waiting out its time limits.
     let first_version = cases[0].1.clone();
@@ -968,16 +967,19 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use futures::StreamExt;
     let results: Vec<_> = futures::stream::iter(cases)
         .map(|(scenario, version)| {
-            let (target, profile, bar, transcripts) = (&target, &profile, &bar, &transcripts);
+            let (target, profile, live, transcripts, baseline) =
+                (&target, &profile, &live, &transcripts, &baseline);
             let (silent_in_a_row, finished, stopped) = (&silent_in_a_row, &finished, &stopped);
             let keep_going = args.keep_going;
             async move {
                 use std::sync::atomic::Ordering::SeqCst;
                 let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 if let Some(reason) = stop {
-                    bar.inc(1);
-                    return mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
+                    let case = mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
+                    live.finished(&case, baseline);
+                    return case;
                 }
+                live.started(&format!("{}@{version}", scenario.id));
                 let file = transcripts.as_ref().map(|dir| {
                     dir.join(format!(
                         "{}.jsonl",
@@ -1013,15 +1015,14 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     silent_in_a_row.store(0, SeqCst);
                 }
-                bar.set_message(case.name());
-                bar.inc(1);
+                live.finished(&case, baseline);
                 case
             }
         })
         .buffered(args.jobs.max(1))
         .collect()
         .await;
-    bar.finish_and_clear();
+    live.finish();
     let mut summary = Summary::of(&results, &baseline);
     if args.conformance_only {
         summary.ignore_resilience();

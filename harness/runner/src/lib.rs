@@ -7,6 +7,7 @@ pub mod client_test;
 pub mod explore;
 pub mod host;
 pub mod profile;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;

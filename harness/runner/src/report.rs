@@ -236,8 +236,17 @@ fn group_findings(
 
 /// Human-readable report.
 pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
+    let mut out: String = cases.iter().map(|c| human_case(c, summary)).collect();
+    out.push_str(&human_summary(summary));
+    out
+}
+
+/// One case's lines of the readable report: its status, then its
+/// resilience, skip reason, error and findings (as `run` prints them the
+/// moment the case ends).
+pub fn human_case(case: &CaseResult, summary: &Summary) -> String {
     let mut out = String::new();
-    for case in cases {
+    {
         let name = case.name();
         let status = if case.skipped.is_some() {
             "SKIP"
@@ -301,6 +310,13 @@ pub fn human(cases: &[CaseResult], summary: &Summary) -> String {
             }
         }
     }
+    out
+}
+
+/// The end of the readable report: outcomes per check, baseline notes and
+/// the closing line.
+pub fn human_summary(summary: &Summary) -> String {
+    let mut out = String::new();
     out.push_str("\nper check (pass / not observed / warn / fail / skipped / unknown):\n");
     for (check, t) in &summary.per_check {
         out.push_str(&format!(

@@ -466,3 +466,42 @@ fn a_target_that_goes_silent_mid_run_stops_the_run_after_three_cases() {
         "{cases:?}"
     );
 }
+
+/// Each case's line is printed the moment the case ends, not at the end of
+/// the run.
+#[test]
+fn each_case_is_reported_as_soon_as_it_ends() {
+    use std::io::{BufRead, BufReader};
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::write(
+        scenarios.path().join("a_quick.toml"),
+        "description = \"quick\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"wait\"\nms = 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scenarios.path().join("b_slow.toml"),
+        "description = \"slow\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"wait\"\nms = 120000\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
+        .args(["run", "-j", "1", "--scenarios"])
+        .arg(scenarios.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx.recv_timeout(std::time::Duration::from_secs(60));
+    // The slow case is still waiting: the run is not over.
+    let running = child.try_wait().unwrap().is_none();
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
+    let _ = child.wait();
+    assert_eq!(first.as_deref(), Ok("PASS a_quick@2025-11-25"));
+    assert!(running, "the line came before the run ended");
+}
