@@ -8,6 +8,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+/// `print!` that does not panic when stdout is closed (`mcp-harness ... | head`):
+/// what cannot be written is dropped.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `println!` that does not panic when stdout is closed.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 use mcp_harness_agents::{AgentSettings, ServeConfig, StoreChoice};
 
 /// Conformance and chaos test harness for the Model Context Protocol.
@@ -88,6 +105,28 @@ enum Command {
     },
     /// Print the JSON Schema of scenario files (for editors).
     Schema,
+    /// The built-in scenarios: list them, or write them out to edit.
+    ///
+    /// Examples:
+    ///   mcp-harness scenarios list
+    ///   mcp-harness scenarios export my-scenarios/
+    ///   mcp-harness run --scenarios my-scenarios/
+    #[command(subcommand, verbatim_doc_comment)]
+    Scenarios(ScenariosCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ScenariosCommand {
+    /// Print every built-in scenario: its id, versions and description.
+    List,
+    /// Write every built-in scenario file (and scenario.schema.json) under DIR.
+    Export {
+        /// The folder (created if missing).
+        dir: std::path::PathBuf,
+        /// Overwrite files that exist already.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,7 +136,7 @@ struct ClientTestArgs {
     client_cmd: String,
     /// Only scenarios whose `id@version` contains one of these strings.
     filters: Vec<String>,
-    /// Where the client scenarios are (default scenarios/clients).
+    /// Use the client scenarios in DIR instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     scenarios: Option<std::path::PathBuf>,
     /// Only these protocol versions (repeatable).
@@ -223,9 +262,12 @@ struct RunArgs {
     filters: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
-    /// Where the scenario files are.
+    /// Run the scenario files under DIR instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     scenarios: Option<std::path::PathBuf>,
+    /// Also run the scenario files under DIR (repeatable).
+    #[arg(long = "add-scenarios", value_name = "DIR")]
+    add_scenarios: Vec<std::path::PathBuf>,
     /// Only these protocol versions (repeatable).
     #[arg(long = "version", value_name = "VERSION")]
     versions: Vec<String>,
@@ -410,8 +452,52 @@ pub fn main() -> ExitCode {
             Command::Host(args) => host(args).await,
             Command::ClientTest(args) => client_test(args).await,
             Command::Check { transcript } => check(&transcript),
+            Command::Scenarios(ScenariosCommand::List) => {
+                let (scenarios, errors) = mcp_harness::scenario::load_builtin();
+                let (clients, client_errors) = mcp_harness::client_test::load_client_builtin();
+                for error in errors.iter().chain(&client_errors) {
+                    eprintln!("error: {error}");
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for s in &scenarios {
+                    // A role-expanded scenario is one file.
+                    let id = s.id.split('.').next().unwrap_or(&s.id);
+                    if seen.insert(id.to_owned()) {
+                        outln!(
+                            "{id:<40} {:<36} {}",
+                            s.scenario.versions.join(","),
+                            s.scenario.description
+                        );
+                    }
+                }
+                for c in &clients {
+                    outln!(
+                        "{:<40} {:<36} {} (client-test)",
+                        c.id,
+                        c.scenario.versions.join(","),
+                        c.scenario.description
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Scenarios(ScenariosCommand::Export { dir, force }) => {
+                match mcp_harness::builtin::export(&dir, force) {
+                    Ok(n) => {
+                        eprintln!(
+                            "wrote {n} files to {} (run them with `mcp-harness run --scenarios {}`)",
+                            dir.display(),
+                            dir.display()
+                        );
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        Ok(ExitCode::from(EXIT_USAGE))
+                    }
+                }
+            }
             Command::Schema => {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&mcp_harness::scenario::json_schema())
                         .unwrap_or_default()
@@ -484,13 +570,13 @@ fn emit_reports(
     live: bool,
 ) -> anyhow::Result<()> {
     match format {
-        Format::Human if live => print!("{}", mcp_harness::report::human_summary(summary)),
-        Format::Human => print!("{}", mcp_harness::report::human(results, summary)),
-        Format::Json => println!(
+        Format::Human if live => out!("{}", mcp_harness::report::human_summary(summary)),
+        Format::Human => out!("{}", mcp_harness::report::human(results, summary)),
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&mcp_harness::report::json_report(results, summary))?
         ),
-        Format::Junit => println!("{}", mcp_harness::report::junit(results, summary)),
+        Format::Junit => outln!("{}", mcp_harness::report::junit(results, summary)),
     }
     if let Some(out) = out {
         std::fs::create_dir_all(out.join("transcripts"))?;
@@ -526,13 +612,9 @@ fn emit_reports(
 async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::client_test::{ClientLimits, load_client_dir, run_client_case};
     use mcp_harness::report::{Baseline, Summary};
-    let dir = args
-        .scenarios
-        .clone()
-        .unwrap_or_else(|| default_scenarios().join(mcp_harness::scenario::CLIENT_SCENARIOS));
-    if !dir.is_dir() {
+    if let Some(dir) = args.scenarios.as_ref().filter(|d| !d.is_dir()) {
         eprintln!(
-            "error: no client scenario directory `{}` (hint: --scenarios DIR)",
+            "error: no client scenario directory `{}` (hint: leave --scenarios out for the built-in ones)",
             dir.display()
         );
         return Ok(ExitCode::from(EXIT_USAGE));
@@ -550,7 +632,10 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
         },
         None => Baseline::default(),
     };
-    let (scenarios, errors) = load_client_dir(&dir);
+    let (scenarios, errors) = match &args.scenarios {
+        Some(dir) => load_client_dir(dir),
+        None => mcp_harness::client_test::load_client_builtin(),
+    };
     for error in &errors {
         eprintln!("error: {error}");
     }
@@ -711,20 +796,21 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
     };
     match found.failure {
         None => {
-            println!(
+            outln!(
                 "no check failed in {} fault schedules ({} asked for)",
-                found.runs, cases
+                found.runs,
+                cases
             );
             Ok(ExitCode::SUCCESS)
         }
         Some((schedule, why, path)) => {
-            println!(
+            outln!(
                 "a check failed after {} schedule runs (shrinking included)",
                 found.runs
             );
-            println!("minimal schedule: {schedule:?}");
-            println!("why: {why}");
-            println!(
+            outln!("minimal schedule: {schedule:?}");
+            outln!("why: {why}");
+            outln!(
                 "wrote {} (run it with `mcp-harness run --scenarios {}`)",
                 path.display(),
                 path.parent()
@@ -859,12 +945,47 @@ fn default_jobs() -> usize {
 /// How many cases in a row may fail at a time limit before the run stops.
 const SILENT_CASES_IN_A_ROW: usize = 3;
 
-fn default_scenarios() -> std::path::PathBuf {
-    let here = std::path::PathBuf::from("scenarios");
-    if here.is_dir() {
-        return here;
+/// The scenarios of a run: the built-in ones, or those of `replace`, plus
+/// those of each `add` folder (an id already taken is an error).
+fn load_scenarios(
+    replace: Option<&std::path::Path>,
+    add: &[std::path::PathBuf],
+) -> Result<
+    (
+        Vec<mcp_harness::scenario::ScenarioFile>,
+        Vec<mcp_harness::scenario::ScenarioError>,
+    ),
+    String,
+> {
+    use mcp_harness::scenario::{load_builtin, load_dir};
+    for dir in replace.into_iter().chain(add.iter().map(|d| d.as_path())) {
+        if !dir.is_dir() {
+            return Err(format!(
+                "no scenario directory `{}` (hint: `mcp-harness scenarios export DIR` writes the built-in ones out to start from)",
+                dir.display()
+            ));
+        }
     }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+    let (mut scenarios, mut errors) = match replace {
+        Some(dir) => load_dir(dir),
+        None => load_builtin(),
+    };
+    for dir in add {
+        let (more, more_errors) = load_dir(dir);
+        errors.extend(more_errors);
+        for scenario in more {
+            if let Some(taken) = scenarios.iter().find(|s| s.id == scenario.id) {
+                return Err(format!(
+                    "`{}` has the id `{}` of `{}` (hint: rename it, or --scenarios DIR to replace the built-in set)",
+                    scenario.path.display(),
+                    scenario.id,
+                    taken.path.display()
+                ));
+            }
+            scenarios.push(scenario);
+        }
+    }
+    Ok((scenarios, errors))
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -889,14 +1010,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         None => Baseline::default(),
     };
-    let dir = args.scenarios.clone().unwrap_or_else(default_scenarios);
-    if !dir.is_dir() {
-        return usage(format!(
-            "no scenario directory `{}` (hint: --scenarios DIR)",
-            dir.display()
-        ));
-    }
-    let (scenarios, errors) = mcp_harness::scenario::load_dir(&dir);
+    let (scenarios, errors) = match load_scenarios(args.scenarios.as_deref(), &args.add_scenarios) {
+        Ok(loaded) => loaded,
+        Err(message) => return usage(message),
+    };
     for error in &errors {
         eprintln!("error: {error}");
     }
@@ -1063,14 +1180,14 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let verdicts = mcp_harness_checks::judge(&transcript);
     let mut failed = false;
     for verdict in &verdicts {
-        println!(
+        outln!(
             "{:<13} {} ({})",
             verdict.outcome.name(),
             verdict.check,
             verdict.citation
         );
         for finding in &verdict.findings {
-            println!(
+            outln!(
                 "              record {}: {}; expected {}",
                 finding
                     .seq

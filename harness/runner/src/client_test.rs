@@ -60,25 +60,49 @@ pub fn load_client_dir(dir: &Path) -> (Vec<ClientScenarioFile>, Vec<ScenarioErro
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    let mut files = Vec::new();
+    let mut texts = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        let id = format!(
-            "clients/{}",
-            path.file_stem().unwrap_or_default().to_string_lossy()
-        );
-        let parsed = std::fs::read_to_string(&path)
-            .map_err(|e| ScenarioError {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => texts.push((path, text)),
+            Err(e) => errors.push(ScenarioError {
                 path: path.display().to_string(),
                 line: 0,
                 column: 0,
                 message: e.to_string(),
-            })
-            .and_then(|text| {
-                let scenario: ClientScenario = parse_as(&path, &text)?;
-                check_versions(&path, &text, &scenario.versions)?;
-                Ok(scenario)
-            });
+            }),
+        }
+    }
+    let (files, more) = load_client_texts(texts);
+    errors.extend(more);
+    (files, errors)
+}
+
+/// The built-in client scenarios (compiled into the binary).
+pub fn load_client_builtin() -> (Vec<ClientScenarioFile>, Vec<ScenarioError>) {
+    load_client_texts(
+        crate::builtin::files_under(crate::scenario::CLIENT_SCENARIOS)
+            .into_iter()
+            .map(|(path, text)| (path, text.to_owned()))
+            .collect(),
+    )
+}
+
+/// Parse client scenario files given as (path, text); ids are `clients/STEM`.
+fn load_client_texts(
+    texts: Vec<(PathBuf, String)>,
+) -> (Vec<ClientScenarioFile>, Vec<ScenarioError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for (path, text) in texts {
+        let id = format!(
+            "clients/{}",
+            path.file_stem().unwrap_or_default().to_string_lossy()
+        );
+        let parsed = parse_as(&path, &text).and_then(|scenario: ClientScenario| {
+            check_versions(&path, &text, &scenario.versions)?;
+            Ok(scenario)
+        });
         match parsed {
             Ok(scenario) => files.push(ClientScenarioFile { id, path, scenario }),
             Err(e) => errors.push(e),

@@ -2,6 +2,7 @@
 //! normalized snapshots and reports. The `mcp-harness` binary is its CLI.
 #![warn(missing_docs)]
 
+pub mod builtin;
 pub mod client;
 pub mod client_test;
 pub mod explore;

@@ -664,28 +664,54 @@ pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
     collect(dir, &mut files);
     files.retain(|f| !f.starts_with(dir.join(CLIENT_SCENARIOS)));
     files.sort();
-    let mut scenarios = Vec::new();
+    let mut texts = Vec::new();
     let mut errors = Vec::new();
     for path in files {
-        let id = path
-            .strip_prefix(dir)
-            .unwrap_or(&path)
-            .with_extension("")
-            .to_string_lossy()
-            .replace('\\', "/");
         match std::fs::read_to_string(&path) {
-            Ok(text) => match parse(&path, &text) {
-                Ok(scenario) => {
-                    scenarios.extend(ScenarioFile { id, path, scenario }.expand_roles())
-                }
-                Err(e) => errors.push(e),
-            },
+            Ok(text) => texts.push((path, text)),
             Err(e) => errors.push(ScenarioError {
                 path: path.display().to_string(),
                 line: 0,
                 column: 0,
                 message: e.to_string(),
             }),
+        }
+    }
+    let (scenarios, more) = load_texts(dir, texts);
+    errors.extend(more);
+    (scenarios, errors)
+}
+
+/// The built-in scenarios (compiled into the binary), client scenarios aside.
+pub fn load_builtin() -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
+    let texts = crate::builtin::files_under("")
+        .into_iter()
+        .filter(|(path, _)| {
+            !path.starts_with(Path::new(crate::builtin::ORIGIN).join(CLIENT_SCENARIOS))
+        })
+        .map(|(path, text)| (path, text.to_owned()))
+        .collect();
+    load_texts(Path::new(crate::builtin::ORIGIN), texts)
+}
+
+/// Parse scenario files given as (path under `root`, text); a file's id is
+/// its path under `root` without `.toml`.
+pub fn load_texts(
+    root: &Path,
+    texts: Vec<(PathBuf, String)>,
+) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for (path, text) in texts {
+        let id = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .with_extension("")
+            .to_string_lossy()
+            .replace('\\', "/");
+        match parse(&path, &text) {
+            Ok(scenario) => scenarios.extend(ScenarioFile { id, path, scenario }.expand_roles()),
+            Err(e) => errors.push(e),
         }
     }
     (scenarios, errors)

@@ -505,3 +505,78 @@ fn each_case_is_reported_as_soon_as_it_ends() {
     assert_eq!(first.as_deref(), Ok("PASS a_quick@2025-11-25"));
     assert!(running, "the line came before the run ended");
 }
+
+/// The binary carries its scenarios: a copy run from an empty folder, far from
+/// any checkout, runs the built-in cases, lists them, exports them, and runs
+/// the exported files.
+#[test]
+fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let exe = home.path().join("mcp-harness");
+    std::fs::copy(env!("CARGO_BIN_EXE_mcp-harness"), &exe).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let in_empty = |args: &[&str]| {
+        Command::new(&exe)
+            .args(args)
+            .current_dir(empty.path())
+            .output()
+            .unwrap()
+    };
+    let run = in_empty(&["run", "travel/accept", "--version", "2025-11-25"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("PASS travel/accept@2025-11-25"));
+    let list = in_empty(&["scenarios", "list"]);
+    assert!(text(&list.stdout).contains("travel/accept "));
+    assert!(text(&list.stdout).contains("clients/travel "));
+    let export = in_empty(&["scenarios", "export", "mine"]);
+    assert_eq!(export.status.code(), Some(0), "{}", text(&export.stderr));
+    assert!(empty.path().join("mine/travel/accept.toml").is_file());
+    assert!(empty.path().join("mine/scenario.schema.json").is_file());
+    // Exporting again overwrites nothing and says so.
+    let again = in_empty(&["scenarios", "export", "mine"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("--force"),
+        "{}",
+        text(&again.stderr)
+    );
+    // An edited copy replaces the built-in set; another folder adds to it.
+    std::fs::write(
+        empty.path().join("mine/travel/accept.toml"),
+        "description = \"edited\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"wait\"\nms = 1\n",
+    )
+    .unwrap();
+    let edited = in_empty(&["run", "--scenarios", "mine", "travel/accept@"]);
+    assert_eq!(edited.status.code(), Some(0), "{}", text(&edited.stderr));
+    assert!(text(&edited.stdout).contains("scenario.expectations"));
+    std::fs::create_dir(empty.path().join("extra")).unwrap();
+    std::fs::write(
+        empty.path().join("extra/mine.toml"),
+        "description = \"mine\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"wait\"\nms = 1\n",
+    )
+    .unwrap();
+    let added = in_empty(&[
+        "run",
+        "--add-scenarios",
+        "extra",
+        "mine@",
+        "travel/accept@2025-11",
+    ]);
+    assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
+    assert!(text(&added.stdout).contains("PASS mine@2025-11-25"));
+    assert!(text(&added.stdout).contains("PASS travel/accept@2025-11-25"));
+    // A folder whose file takes a built-in id is refused, naming both.
+    std::fs::create_dir_all(empty.path().join("clash/travel")).unwrap();
+    std::fs::copy(
+        empty.path().join("extra/mine.toml"),
+        empty.path().join("clash/travel/accept.toml"),
+    )
+    .unwrap();
+    let clash = in_empty(&["run", "--add-scenarios", "clash"]);
+    assert_eq!(clash.status.code(), Some(2));
+    assert!(
+        text(&clash.stderr).contains("(built-in)/travel/accept.toml"),
+        "{}",
+        text(&clash.stderr)
+    );
+}
