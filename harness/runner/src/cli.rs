@@ -29,7 +29,13 @@ use mcp_harness_agents::{AgentSettings, ServeConfig, StoreChoice};
 
 /// Conformance and chaos test harness for the Model Context Protocol.
 #[derive(Debug, Parser)]
-#[command(name = "mcp-harness", version, about, long_about = None)]
+#[command(
+    name = "mcp-harness",
+    version,
+    about,
+    long_about = None,
+    after_help = "Start here:\n  mcp-harness run              (built-in scenarios, built-in reference agents)\n  mcp-harness run --server-url http://127.0.0.1:3000/mcp\n  mcp-harness run --server-cmd \"python server.py --port {port}\"\n  mcp-harness run --help       (targets, filters, reports)"
+)]
 struct Cli {
     /// More log output (repeat for more); logs go to stderr.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -42,16 +48,23 @@ struct Cli {
 enum Command {
     /// Serve the reference agents (travel, research, long-running) over streamable HTTP.
     ///
-    /// Example: mcp-harness serve --time-scale 0.05 --store /tmp/agents.db
+    /// Examples:
+    ///   mcp-harness serve
+    ///   mcp-harness serve --time-scale 0.05 --store /tmp/agents.db
     /// then point any MCP client at http://127.0.0.1:8006/mcp
+    #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Run the recording chaos proxy in front of a server.
     ///
     /// Clients connect to --listen; everything is forwarded to --upstream through a
     /// TCP proxy named `mcp` whose toxics you set with any Toxiproxy client on --api.
     ///
-    /// Example: mcp-harness proxy --upstream http://127.0.0.1:8006 --record run.jsonl \
-    ///   --fault '{"fault":"cut","after":2,"select":{"tool":"travel_agent"}}'
+    /// Examples:
+    ///   mcp-harness proxy --upstream http://127.0.0.1:8006 --record run.jsonl
+    ///   mcp-harness proxy --upstream http://127.0.0.1:8006 --record run.jsonl \
+    ///     --fault '{"fault":"cut","after":2,"select":{"tool":"travel_agent"}}'
+    /// then point the client at http://127.0.0.1:8007/mcp; records reach the file within 50 ms.
+    #[command(verbatim_doc_comment)]
     Proxy(ProxyArgs),
     /// Run the scenarios against a server and judge what crossed the wire.
     ///
@@ -60,8 +73,10 @@ enum Command {
     /// Examples:
     ///   mcp-harness run
     ///   mcp-harness run travel/ --version 2025-11-25
-    ///   mcp-harness run --server-cmd "python server.py --port {port}" --profile fixtures/profiles/python-sdk.toml
+    ///   mcp-harness run --server-cmd "python server.py --port {port}" --profile my-server.toml
     ///   mcp-harness run --server-url http://127.0.0.1:3000/mcp --format junit --out report/
+    ///   mcp-harness run --server-cmd "node server.mjs --port {port}" --expected-failures known.txt
+    #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Search fault schedules with proptest until a check fails, then shrink it.
     ///
@@ -72,12 +87,12 @@ enum Command {
     ///
     /// Examples:
     ///   mcp-harness explore --cases 50
-    ///   mcp-harness explore --server-cmd "python server.py --port {port}" --profile p.toml --out found/
+    ///   mcp-harness explore --server-cmd "python server.py --port {port}" --out found/
+    #[command(verbatim_doc_comment)]
     Explore(ExploreArgs),
-    /// Test an MCP client: run it against scripted servers and judge its side
-    /// of the wire with the client checks.
+    /// Test an MCP client: run it against scripted servers and judge its side of the wire.
     ///
-    /// For each client scenario (scenarios/clients/*.toml), the reference agents
+    /// For each client scenario (`mcp-harness scenarios list`), the reference agents
     /// serve behind the chaos proxy with the scenario's faults; the command runs
     /// with the server URL as its last argument and MCP_CONFORMANCE_SCENARIO and
     /// MCP_CONFORMANCE_PROTOCOL_VERSION set, bounded in time; its output is kept.
@@ -85,9 +100,9 @@ enum Command {
     /// Examples:
     ///   mcp-harness client-test --client-cmd "mcp-harness host"
     ///   mcp-harness client-test --client-cmd "python my_client.py" cut --out report/
+    #[command(verbatim_doc_comment)]
     ClientTest(ClientTestArgs),
-    /// The reference host: call an agent tool, show its progress, answer its
-    /// questions, and resume the call after a crash from a token file.
+    /// The reference host: call an agent tool, answer its questions, resume after a crash.
     ///
     /// The URL may come last (as `client-test` passes it). Without --tool, the
     /// tool follows MCP_CONFORMANCE_SCENARIO (travel, research, long_running);
@@ -97,13 +112,27 @@ enum Command {
     ///   mcp-harness host http://127.0.0.1:8006/mcp --tool travel --answer accept
     ///   mcp-harness host --url http://127.0.0.1:8006/mcp --token-file call.json
     ///   (kill it with SIGKILL mid-call, run the same command again: it resumes)
+    #[command(verbatim_doc_comment)]
     Host(HostArgs),
     /// Re-judge a stored transcript (JSON Lines from `proxy --record` or `run --out`).
+    ///
+    /// Exit code 1 when a check fails. A file cut inside its last line (a
+    /// recorder killed mid-write) is read up to there, and says so.
+    ///
+    /// Examples:
+    ///   mcp-harness check run.jsonl
+    ///   mcp-harness check report/transcripts/travel__accept@2025-11-25.jsonl
+    #[command(verbatim_doc_comment)]
     Check {
         /// The transcript file.
         transcript: std::path::PathBuf,
     },
     /// Print the JSON Schema of scenario files (for editors).
+    ///
+    /// Example:
+    ///   mcp-harness schema > scenario.schema.json
+    /// then put `#:schema ./scenario.schema.json` on the first line of a scenario file.
+    #[command(verbatim_doc_comment)]
     Schema,
     /// The built-in scenarios: list them, or write them out to edit.
     ///
@@ -651,6 +680,10 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Err(message) = check_versions(&args.versions) {
+        eprintln!("error: {message}");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     if cases.is_empty() {
         eprintln!("error: no client scenario matches (hint: check the filters and --version)");
         return Ok(ExitCode::from(EXIT_USAGE));
@@ -942,6 +975,18 @@ fn default_jobs() -> usize {
         .min(8)
 }
 
+/// `Err` naming the first of `versions` that is no MCP protocol version.
+fn check_versions(versions: &[String]) -> Result<(), String> {
+    let known = mcp_harness_checks::analysis::KNOWN_VERSIONS;
+    match versions.iter().find(|v| !known.contains(&v.as_str())) {
+        Some(bad) => Err(format!(
+            "--version `{bad}` is no MCP protocol version (hint: one of {})",
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
 /// How many cases in a row may fail at a time limit before the run stops.
 const SILENT_CASES_IN_A_ROW: usize = 3;
 
@@ -1028,6 +1073,10 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 cases.push((scenario, version.clone()));
             }
         }
+    }
+    if let Err(message) = check_versions(&args.versions) {
+        eprintln!("error: {message}");
+        return Ok(ExitCode::from(EXIT_USAGE));
     }
     if cases.is_empty() {
         return usage("no scenario matches (hint: check the filters and --version)".into());

@@ -580,3 +580,47 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
         text(&clash.stderr)
     );
 }
+
+/// Every subcommand's help teaches by example, one command per line, and a bad
+/// value is named in backticks with a hint.
+#[test]
+fn every_subcommand_shows_examples_line_by_line() {
+    for sub in [
+        "serve",
+        "proxy",
+        "run",
+        "explore",
+        "client-test",
+        "host",
+        "check",
+        "schema",
+        "scenarios",
+    ] {
+        let help = harness(&[sub, "--help"]);
+        let help = text(&help.stdout);
+        let examples = help
+            .lines()
+            .filter(|l| l.starts_with(&format!("  mcp-harness {sub}")))
+            .count();
+        assert!(
+            examples >= 1,
+            "`{sub} --help` shows no example line:\n{help}"
+        );
+    }
+    let run_help = text(&harness(&["run", "--help"]).stdout);
+    assert!(
+        run_help
+            .lines()
+            .filter(|l| l.starts_with("  mcp-harness run"))
+            .count()
+            >= 4,
+        "{run_help}"
+    );
+    let bad = harness(&["run", "--version", "2020-01-01"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("`2020-01-01`") && text(&bad.stderr).contains("hint:"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
