@@ -12,6 +12,16 @@ pub enum Level {
     Should,
 }
 
+impl Level {
+    /// `MUST` or `SHOULD`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Must => "MUST",
+            Self::Should => "SHOULD",
+        }
+    }
+}
+
 /// The outcome of one check on one transcript. Ordered for merging:
 /// pass < not observed < warn < fail; skipped and unknown stand apart.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

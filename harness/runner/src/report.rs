@@ -346,51 +346,177 @@ pub fn json_report(cases: &[CaseResult], summary: &Summary) -> Value {
     })
 }
 
-/// JUnit XML: one test case per scenario x version.
+/// JUnit XML: a test suite per case (scenario x version) and a test case per
+/// check of it, so a CI dashboard shows which rule broke where. A broken MUST
+/// fails with the citation and the findings; a broken SHOULD passes with a
+/// `warning:` in its output; a rule not exercised, not in that version, or a
+/// baseline's expected failure is skipped, saying which. A case that could
+/// not run or lost a call adds a failing `case` or `resilience` test case.
 pub fn junit(cases: &[CaseResult], summary: &Summary) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let skipped = |message: String| {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(message);
+        status
+    };
+    let failure = |kind: NonSuccessKind, message: String, description: String| {
+        let mut status = TestCaseStatus::non_success(kind);
+        status.set_message(message);
+        status.set_description(description);
+        status
+    };
     let mut report = Report::new("mcp-harness");
-    let mut suite = TestSuite::new("scenarios");
     for case in cases {
         let name = case.name();
-        let status = if let Some(reason) = &case.skipped {
-            let mut status = TestCaseStatus::skipped();
-            status.set_message(reason.clone());
-            status
-        } else if summary.status_of(&name) != "PASS" {
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let mut lines = Vec::new();
-            if let Some(error) = &case.error {
-                lines.push(format!("error: {error}"));
+        let mut suite = TestSuite::new(name.clone());
+        suite.set_time(std::time::Duration::from_millis(case.duration_ms));
+        let mut add = |test: &str, status: TestCaseStatus, out: Option<String>| {
+            let mut test_case = TestCase::new(test.to_owned(), status);
+            test_case.set_classname(name.clone());
+            if let Some(out) = out {
+                test_case.set_system_out(out);
             }
-            if case.lost_a_call() {
-                lines.push(format!("resilience: {}", case.resilience.summary()));
-            }
-            for verdict in case.verdicts.iter().filter(|v| v.outcome == Outcome::Fail) {
-                for finding in &verdict.findings {
-                    lines.push(format!(
-                        "{} ({}): {}; expected {}",
-                        verdict.check, verdict.citation, finding.observed, finding.expected
-                    ));
-                }
-            }
-            status.set_message(lines.first().cloned().unwrap_or_default());
-            status.set_description(lines.join("\n"));
-            status
-        } else {
-            TestCaseStatus::success()
+            suite.add_test_case(test_case);
         };
-        let mut test_case = TestCase::new(name, status);
-        test_case.set_classname(case.scenario.clone());
-        suite.add_test_case(test_case);
+        if let Some(reason) = &case.skipped {
+            add("case", skipped(format!("skipped: {reason}")), None);
+            report.add_test_suite(suite);
+            continue;
+        }
+        if let Some(error) = &case.error {
+            let status = failure(NonSuccessKind::Error, error.clone(), error.clone());
+            add("case", status, None);
+        }
+        if case.lost_a_call() && summary.resilience_counts {
+            let text = case.resilience.summary();
+            add(
+                "resilience",
+                failure(NonSuccessKind::Failure, text.clone(), text),
+                None,
+            );
+        }
+        for verdict in &case.verdicts {
+            let findings: Vec<String> = verdict
+                .findings
+                .iter()
+                .map(|f| {
+                    let at = f.seq.map(|s| format!("[record {s}] ")).unwrap_or_default();
+                    format!("{at}{}; expected {}", f.observed, f.expected)
+                })
+                .collect();
+            let cited = |what: &str| {
+                format!(
+                    "{what} {} ({}): {}",
+                    verdict.level.name(),
+                    verdict.citation,
+                    findings.first().cloned().unwrap_or_default()
+                )
+            };
+            let detail = format!("{}\n{}", verdict.citation, findings.join("\n"));
+            let (status, out) = match &verdict.outcome {
+                Outcome::Pass => (TestCaseStatus::success(), None),
+                Outcome::Warn => (
+                    TestCaseStatus::success(),
+                    Some(format!("warning: {}\n{detail}", cited("broke a"))),
+                ),
+                Outcome::Fail
+                    if summary
+                        .expected_failures
+                        .contains(&format!("{name} {}", verdict.check)) =>
+                {
+                    (
+                        skipped(format!("expected failure (baseline): {}", cited("broke a"))),
+                        None,
+                    )
+                }
+                Outcome::Fail => (
+                    failure(NonSuccessKind::Failure, cited("broke a"), detail),
+                    None,
+                ),
+                Outcome::NotObserved => (
+                    skipped("not observed: nothing in the case exercised this rule".into()),
+                    None,
+                ),
+                Outcome::Skipped(reason) => (skipped(format!("skipped: {reason}")), None),
+                Outcome::Unknown(cause) => (
+                    failure(
+                        NonSuccessKind::Error,
+                        format!("unknown: {cause}"),
+                        cause.clone(),
+                    ),
+                    None,
+                ),
+            };
+            add(&verdict.check, status, out);
+        }
+        report.add_test_suite(suite);
     }
-    report.add_test_suite(suite);
     report.to_string().unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_harness_checks::{Level, Verdict};
+
+    fn verdict(check: &str, level: Level, outcome: Outcome) -> Verdict {
+        let findings = if matches!(outcome, Outcome::Fail | Outcome::Warn) {
+            vec![mcp_harness_checks::Finding {
+                seq: Some(7),
+                observed: format!("{check} broke"),
+                expected: "it kept".into(),
+            }]
+        } else {
+            Vec::new()
+        };
+        Verdict {
+            check: check.into(),
+            level,
+            version: "2025-11-25".into(),
+            citation: format!("specification/2025-11-25/{check}"),
+            outcome,
+            examined: 1,
+            findings,
+        }
+    }
+
+    #[test]
+    fn junit_has_a_test_case_per_check_with_its_citation_and_findings() {
+        let mut case = CaseResult::new("travel/accept", "2025-11-25");
+        case.verdicts = vec![
+            verdict("a.passes", Level::Must, Outcome::Pass),
+            verdict("b.fails", Level::Must, Outcome::Fail),
+            verdict("c.warns", Level::Should, Outcome::Warn),
+            verdict("d.unseen", Level::Must, Outcome::NotObserved),
+            verdict("e.expected", Level::Must, Outcome::Fail),
+        ];
+        let baseline = Baseline::parse("travel/accept@2025-11-25 e.expected  # known\n").unwrap();
+        let summary = Summary::of(std::slice::from_ref(&case), &baseline);
+        let xml = junit(&[case], &summary);
+        let case_of = |name: &str| {
+            let start = xml.find(&format!("<testcase name=\"{name}\"")).unwrap();
+            let end = start + xml[start..].find("</testcase>").unwrap();
+            xml[start..end].to_owned()
+        };
+        assert!(
+            xml.contains("<testsuite name=\"travel/accept@2025-11-25\""),
+            "{xml}"
+        );
+        assert!(!case_of("a.passes").contains("<failure"));
+        let failed = case_of("b.fails");
+        assert!(
+            failed.contains("<failure message=\"broke a MUST (specification/2025-11-25/b.fails): [record 7] b.fails broke; expected it kept\""),
+            "{failed}"
+        );
+        let warned = case_of("c.warns");
+        assert!(
+            !warned.contains("<failure") && warned.contains("warning: broke a SHOULD"),
+            "{warned}"
+        );
+        assert!(case_of("d.unseen").contains("<skipped message=\"not observed"));
+        assert!(case_of("e.expected").contains("<skipped message=\"expected failure (baseline)"));
+        assert!(xml.contains("failures=\"1\""), "{xml}");
+    }
 
     #[test]
     fn baselines_parse_and_refuse_nonsense() {
