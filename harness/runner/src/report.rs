@@ -384,7 +384,7 @@ pub fn junit(cases: &[CaseResult], summary: &Summary) -> String {
             continue;
         }
         if let Some(error) = &case.error {
-            let status = failure(NonSuccessKind::Error, error.clone(), error.clone());
+            let status = failure(NonSuccessKind::Failure, error.clone(), error.clone());
             add("case", status, None);
         }
         if case.lost_a_call() && summary.resilience_counts {
