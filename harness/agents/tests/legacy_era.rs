@@ -353,7 +353,12 @@ async fn runs_are_resources_and_subscribers_hear_of_changes() {
     let deadline = tokio::time::Instant::now() + TEST_LIMIT;
     let uri = loop {
         let listed = watcher.list_resources(None).await.unwrap();
-        if let Some(resource) = listed.resources.first() {
+        // The first run listed (the static resources are not runs).
+        if let Some(resource) = listed
+            .resources
+            .iter()
+            .find(|r| r.uri.starts_with("harness://runs/"))
+        {
             break resource.uri.clone();
         }
         assert!(

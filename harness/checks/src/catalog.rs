@@ -5,10 +5,11 @@ use std::sync::LazyLock;
 
 use crate::check::Check;
 use crate::rules::{
-    client, elicitation, jsonrpc, logging, progress, resources, sampling, schema, security,
-    sessions, streams, tasks,
+    client, elicitation, jsonrpc, logging, pagination, progress, resources, sampling, schema,
+    security, sessions, streams, tasks, tools, utilities,
 };
 
+pub use crate::rules::pagination::INVALID_CURSOR;
 pub use crate::rules::resources::MISSING_RESOURCE_URI;
 pub use crate::rules::support::is_response;
 
@@ -24,6 +25,9 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
         sampling::CHECKS,
         logging::CHECKS,
         resources::CHECKS,
+        tools::CHECKS,
+        pagination::CHECKS,
+        utilities::CHECKS,
         tasks::CHECKS,
     ]
     .concat()

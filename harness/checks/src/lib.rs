@@ -14,7 +14,7 @@ pub mod verdict;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
-pub use catalog::{MISSING_RESOURCE_URI, catalog, client_catalog, is_response};
+pub use catalog::{INVALID_CURSOR, MISSING_RESOURCE_URI, catalog, client_catalog, is_response};
 pub use check::{Check, Judged, Needs, Rule, Versions};
 use mcp_harness_wire::Transcript;
 pub use resilience::{LostCall, Resilience, resilience};

@@ -123,6 +123,79 @@ fn good(id: &str) -> Transcript {
             "completed",
         ])
         .transcript(),
+        "tools.schemas_valid" | "tools.names_unique" | "tools.name_characters" => exchanges(
+            Wire::legacy(),
+            &[
+                (
+                    "tools/list",
+                    json!({}),
+                    tools_page(&["a", "b.c"], Some("p2")),
+                ),
+                (
+                    "tools/list",
+                    json!({"cursor": "p2"}),
+                    tools_page(&["d-e_f"], None),
+                ),
+            ],
+        ),
+        "tools.deterministic_order" => exchanges(
+            modern(),
+            &[
+                ("tools/list", json!({}), tools_page(&["a", "b"], None)),
+                ("tools/list", json!({}), tools_page(&["a", "b"], None)),
+                // another set of tools is a change, not a reordering
+                ("tools/list", json!({}), tools_page(&["c", "a"], None)),
+            ],
+        ),
+        "pagination.cursors_stable" => exchanges(
+            Wire::legacy(),
+            &[
+                (
+                    "prompts/list",
+                    json!({}),
+                    json!({"prompts": [], "nextCursor": "p2"}),
+                ),
+                (
+                    "prompts/list",
+                    json!({"cursor": "p2"}),
+                    json!({"prompts": [], "nextCursor": "p3"}),
+                ),
+                (
+                    "prompts/list",
+                    json!({"cursor": "p3"}),
+                    json!({"prompts": []}),
+                ),
+                // a new listing may give the same cursors again
+                (
+                    "prompts/list",
+                    json!({}),
+                    json!({"prompts": [], "nextCursor": "p2"}),
+                ),
+            ],
+        ),
+        "pagination.invalid_cursor_32602" => exchanges(
+            Wire::legacy(),
+            &[(
+                "tools/list",
+                json!({"cursor": mcp_harness_checks::INVALID_CURSOR}),
+                json!({"error": {"code": -32602, "message": "invalid cursor"}}),
+            )],
+        ),
+        "ping.empty_result" => exchanges(
+            Wire::legacy(),
+            &[
+                ("ping", json!({}), json!({})),
+                ("ping", json!({}), json!({"_meta": {"x": 1}})),
+            ],
+        ),
+        "completion.at_most_100" => exchanges(
+            Wire::legacy(),
+            &[(
+                "completion/complete",
+                json!({"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}}),
+                json!({"completion": {"values": vec!["v"; 100], "hasMore": true}}),
+            )],
+        ),
         other => panic!("no passing fixture for {other}"),
     }
 }
@@ -374,6 +447,68 @@ fn bad(id: &str) -> Transcript {
         "sampling.only_if_declared" => sample(json!({})).transcript(),
         "logging.only_if_declared" => log(json!({})).transcript(),
         "tasks.legal_transitions" => tasks(&["working", "completed", "working"]).transcript(),
+        "tools.schemas_valid" => {
+            let mut page = tools_page(&["a"], None);
+            page["tools"][0]["inputSchema"]["properties"] = json!({"when": {"type": 12}});
+            exchanges(Wire::legacy(), &[("tools/list", json!({}), page)])
+        }
+        "tools.names_unique" => exchanges(
+            Wire::legacy(),
+            &[
+                ("tools/list", json!({}), tools_page(&["a", "b"], Some("p2"))),
+                (
+                    "tools/list",
+                    json!({"cursor": "p2"}),
+                    tools_page(&["a"], None),
+                ),
+            ],
+        ),
+        "tools.name_characters" => exchanges(
+            Wire::legacy(),
+            &[("tools/list", json!({}), tools_page(&["book a trip!"], None))],
+        ),
+        "tools.deterministic_order" => exchanges(
+            modern(),
+            &[
+                ("tools/list", json!({}), tools_page(&["a", "b"], None)),
+                ("tools/list", json!({}), tools_page(&["b", "a"], None)),
+            ],
+        ),
+        "pagination.cursors_stable" => exchanges(
+            Wire::legacy(),
+            &[
+                (
+                    "prompts/list",
+                    json!({}),
+                    json!({"prompts": [], "nextCursor": "p2"}),
+                ),
+                (
+                    "prompts/list",
+                    json!({"cursor": "p2"}),
+                    json!({"error": {"code": -32602, "message": "invalid cursor"}}),
+                ),
+            ],
+        ),
+        "pagination.invalid_cursor_32602" => exchanges(
+            Wire::legacy(),
+            &[(
+                "tools/list",
+                json!({"cursor": mcp_harness_checks::INVALID_CURSOR}),
+                tools_page(&["a"], None),
+            )],
+        ),
+        "ping.empty_result" => exchanges(
+            Wire::legacy(),
+            &[("ping", json!({}), json!({"pong": true}))],
+        ),
+        "completion.at_most_100" => exchanges(
+            Wire::legacy(),
+            &[(
+                "completion/complete",
+                json!({"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}}),
+                json!({"completion": {"values": vec!["v"; 101]}}),
+            )],
+        ),
         other => panic!("no failing fixture for {other}"),
     }
 }

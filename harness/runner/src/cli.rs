@@ -1121,7 +1121,6 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     // A target that goes silent mid-run: after SILENT_CASES_IN_A_ROW cases in a
     // row failed at a time limit, the cases not yet started fail at once.
-    let silent_after = limits.call.min(limits.case);
     let silent_in_a_row = std::sync::atomic::AtomicUsize::new(0);
     let finished = std::sync::atomic::AtomicUsize::new(0);
     let stopped: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
@@ -1164,7 +1163,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     let _ = std::fs::write(file, case.transcript.to_jsonl());
                 }
                 let n = finished.fetch_add(1, SeqCst) + 1;
-                if case.failed_after(silent_after) {
+                if case.failed_at_time_limit() {
                     let row = silent_in_a_row.fetch_add(1, SeqCst) + 1;
                     if row >= SILENT_CASES_IN_A_ROW && !keep_going {
                         let mut stop = stopped.lock().unwrap_or_else(|e| e.into_inner());

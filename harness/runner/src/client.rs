@@ -59,6 +59,8 @@ pub struct CallOutcome {
     /// The server refused the call (a 5xx status, or no connection at all)
     /// rather than leaving it unanswered.
     pub refused: bool,
+    /// It ended at the call's time limit (no result, or no response, within it).
+    pub timed_out: bool,
 }
 
 /// Something the call loop asks the runner to do.
@@ -437,6 +439,7 @@ impl ScriptedClient {
         loop {
             if Instant::now() > deadline {
                 outcome.gave_up = Some(format!("no result within {:?}", self.limit));
+                outcome.timed_out = true;
                 return Ok(outcome);
             }
             let id = self.take_id();
@@ -468,6 +471,7 @@ impl ScriptedClient {
             let sent = tokio::time::timeout_at(deadline, self.post(&body).send()).await;
             let Ok(sent) = sent else {
                 outcome.gave_up = Some(format!("no response within {:?}", self.limit));
+                outcome.timed_out = true;
                 return Ok(outcome);
             };
             let response = match sent {

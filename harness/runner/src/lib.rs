@@ -5,6 +5,7 @@
 pub mod builtin;
 pub mod client;
 pub mod client_test;
+pub mod discovery;
 pub mod explore;
 pub mod host;
 pub mod profile;

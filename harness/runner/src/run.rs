@@ -108,6 +108,9 @@ pub struct CaseResult {
     pub resilience: mcp_harness_checks::Resilience,
     /// How long the case took, set-up and tear-down included.
     pub duration_ms: u64,
+    /// It ended at a time limit: the case's, the first request's or a call's.
+    #[serde(skip)]
+    pub timed_out: bool,
 }
 
 impl CaseResult {
@@ -124,6 +127,7 @@ impl CaseResult {
             client_output: None,
             resilience: mcp_harness_checks::Resilience::NotChaos,
             duration_ms: 0,
+            timed_out: false,
         }
     }
 
@@ -135,10 +139,10 @@ impl CaseResult {
         }
     }
 
-    /// Whether the case failed only after waiting at least `limit`: what a
-    /// target that stopped answering makes every case do.
-    pub fn failed_after(&self, limit: Duration) -> bool {
-        self.failed() && Duration::from_millis(self.duration_ms) >= limit
+    /// Whether the case failed at a time limit (not merely after a long
+    /// wait): what a target that stopped answering makes every case do.
+    pub fn failed_at_time_limit(&self) -> bool {
+        self.failed() && self.timed_out
     }
 
     /// `scenario@version`.
@@ -532,13 +536,22 @@ async fn run_steps(
             Err(_) => Ok(None),
         };
         match unsupported {
-            Ok(Some(reason)) => return (Some(reason), None),
-            Err(broken) => return (None, Some(broken)),
+            Ok(Some(reason)) => return (Some(reason), None, false),
+            Err(broken) => return (None, Some(broken), false),
             Ok(None) => {}
         }
         let answer = match connected {
             Ok(answer) => answer,
-            Err(e) => return (None, Some(format!("could not start a session: {e}"))),
+            Err(e) => {
+                // A first request that got no answer in time is a time limit;
+                // a refusal or a broken answer is not.
+                let timed_out = e.to_string().contains(" within ");
+                return (
+                    None,
+                    Some(format!("could not start a session: {e}")),
+                    timed_out,
+                );
+            }
         };
         if let Some(missing) = scenario.scenario.needs_capabilities.iter().find(|c| {
             answer
@@ -551,6 +564,7 @@ async fn run_steps(
                     "the target did not declare the `{missing}` capability"
                 )),
                 None,
+                false,
             );
         }
         sessions.insert(MAIN_SESSION.to_owned(), client);
@@ -563,6 +577,7 @@ async fn run_steps(
             needs_resumption: scenario.scenario.needs_resumption
                 && !mcp_harness_checks::is_modern_version(version),
             skipped: None,
+            timed_out: false,
         };
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
             let mut result = script.run_step(n + 1, step).await;
@@ -572,16 +587,18 @@ async fn run_steps(
                 break;
             }
         }
-        (script.skipped, None)
+        (script.skipped, None, script.timed_out)
     };
     match tokio::time::timeout_at(deadline, script).await {
-        Ok((skipped, error)) => {
+        Ok((skipped, error, timed_out)) => {
             case.skipped = skipped;
+            case.timed_out = timed_out;
             if error.is_some() {
                 case.error = error;
             }
         }
         Err(_) => {
+            case.timed_out = true;
             let done = steps.len();
             recorder.note(format!("case time limit reached after {done} steps"));
             case.error = Some(format!(
@@ -742,6 +759,8 @@ struct Script<'a> {
     needs_resumption: bool,
     /// Why the rest of the case is skipped, once that is known.
     skipped: Option<String>,
+    /// A call of the case ended at its time limit.
+    timed_out: bool,
 }
 
 fn step_result(step: usize, ok: bool, detail: String) -> StepResult {
@@ -785,6 +804,7 @@ impl Script<'_> {
     }
 
     fn remember(&mut self, call: &CallStep, session: &str, outcome: &CallOutcome) {
+        self.timed_out |= outcome.timed_out;
         if self.needs_resumption
             && self.skipped.is_none()
             && outcome.first_event_id.is_none()
@@ -1071,6 +1091,12 @@ impl Script<'_> {
                 }
                 Err(e) => done(false, format!("{method}: {e}")),
             },
+            Step::Discover { what, first } => {
+                match crate::discovery::walk(self.main(), *what, *first).await {
+                    Ok(line) => done(true, line),
+                    Err(line) => done(false, line),
+                }
+            }
             Step::DeleteSession => match self.main().delete_session().await {
                 Ok(status) => done(
                     (200..300).contains(&status) || status == 405,

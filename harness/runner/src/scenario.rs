@@ -168,6 +168,39 @@ pub enum AnswerExpect {
     Any,
 }
 
+/// What a `discover` step walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscoverWhat {
+    /// `tools/list`, every page (twice in 2026-07-28, to compare the order).
+    Tools,
+    /// `resources/list` and `resources/templates/list`, every page, then
+    /// `resources/read` of the first listed resources.
+    Resources,
+    /// `prompts/list`, every page, then `prompts/get` of the first prompts
+    /// with their required arguments filled in.
+    Prompts,
+    /// `completion/complete` of the first argument of the first prompts and
+    /// resource templates.
+    Completions,
+}
+
+impl DiscoverWhat {
+    /// The server capability it needs.
+    pub fn capability(self) -> &'static str {
+        match self {
+            Self::Tools => "tools",
+            Self::Resources => "resources",
+            Self::Prompts => "prompts",
+            Self::Completions => "completions",
+        }
+    }
+}
+
+fn default_discover_first() -> usize {
+    3
+}
+
 /// A tool call, as a `call` step or one of the calls of a `parallel` step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -335,6 +368,18 @@ pub enum Step {
         /// The check whose rule this expectation enforces (see `call`).
         #[serde(default)]
         cites: Option<String>,
+    },
+    /// Ask what the server declares, without side effects (tools are listed,
+    /// never called): every page of a list, `nextCursor` followed to the end;
+    /// then the first few resources read, prompts got with their required
+    /// arguments filled in, or arguments completed. A kind the server did not
+    /// declare skips the case.
+    Discover {
+        /// What to walk.
+        what: DiscoverWhat,
+        /// How many listed items to read, get or complete.
+        #[serde(default = "default_discover_first")]
+        first: usize,
     },
     /// End the session with DELETE.
     DeleteSession,

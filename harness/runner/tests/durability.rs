@@ -228,6 +228,9 @@ async fn sigkill_at_random_points_loses_nothing_stored() {
                 .unwrap_or_default()
             {
                 let uri = resource["uri"].as_str().unwrap_or_default().to_owned();
+                if !uri.starts_with("harness://runs/") {
+                    continue; // a static resource, not a run
+                }
                 if seen
                     .iter()
                     .any(|s| s.run_uri.as_deref() == Some(uri.as_str()))

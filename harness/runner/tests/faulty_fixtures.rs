@@ -188,6 +188,42 @@ progress_token = "p"
 expect = "any"
 "#;
 
+const DISCOVER_TOOLS: &str = r#"
+description = "the tools listed page by page, then a list with an invalid cursor"
+versions = ["2025-11-25"]
+[[steps]]
+do = "discover"
+what = "tools"
+[[steps]]
+do = "request"
+method = "tools/list"
+params = { cursor = "mcp-harness:invalid-cursor" }
+"#;
+
+const DISCOVER_TOOLS_2026: &str = r#"
+description = "the tools listed twice, page by page (2026-07-28)"
+versions = ["2026-07-28"]
+[[steps]]
+do = "discover"
+what = "tools"
+"#;
+
+const PING: &str = r#"
+description = "a ping"
+versions = ["2025-11-25"]
+[[steps]]
+do = "request"
+method = "ping"
+"#;
+
+const COMPLETIONS: &str = r#"
+description = "completions of the first prompt argument and template variable"
+versions = ["2025-06-18"]
+[[steps]]
+do = "discover"
+what = "completions"
+"#;
+
 const READ_MISSING_2026: &str = r#"
 description = "a 2026-07-28 read of a resource that does not exist"
 versions = ["2026-07-28"]
@@ -514,12 +550,52 @@ fn table() -> Vec<Fixture> {
         (
             OldNotFoundCode,
             READ_MISSING_2026,
-            vec![("resources.not_found_code", fail)],
+            vec![("resources.not_found_code", fail.clone())],
         ),
         (
             ResumesIn2026,
             RESUME_2026,
             vec![("stream.not_resumable", Outcome::Warn)],
+        ),
+        (
+            DuplicateToolName,
+            DISCOVER_TOOLS,
+            vec![("tools.names_unique", Outcome::Warn)],
+        ),
+        (
+            BadToolName,
+            DISCOVER_TOOLS,
+            vec![("tools.name_characters", Outcome::Warn)],
+        ),
+        (
+            InvalidToolSchema,
+            DISCOVER_TOOLS,
+            vec![("tools.schemas_valid", fail.clone())],
+        ),
+        (
+            CursorForgotten,
+            DISCOVER_TOOLS,
+            vec![("pagination.cursors_stable", Outcome::Warn)],
+        ),
+        (
+            InvalidCursorAccepted,
+            DISCOVER_TOOLS,
+            vec![("pagination.invalid_cursor_32602", Outcome::Warn)],
+        ),
+        (
+            ShuffledTools,
+            DISCOVER_TOOLS_2026,
+            vec![("tools.deterministic_order", Outcome::Warn)],
+        ),
+        (
+            PingNotEmpty,
+            PING,
+            vec![("ping.empty_result", fail.clone())],
+        ),
+        (
+            TooManyCompletions,
+            COMPLETIONS,
+            vec![("completion.at_most_100", fail)],
         ),
     ]
 }

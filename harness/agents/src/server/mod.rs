@@ -9,6 +9,7 @@
 //!
 //! Every call is a durable run (see [`crate::runs`]) linked from its result.
 
+mod catalog;
 pub mod flows;
 mod subscriptions;
 mod tasks;
@@ -20,12 +21,13 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
-    ContentBlock, GetTaskParams, GetTaskResult, Implementation, InputRequiredResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
-    LoggingMessageNotificationParam, PaginatedRequestParams, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, RequestStateCodec, RequestStateError,
-    SealOptions, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-    UnsubscribeRequestParams, UpdateTaskParams,
+    CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, GetTaskParams, GetTaskResult, Implementation, InputRequiredResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, RequestStateCodec,
+    RequestStateError, SealOptions, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, UnsubscribeRequestParams, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -154,6 +156,33 @@ fn declares(caps: Option<&ClientCapabilities>, feature: ClientFeature) -> bool {
         ClientFeature::Elicitation => c.elicitation.is_some(),
         ClientFeature::Sampling => c.sampling.is_some(),
     })
+}
+
+/// How long a list result may be cached (2026-07-28, SEP-2549).
+#[derive(Clone, Copy)]
+enum Freshness {
+    /// Not a cacheable result.
+    NotCached,
+    /// The same for every client for a minute (tools, prompts, templates).
+    Static,
+    /// Changes with every run: stale at once, for this client only.
+    Live,
+}
+
+/// `result` as 2026-07-28 shapes it: `resultType` on every result (rmcp
+/// drops it again for older peers), `ttlMs` and `cacheScope` on cacheable ones.
+fn shaped(mut result: Value, ctx: &RequestContext<RoleServer>, freshness: Freshness) -> Value {
+    result["resultType"] = json!("complete");
+    if is_modern(ctx) {
+        let (ttl, scope) = match freshness {
+            Freshness::NotCached => return result,
+            Freshness::Static => (60_000, "public"),
+            Freshness::Live => (0, "private"),
+        };
+        result["ttlMs"] = json!(ttl);
+        result["cacheScope"] = json!(scope);
+    }
+    result
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, McpError> {
@@ -434,6 +463,8 @@ impl ServerHandler for ReferenceAgents {
         ServerConfig::new(
             ServerCapabilities::builder()
                 .enable_logging()
+                .enable_completions()
+                .enable_prompts()
                 .enable_resources()
                 .enable_resources_subscribe()
                 .enable_tools()
@@ -458,14 +489,86 @@ impl ServerHandler for ReferenceAgents {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let tools: Vec<Value> = ToolKind::ALL
             .iter()
             .map(|t| json!({"name": t.name(), "description": t.description(), "inputSchema": t.input_schema()}))
             .collect();
-        from_json(json!({ "tools": tools }))
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (tools, next) = catalog::page(&tools, cursor, catalog::TOOLS_PAGE)
+            .map_err(|m| McpError::invalid_params(m, None))?;
+        from_json(shaped(
+            json!({ "tools": tools, "nextCursor": next }),
+            &ctx,
+            Freshness::Static,
+        ))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        from_json(shaped(
+            json!({ "prompts": catalog::prompts() }),
+            &ctx,
+            Freshness::Static,
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let arguments = request.arguments.unwrap_or_default();
+        let result = catalog::prompt(&request.name, &arguments)
+            .map_err(|m| McpError::invalid_params(m, None))?;
+        let result: GetPromptResult = from_json(shaped(result, &ctx, Freshness::NotCached))?;
+        Ok(result.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let prefix = request.argument.value.as_str();
+        let values = match &request.r#ref {
+            Reference::Prompt(prompt) => {
+                catalog::complete_prompt_argument(&prompt.name, &request.argument.name, prefix)
+                    .unwrap_or_default()
+            }
+            Reference::Resource(template)
+                if template.uri == format!("{RUN_URI_PREFIX}{{id}}")
+                    && request.argument.name == "id" =>
+            {
+                let runs = self.shared.runs.list(100).await.map_err(store_error)?;
+                catalog::starting_with(runs.iter().map(|r| r.id.as_str()), prefix)
+            }
+            Reference::Resource(template) => {
+                return Err(McpError::invalid_params(
+                    format!(
+                        "no resource template `{}` (hint: this server has {RUN_URI_PREFIX}{{id}})",
+                        template.uri
+                    ),
+                    None,
+                ));
+            }
+            _ => {
+                return Err(McpError::invalid_params(
+                    "a completion ref is `ref/prompt` or `ref/resource`",
+                    None,
+                ));
+            }
+        };
+        from_json(shaped(
+            catalog::completion(values),
+            &ctx,
+            Freshness::NotCached,
+        ))
     }
 
     async fn call_tool(
@@ -515,7 +618,7 @@ impl ServerHandler for ReferenceAgents {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let runs = self.shared.runs.list(100).await.map_err(store_error)?;
         let resources: Vec<Value> = runs
@@ -529,33 +632,55 @@ impl ServerHandler for ReferenceAgents {
                 })
             })
             .collect();
-        from_json(json!({ "resources": resources }))
+        let about = json!({
+            "uri": catalog::ABOUT_URI,
+            "name": "about",
+            "title": "About these agents",
+            "mimeType": "text/plain"
+        });
+        let resources: Vec<Value> = std::iter::once(about).chain(resources).collect();
+        from_json(shaped(
+            json!({ "resources": resources }),
+            &ctx,
+            Freshness::Live,
+        ))
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        from_json(json!({"resourceTemplates": [{
+        let templates = json!({"resourceTemplates": [{
             "uriTemplate": format!("{RUN_URI_PREFIX}{{id}}"),
             "name": "run",
             "description": "Durable record of one tool call",
             "mimeType": "application/json"
-        }]}))
+        }]});
+        from_json(shaped(templates, &ctx, Freshness::Static))
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri == catalog::ABOUT_URI {
+            let about = json!({
+                "contents": [{"uri": request.uri, "mimeType": "text/plain", "text": catalog::ABOUT_TEXT}]
+            });
+            let result: rmcp::model::ReadResourceResult =
+                from_json(shaped(about, &ctx, Freshness::Static))?;
+            return Ok(result.into());
+        }
         let run = self.run_by_uri(&request.uri).await?;
         let text = serde_json::to_string_pretty(&run)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-        let result: rmcp::model::ReadResourceResult = from_json(json!({
+        let run = json!({
             "contents": [{"uri": request.uri, "mimeType": "application/json", "text": text}]
-        }))?;
+        });
+        let result: rmcp::model::ReadResourceResult =
+            from_json(shaped(run, &ctx, Freshness::Live))?;
         Ok(result.into())
     }
 

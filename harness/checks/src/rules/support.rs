@@ -197,3 +197,44 @@ pub(crate) fn only_if_declared(a: &Analysis, method: &str, capability: &str) -> 
     }
     judged
 }
+
+/// A request of the client and the server's answer to it.
+pub(crate) struct Answered<'a> {
+    /// The request.
+    pub request: &'a Value,
+    /// The record of the answer.
+    pub seq: u64,
+    /// The answer (a response: `result` or `error`).
+    pub answer: &'a Value,
+}
+
+impl<'a> Answered<'a> {
+    /// The answer's result, if it is one.
+    pub fn result(&self) -> Option<&'a Value> {
+        self.answer.get("result")
+    }
+}
+
+/// Every request for `method` that was answered, with its answer, in order.
+pub(crate) fn answered<'a>(a: &'a Analysis, method: &str) -> Vec<Answered<'a>> {
+    let mut out = Vec::new();
+    for x in &a.exchanges {
+        if x.rpc_method() != Some(method) {
+            continue;
+        }
+        let Some(request) = x.body.as_ref() else {
+            continue;
+        };
+        if let Some((seq, answer, _)) = x
+            .server_messages()
+            .find(|(_, m, _)| is_response(m) && m.get("id") == request.get("id"))
+        {
+            out.push(Answered {
+                request,
+                seq,
+                answer,
+            });
+        }
+    }
+    out
+}

@@ -337,3 +337,41 @@ pub fn read_missing(mut w: Wire, answer: Value) -> Transcript {
 pub fn not_found(code: i64) -> Value {
     json!({"jsonrpc": "2.0", "id": 5, "error": {"code": code, "message": "no such resource", "data": {"uri": mcp_harness_checks::MISSING_RESOURCE_URI}}})
 }
+
+/// Requests on `w`, each `(method, params, result-or-error)` answered with a
+/// JSON body: a result object, or `{"error": ...}` for an error.
+pub fn exchanges(mut w: Wire, calls: &[(&str, Value, Value)]) -> Transcript {
+    for (n, (method, params, answer)) in calls.iter().enumerate() {
+        let id = 10 + n as u64;
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+            Headers::default(),
+        );
+        let body = match answer.get("error") {
+            Some(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+            None => json!({"jsonrpc": "2.0", "id": id, "result": answer}),
+        };
+        w.push(WireEvent::Response {
+            exchange: x,
+            status: 200,
+            headers: Box::default(),
+            body: Body::from_json(&body),
+            delivery: Delivery::Delivered,
+        });
+    }
+    w.transcript()
+}
+
+/// A `tools/list` page of tools named `names` (with `next` as its cursor).
+pub fn tools_page(names: &[&str], next: Option<&str>) -> Value {
+    let tools: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"name": n, "inputSchema": {"type": "object", "properties": {}}}))
+        .collect();
+    let mut page = json!({ "tools": tools });
+    if let Some(next) = next {
+        page["nextCursor"] = json!(next);
+    }
+    page
+}
