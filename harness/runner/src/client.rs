@@ -524,14 +524,17 @@ impl ScriptedClient {
                 self.read(response, id, hooks, false).await?
             };
             first_stream = false;
-            // Legacy: resume a cut stream with Last-Event-ID until the response arrives.
+            // Legacy: resume a cut stream with Last-Event-ID until the response
+            // arrives. A resume that brought new events before its stream ended
+            // is progress (a server may replay what it has stored and close, or
+            // close streams on purpose to have the client poll): only resumes
+            // in a row that bring nothing count toward giving up.
+            let mut fruitless = 0u32;
             while let Read::Ended {
                 last_event_id: Some(last),
             } = &read
             {
-                if self.modern()
-                    || outcome.recoveries >= self.spec.max_resumes
-                    || Instant::now() > deadline
+                if self.modern() || fruitless >= self.spec.max_resumes || Instant::now() > deadline
                 {
                     break;
                 }
@@ -559,21 +562,27 @@ impl ScriptedClient {
                 // client where it was: it tries again from the same event id.
                 read = match resumed {
                     Ok(response) if !response.status().is_success() => Read::Ended {
-                        last_event_id: Some(last),
+                        last_event_id: Some(last.clone()),
                     },
                     Ok(response) => match self.read(response, id, hooks, false).await {
                         Ok(Read::Ended {
                             last_event_id: None,
                         })
                         | Err(_) => Read::Ended {
-                            last_event_id: Some(last),
+                            last_event_id: Some(last.clone()),
                         },
                         Ok(read) => read,
                     },
                     Err(_) => Read::Ended {
-                        last_event_id: Some(last),
+                        last_event_id: Some(last.clone()),
                     },
                 };
+                match &read {
+                    Read::Ended {
+                        last_event_id: Some(now),
+                    } if *now == last => fruitless += 1,
+                    _ => fruitless = 0,
+                }
             }
             let answer = match read {
                 Read::Answered(answer) => answer,

@@ -75,7 +75,9 @@ pub struct ClientSpec {
     /// How long to wait after a cut before resuming (or re-issuing), ms.
     #[serde(default)]
     pub resume_delay_ms: u64,
-    /// Most resumes (or re-issues) per call.
+    /// Most resumes in a row that bring nothing new, per call (a resume that
+    /// brought events before its stream ended is progress and does not
+    /// count); in 2026-07-28, most re-issues per call.
     #[serde(default = "default_max_resumes")]
     pub max_resumes: u32,
     /// Rules the client breaks on purpose (client fixtures, and servers'
