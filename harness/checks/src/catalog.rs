@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use crate::check::Check;
 use crate::rules::{
     client, elicitation, jsonrpc, logging, pagination, progress, resources, sampling, schema,
-    security, sessions, streams, tasks, tools, utilities,
+    security, sessions, stateless, streams, tasks, tools, utilities,
 };
 
 pub use crate::rules::pagination::INVALID_CURSOR;
@@ -20,6 +20,7 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
         progress::CHECKS,
         streams::CHECKS,
         sessions::CHECKS,
+        stateless::CHECKS,
         security::CHECKS,
         elicitation::CHECKS,
         sampling::CHECKS,

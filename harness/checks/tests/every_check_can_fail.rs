@@ -196,6 +196,19 @@ fn good(id: &str) -> Transcript {
                 json!({"completion": {"values": vec!["v"; 100], "hasMore": true}}),
             )],
         ),
+        "discover.answered" => modern().transcript(),
+        "version.unsupported_error" => modern_answered(
+            "server/discover",
+            json!({"_meta": meta_of("1900-01-01")}),
+            json!({"error": {"code": -32022, "message": "Unsupported protocol version", "data": {"supported": ["2026-07-28"], "requested": "1900-01-01"}}}),
+            400,
+        ),
+        "meta.required_fields" => modern_answered(
+            "tools/list",
+            json!({}),
+            json!({"error": {"code": -32602, "message": "missing _meta"}}),
+            400,
+        ),
         other => panic!("no passing fixture for {other}"),
     }
 }
@@ -508,6 +521,24 @@ fn bad(id: &str) -> Transcript {
                 json!({"ref": {"type": "ref/prompt", "name": "p"}, "argument": {"name": "a", "value": ""}}),
                 json!({"completion": {"values": vec!["v"; 101]}}),
             )],
+        ),
+        "discover.answered" => modern_answered(
+            "server/discover",
+            json!({"_meta": meta_of("2026-07-28")}),
+            json!({"resultType": "complete", "capabilities": {}}),
+            200,
+        ),
+        "version.unsupported_error" => modern_answered(
+            "server/discover",
+            json!({"_meta": meta_of("1900-01-01")}),
+            json!({"error": {"code": -32602, "message": "bad version"}}),
+            400,
+        ),
+        "meta.required_fields" => modern_answered(
+            "tools/list",
+            json!({}),
+            json!({"resultType": "complete", "tools": []}),
+            200,
         ),
         other => panic!("no failing fixture for {other}"),
     }

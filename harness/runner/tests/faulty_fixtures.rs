@@ -224,6 +224,26 @@ do = "discover"
 what = "completions"
 "#;
 
+const UNSUPPORTED_VERSION_2026: &str = r#"
+description = "a 2026-07-28 request in a version that does not exist"
+versions = ["2026-07-28"]
+[[steps]]
+do = "raw"
+headers = { "MCP-Protocol-Version" = "1900-01-01", "Mcp-Method" = "server/discover" }
+body = { jsonrpc = "2.0", id = 91, method = "server/discover", params = { _meta = { "io.modelcontextprotocol/protocolVersion" = "1900-01-01", "io.modelcontextprotocol/clientCapabilities" = {} } } }
+expect_status = 400
+"#;
+
+const MISSING_META_2026: &str = r#"
+description = "a 2026-07-28 request without the required _meta fields"
+versions = ["2026-07-28"]
+[[steps]]
+do = "raw"
+headers = { "Mcp-Method" = "tools/list" }
+body = { jsonrpc = "2.0", id = 92, method = "tools/list", params = {} }
+expect_status = 400
+"#;
+
 const READ_MISSING_2026: &str = r#"
 description = "a 2026-07-28 read of a resource that does not exist"
 versions = ["2026-07-28"]
@@ -595,7 +615,28 @@ fn table() -> Vec<Fixture> {
         (
             TooManyCompletions,
             COMPLETIONS,
-            vec![("completion.at_most_100", fail)],
+            vec![("completion.at_most_100", fail.clone())],
+        ),
+        (
+            DiscoverWithoutVersions,
+            DISCOVER_TOOLS_2026,
+            vec![
+                ("discover.answered", fail.clone()),
+                ("schema.server_messages", fail.clone()),
+            ],
+        ),
+        (
+            UnsupportedVersionServed,
+            UNSUPPORTED_VERSION_2026,
+            vec![
+                ("version.unsupported_error", fail.clone()),
+                ("version.invalid_header_400", fail.clone()),
+            ],
+        ),
+        (
+            MissingMetaServed,
+            MISSING_META_2026,
+            vec![("meta.required_fields", fail)],
         ),
     ]
 }

@@ -12,6 +12,7 @@ pub(crate) mod sampling;
 pub(crate) mod schema;
 pub(crate) mod security;
 pub(crate) mod sessions;
+pub(crate) mod stateless;
 pub(crate) mod streams;
 pub(crate) mod support;
 pub(crate) mod tasks;

@@ -375,3 +375,31 @@ pub fn tools_page(names: &[&str], next: Option<&str>) -> Value {
     }
     page
 }
+
+/// The per-request `_meta` of 2026-07-28 in `version`.
+pub fn meta_of(version: &str) -> Value {
+    json!({"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {}})
+}
+
+/// A 2026-07-28 run, then one request (`method`, `params`) answered with
+/// `answer` (a result object, or `{"error": ...}`) and HTTP `status`.
+pub fn modern_answered(method: &str, params: Value, answer: Value, status: u16) -> Transcript {
+    let mut w = modern();
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}),
+        Headers::default(),
+    );
+    let body = match answer.get("error") {
+        Some(error) => json!({"jsonrpc": "2.0", "id": 7, "error": error}),
+        None => json!({"jsonrpc": "2.0", "id": 7, "result": answer}),
+    };
+    w.push(WireEvent::Response {
+        exchange: x,
+        status,
+        headers: Box::default(),
+        body: Body::from_json(&body),
+        delivery: Delivery::Delivered,
+    });
+    w.transcript()
+}
