@@ -78,6 +78,19 @@ enum Command {
     ///   mcp-harness run --server-cmd "node server.mjs --port {port}" --expected-failures known.txt
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
+    /// Print a starter profile for a server, to confirm and pass to `run --profile`.
+    ///
+    /// Lists the server's tools (never calls them) and guesses which could play
+    /// each role (elicits, samples, progress, long_running) from their names and
+    /// descriptions; arguments come from schema defaults and required fields;
+    /// every tool is shown with its schemas as a comment.
+    ///
+    /// Examples:
+    ///   mcp-harness profile --server-cmd "python server.py --port {port}" > my-server.toml
+    ///   mcp-harness profile --server-url http://127.0.0.1:3000/mcp --out my-server.toml
+    ///   mcp-harness run --server-url http://127.0.0.1:3000/mcp --profile my-server.toml
+    #[command(verbatim_doc_comment)]
+    Profile(ProfileArgs),
     /// Search fault schedules with proptest until a check fails, then shrink it.
     ///
     /// Each schedule (which stream is cut after how many events, resume delays,
@@ -262,6 +275,34 @@ struct TargetArgs {
     /// Allow a --server-url that is not on this machine's loopback.
     #[arg(long)]
     allow_non_loopback: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ProfileArgs {
+    /// The server at this URL (already running).
+    #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
+    server_url: Option<String>,
+    /// Start the server with this command; `{port}` is replaced by a free port.
+    #[arg(long, value_name = "CMD")]
+    server_cmd: Option<String>,
+    /// The MCP endpoint's path on a --server-cmd server.
+    #[arg(long, default_value = "/mcp", value_name = "PATH")]
+    server_path: String,
+    /// Allow a --server-url that is not on this machine's loopback.
+    #[arg(long)]
+    allow_non_loopback: bool,
+    /// The protocol version to ask the server in.
+    #[arg(long, default_value = "2025-11-25", value_name = "VERSION")]
+    version: String,
+    /// How long the server may take to start and to answer.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    start_timeout: Duration,
+    /// Write the profile to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -478,6 +519,7 @@ pub fn main() -> ExitCode {
             Command::Proxy(args) => proxy(args).await,
             Command::Run(args) => run(args).await,
             Command::Explore(args) => explore(args).await,
+            Command::Profile(args) => profile(args).await,
             Command::Host(args) => host(args).await,
             Command::ClientTest(args) => client_test(args).await,
             Command::Check { transcript } => check(&transcript),
@@ -635,6 +677,113 @@ fn emit_reports(
         eprintln!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// `mcp-harness profile`: list a server's tools and print a starter profile.
+async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
+    use mcp_harness::run::Target;
+    if let Err(e) = check_versions(std::slice::from_ref(&args.version)) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    if let Some(out) = args.out.as_ref().filter(|o| o.exists() && !args.force) {
+        eprintln!(
+            "error: `{}` exists (hint: --force overwrites it)",
+            out.display()
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let target_args = TargetArgs {
+        server_url: args.server_url.clone(),
+        server_cmd: args.server_cmd.clone(),
+        server_path: args.server_path.clone(),
+        profile: None,
+        allow_non_loopback: args.allow_non_loopback,
+    };
+    let target = match target_and_profile(&target_args) {
+        Ok((target, _)) => target,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let source = match &target {
+        Target::Url(url) => url.clone(),
+        Target::Command { command, .. } => format!("started with `{command}`"),
+        Target::Reference { .. } => "the built-in reference agents".to_owned(),
+    };
+    let (process, url) = match mcp_harness::run::open_target(&target, args.start_timeout).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+    };
+    let listed = list_tools_of(&url, &args.version, args.start_timeout).await;
+    if let Some(mut process) = process {
+        process.kill().await;
+    }
+    let (server, tools) = match listed {
+        Ok(listed) => listed,
+        Err(e) => {
+            eprintln!("error: {source}: {e}");
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+    };
+    let text = mcp_harness::starter_profile::render(&server, &source, &tools);
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?;
+            eprintln!(
+                "wrote {} ({} tools); confirm its roles, then: mcp-harness run ... --profile {}",
+                path.display(),
+                tools.len(),
+                path.display()
+            );
+        }
+        None => out!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The server's name and every tool it lists (all pages), asked in `version`.
+async fn list_tools_of(
+    url: &str,
+    version: &str,
+    limit: Duration,
+) -> Result<(String, Vec<serde_json::Value>), String> {
+    use mcp_harness::client::ScriptedClient;
+    let mut client = ScriptedClient::new(url, version, Default::default(), serde_json::json!({}));
+    client.set_call_limit(limit);
+    let answer = client
+        .connect()
+        .await
+        .map_err(|e| format!("no answer to the first request: {e}"))?;
+    let Some(result) = answer.get("result") else {
+        return Err(format!(
+            "the first request (in {version}) was refused: {} (hint: --version another version)",
+            answer.get("error").unwrap_or(&answer)
+        ));
+    };
+    if result.pointer("/capabilities/tools").is_none() {
+        return Err("the server declares no tools capability: there is nothing to profile".into());
+    }
+    let server = result
+        .pointer("/serverInfo/name")
+        .or_else(|| result.pointer("/_meta/io.modelcontextprotocol~1serverInfo/name"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("my-server")
+        .to_owned();
+    let listing = mcp_harness::discovery::list_all(&mut client, "tools/list", "tools").await;
+    if let Some(why) = &listing.stopped {
+        if listing.items.is_empty() {
+            return Err(format!("tools/list: {why}"));
+        }
+        eprintln!("warning: the listing stopped early: {why}");
+    }
+    let _ = client.delete_session().await;
+    Ok((server, listing.items))
 }
 
 /// `mcp-harness client-test`: run client scenarios against a client command.

@@ -14,3 +14,4 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod snapshot;
+pub mod starter_profile;

@@ -363,6 +363,16 @@ pub async fn run_case_recording(
 
 /// Start `target` (a process for a command or the reference agents, whose
 /// store goes in `store`): its process, base URL and MCP path.
+/// Start `target` (a URL needs no start) for a look outside any case: its
+/// process, if one was started, and the URL of its MCP endpoint.
+pub async fn open_target(
+    target: &Target,
+    start: Duration,
+) -> Result<(Option<TargetProcess>, String), String> {
+    let (process, base, path) = start_target(target, None, start).await?;
+    Ok((process, format!("{base}{path}")))
+}
+
 async fn start_target(
     target: &Target,
     store: Option<&tempfile::TempDir>,
