@@ -361,8 +361,6 @@ pub async fn run_case_recording(
     case
 }
 
-/// Start `target` (a process for a command or the reference agents, whose
-/// store goes in `store`): its process, base URL and MCP path.
 /// Start `target` (a URL needs no start) for a look outside any case: its
 /// process, if one was started, and the URL of its MCP endpoint.
 pub async fn open_target(
@@ -373,6 +371,8 @@ pub async fn open_target(
     Ok((process, format!("{base}{path}")))
 }
 
+/// Start `target` (a process for a command or the reference agents, whose
+/// store goes in `store`): its process, base URL and MCP path.
 async fn start_target(
     target: &Target,
     store: Option<&tempfile::TempDir>,
