@@ -148,6 +148,20 @@ fn listener_owned_by_group(port: u16, group: u32) -> Option<bool> {
     Some(false)
 }
 
+/// Whether a target's stderr says its port was taken (EADDRINUSE, in the
+/// words of the common runtimes: C, Python, Node, Go, Rust, Java).
+fn says_address_in_use(stderr: &str) -> bool {
+    let text = stderr.to_lowercase();
+    [
+        "address already in use",
+        "eaddrinuse",
+        "errno 98",
+        "address in use",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 /// A running (or killed) target server.
 pub struct TargetProcess {
     template: String,
@@ -187,12 +201,17 @@ impl TargetProcess {
             };
             match target.spawn_and_wait(ready_within).await {
                 Ok(()) => return Ok(target),
-                // A port we picked was free when asked, but another process
-                // took it before the target could bind: pick another.
-                Err(ProcessError::ExitedEarly { .. } | ProcessError::NotReady { .. })
-                    if chosen.is_none()
-                        && attempt < PORT_ATTEMPTS
-                        && listening_inodes(port).is_some_and(|l| !l.is_empty()) =>
+                // A port we picked was free when asked, but another socket
+                // took it before the target could bind: pick another. Seen as
+                // a listener on it now, or (the socket may be gone by then) as
+                // the target saying so on stderr.
+                Err(
+                    ProcessError::ExitedEarly { ref stderr, .. }
+                    | ProcessError::NotReady { ref stderr, .. },
+                ) if chosen.is_none()
+                    && attempt < PORT_ATTEMPTS
+                    && (says_address_in_use(stderr)
+                        || listening_inodes(port).is_some_and(|l| !l.is_empty())) =>
                 {
                     tracing::debug!(port, "port taken by another process; trying another");
                 }
@@ -343,5 +362,25 @@ impl Drop for TargetProcess {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_address_in_use;
+
+    #[test]
+    fn address_in_use_in_the_words_of_common_runtimes() {
+        for said in [
+            "OSError: [Errno 98] error while attempting to bind on address ('127.0.0.1', 4000): address already in use",
+            "Error: listen EADDRINUSE: address already in use 127.0.0.1:4000",
+            "bind: Address already in use",
+            "java.net.BindException: Address in use",
+        ] {
+            assert!(says_address_in_use(said), "{said}");
+        }
+        assert!(!says_address_in_use(
+            "ModuleNotFoundError: No module named 'mcp'"
+        ));
     }
 }

@@ -138,3 +138,34 @@ async fn a_picked_port_another_process_takes_first_is_replaced_by_another() {
         "the second run serves on a new port"
     );
 }
+
+/// A port picked free can be taken by another socket before the target binds
+/// it (a TOCTOU race that parallel runs hit): a target that says so on stderr
+/// is started again on another port, and a target that always fails is not.
+#[tokio::test]
+async fn a_target_whose_port_was_taken_meanwhile_starts_on_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("failed-once");
+    let template = format!(
+        "sh -c 'if [ ! -e {m} ]; then touch {m}; echo \"OSError: [Errno 98] error while attempting to bind on address (127.0.0.1, {{port}}): address already in use\" >&2; exit 3; fi; exec {SERVER}'",
+        m = marker.display()
+    );
+    let server = TargetProcess::start(&template, None, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(marker.exists(), "the first start failed as planned");
+    assert_eq!(server.starts(), 1, "a fresh target on the new port");
+    assert!(answers(server.port()).await);
+
+    let always = "sh -c 'echo \"address already in use\" >&2; exit 3'";
+    let started = Instant::now();
+    let error = TargetProcess::start(always, None, Duration::from_secs(20))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, ProcessError::ExitedEarly { .. }), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a bounded number of tries"
+    );
+}
