@@ -257,9 +257,9 @@ fn parse_client_fault(text: &str) -> Result<mcp_harness::scenario::ClientFault, 
         .map_err(|_| format!("`{text}` is not a client fault (see --help)"))
 }
 
-/// Which server to test (`run`, `explore`): the reference agents by default.
+/// Which server (`run`, `explore`, `profile`): the reference agents by default.
 #[derive(Debug, clap::Args)]
-struct TargetArgs {
+struct ServerArgs {
     /// Test the server at this URL (already running: no restarts).
     #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
     server_url: Option<String>,
@@ -269,28 +269,25 @@ struct TargetArgs {
     /// The MCP endpoint's path on a --server-cmd server.
     #[arg(long, default_value = "/mcp", value_name = "PATH")]
     server_path: String,
-    /// Map the server's tools to roles (elicits, samples, progress, long_running).
-    #[arg(long, value_name = "FILE")]
-    profile: Option<std::path::PathBuf>,
     /// Allow a --server-url that is not on this machine's loopback.
     #[arg(long)]
     allow_non_loopback: bool,
 }
 
+/// Which server to test (`run`, `explore`) and how its tools map to roles.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Map the server's tools to roles (elicits, samples, progress, long_running).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, clap::Args)]
 struct ProfileArgs {
-    /// The server at this URL (already running).
-    #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
-    server_url: Option<String>,
-    /// Start the server with this command; `{port}` is replaced by a free port.
-    #[arg(long, value_name = "CMD")]
-    server_cmd: Option<String>,
-    /// The MCP endpoint's path on a --server-cmd server.
-    #[arg(long, default_value = "/mcp", value_name = "PATH")]
-    server_path: String,
-    /// Allow a --server-url that is not on this machine's loopback.
-    #[arg(long)]
-    allow_non_loopback: bool,
+    #[command(flatten)]
+    server: ServerArgs,
     /// The protocol version to ask the server in.
     #[arg(long, default_value = "2025-11-25", value_name = "VERSION")]
     version: String,
@@ -592,6 +589,18 @@ fn target_and_profile(
 ) -> Result<(mcp_harness::run::Target, mcp_harness::profile::Profile), String> {
     use mcp_harness::profile::Profile;
     use mcp_harness::run::Target;
+    let target = target_of(&args.server)?;
+    let profile = match (args.profile.as_deref(), &target) {
+        (Some(path), _) => Profile::load(path)?,
+        (None, Target::Reference { .. }) => Profile::reference_agents(),
+        (None, _) => Profile::none("no profile (generic scenarios only)"),
+    };
+    Ok((target, profile))
+}
+
+/// The server to test from the shared server options, checked.
+fn target_of(args: &ServerArgs) -> Result<mcp_harness::run::Target, String> {
+    use mcp_harness::run::Target;
     let server_url = args.server_url.as_deref();
     let server_cmd = args.server_cmd.as_deref();
     if let Some(url) = server_url {
@@ -621,12 +630,7 @@ fn target_and_profile(
             exe: std::env::current_exe().map_err(|e| e.to_string())?,
         },
     };
-    let profile = match (args.profile.as_deref(), &target) {
-        (Some(path), _) => Profile::load(path)?,
-        (None, Target::Reference { .. }) => Profile::reference_agents(),
-        (None, _) => Profile::none("no profile (generic scenarios only)"),
-    };
-    Ok((target, profile))
+    Ok(target)
 }
 
 /// Print the report in `format`; with `out`, also write report.json, junit.xml,
@@ -693,15 +697,8 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     }
-    let target_args = TargetArgs {
-        server_url: args.server_url.clone(),
-        server_cmd: args.server_cmd.clone(),
-        server_path: args.server_path.clone(),
-        profile: None,
-        allow_non_loopback: args.allow_non_loopback,
-    };
-    let target = match target_and_profile(&target_args) {
-        Ok((target, _)) => target,
+    let target = match target_of(&args.server) {
+        Ok(target) => target,
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));

@@ -28,6 +28,9 @@ pub enum ClientError {
     /// The server answered something the client cannot use.
     #[error("{0}")]
     Protocol(String),
+    /// The server did not answer within the client's time limit.
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 fn http_error(what: &str) -> impl Fn(reqwest::Error) -> ClientError + '_ {
@@ -318,7 +321,7 @@ impl ScriptedClient {
         tokio::time::timeout(limit, self.connect_unbounded())
             .await
             .map_err(|_| {
-                ClientError::Protocol(format!("no answer to the first request within {limit:?}"))
+                ClientError::TimedOut(format!("no answer to the first request within {limit:?}"))
             })?
     }
 
@@ -377,7 +380,7 @@ impl ScriptedClient {
         let limit = self.limit;
         let response = tokio::time::timeout(limit, self.post(&body).send())
             .await
-            .map_err(|_| ClientError::Protocol(format!("no response within {limit:?}")))?
+            .map_err(|_| ClientError::TimedOut(format!("no response within {limit:?}")))?
             .map_err(http_error("request"))?;
         match self.read(response, id, &mut NoHooks, false).await? {
             Read::Answered(answer) => Ok(answer),

@@ -152,7 +152,7 @@ pub async fn walk(
                     "; listed again: another order"
                 });
             }
-            finish(line, &listing)
+            Report::new(line, listing.stopped).end()
         }
         DiscoverWhat::Resources => {
             let listing = list_all(client, "resources/list", "resources").await;
@@ -265,14 +265,6 @@ impl Report {
         } else {
             Ok(self.line)
         }
-    }
-}
-
-fn finish(line: String, listing: &Listing) -> Result<String, String> {
-    if listing.stopped.is_some() {
-        Err(line)
-    } else {
-        Ok(line)
     }
 }
 

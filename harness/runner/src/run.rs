@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::client::{CallHooks, CallOutcome, NoHooks, ScriptedClient};
+use crate::client::{CallHooks, CallOutcome, ClientError, NoHooks, ScriptedClient};
 use crate::profile::Profile;
 use crate::scenario::{
     AnswerExpect, CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step,
@@ -555,7 +555,7 @@ async fn run_steps(
             Err(e) => {
                 // A first request that got no answer in time is a time limit;
                 // a refusal or a broken answer is not.
-                let timed_out = e.to_string().contains(" within ");
+                let timed_out = matches!(e, ClientError::TimedOut(_));
                 return (
                     None,
                     Some(format!("could not start a session: {e}")),

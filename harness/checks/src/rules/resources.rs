@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::support::short;
+use super::support::{answered, short};
 use crate::analysis::Analysis;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
@@ -49,22 +49,12 @@ fn not_found_code_in(version: &str) -> i64 {
 fn not_found_code(a: &Analysis) -> Judged {
     let wanted = not_found_code_in(&a.version);
     let mut judged = Judged::default();
-    for x in &a.exchanges {
-        let Some(request) = x.body.as_ref() else {
-            continue;
-        };
-        if x.rpc_method() != Some("resources/read")
-            || request.pointer("/params/uri").and_then(Value::as_str) != Some(MISSING_RESOURCE_URI)
+    for read in answered(a, "resources/read") {
+        if read.request.pointer("/params/uri").and_then(Value::as_str) != Some(MISSING_RESOURCE_URI)
         {
             continue;
         }
-        let Some((seq, answer)) = x
-            .server_messages()
-            .find(|(_, m, _)| m.get("id") == request.get("id") && super::support::is_response(m))
-            .map(|(seq, m, _)| (seq, m))
-        else {
-            continue;
-        };
+        let (seq, answer) = (read.seq, read.answer);
         judged.examined += 1;
         let observed = match answer.pointer("/error/code").and_then(Value::as_i64) {
             Some(code) if code == wanted => continue,

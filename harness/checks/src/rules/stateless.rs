@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use super::support::{is_response, short};
-use crate::analysis::{Analysis, Exchange, KNOWN_VERSIONS};
+use super::support::{Answered, answered, answers, short};
+use crate::analysis::{Analysis, KNOWN_VERSIONS};
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -52,27 +52,15 @@ pub(crate) const CHECKS: &[Check] = &[
     },
 ];
 
-/// The request body's JSON-RPC request and its answer, if it got one.
-fn answer_of(x: &Exchange) -> Option<(&Value, u64, &Value)> {
-    let request = x
-        .body
-        .as_ref()
-        .filter(|b| b.get("method").is_some() && b.get("id").is_some())?;
-    let (seq, answer, _) = x
-        .server_messages()
-        .find(|(_, m, _)| is_response(m) && m.get("id") == request.get("id"))?;
-    Some((request, seq, answer))
-}
-
 fn discover_answered(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
-    for x in &a.exchanges {
-        if x.rpc_method() != Some("server/discover") {
-            continue;
-        }
-        let Some((request, seq, answer)) = answer_of(x) else {
-            continue;
-        };
+    for Answered {
+        request,
+        seq,
+        answer,
+        ..
+    } in answered(a, "server/discover")
+    {
         let asked = request
             .pointer("/params/_meta")
             .and_then(|m| m.get(VERSION_FIELD))
@@ -117,10 +105,13 @@ fn discover_answered(a: &Analysis) -> Judged {
 
 fn unsupported_version_refused(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
-    for x in &a.exchanges {
-        let Some((request, seq, answer)) = answer_of(x) else {
-            continue;
-        };
+    for Answered {
+        request,
+        seq,
+        answer,
+        ..
+    } in answers(a)
+    {
         let Some(asked) = request
             .pointer("/params/_meta")
             .and_then(|m| m.get(VERSION_FIELD))
@@ -153,10 +144,13 @@ fn unsupported_version_refused(a: &Analysis) -> Judged {
 
 fn missing_meta_refused(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
-    for x in &a.exchanges {
-        let Some((request, seq, answer)) = answer_of(x) else {
-            continue;
-        };
+    for Answered {
+        exchange,
+        request,
+        seq,
+        answer,
+    } in answers(a)
+    {
         let meta = request.pointer("/params/_meta");
         let missing: Vec<&str> = [VERSION_FIELD, CAPABILITIES_FIELD]
             .into_iter()
@@ -167,7 +161,7 @@ fn missing_meta_refused(a: &Analysis) -> Judged {
         }
         judged.examined += 1;
         let code = answer.pointer("/error/code").and_then(Value::as_i64);
-        let status = x.status();
+        let status = exchange.status();
         if code == Some(-32602) && status == Some(400) {
             continue;
         }

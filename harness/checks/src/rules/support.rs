@@ -200,6 +200,8 @@ pub(crate) fn only_if_declared(a: &Analysis, method: &str, capability: &str) -> 
 
 /// A request of the client and the server's answer to it.
 pub(crate) struct Answered<'a> {
+    /// The exchange that carried the request.
+    pub exchange: &'a Exchange,
     /// The request.
     pub request: &'a Value,
     /// The record of the answer.
@@ -215,26 +217,25 @@ impl<'a> Answered<'a> {
     }
 }
 
+/// Every request of the client that was answered, with its answer, in order.
+pub(crate) fn answers(a: &Analysis) -> impl Iterator<Item = Answered<'_>> {
+    a.exchanges.iter().filter_map(|x| {
+        let request = x.body.as_ref().filter(|b| b.get("method").is_some())?;
+        let (seq, answer, _) = x
+            .server_messages()
+            .find(|(_, m, _)| is_response(m) && m.get("id") == request.get("id"))?;
+        Some(Answered {
+            exchange: x,
+            request,
+            seq,
+            answer,
+        })
+    })
+}
+
 /// Every request for `method` that was answered, with its answer, in order.
 pub(crate) fn answered<'a>(a: &'a Analysis, method: &str) -> Vec<Answered<'a>> {
-    let mut out = Vec::new();
-    for x in &a.exchanges {
-        if x.rpc_method() != Some(method) {
-            continue;
-        }
-        let Some(request) = x.body.as_ref() else {
-            continue;
-        };
-        if let Some((seq, answer, _)) = x
-            .server_messages()
-            .find(|(_, m, _)| is_response(m) && m.get("id") == request.get("id"))
-        {
-            out.push(Answered {
-                request,
-                seq,
-                answer,
-            });
-        }
-    }
-    out
+    answers(a)
+        .filter(|x| method_of(x.request) == Some(method))
+        .collect()
 }
