@@ -166,6 +166,123 @@ pub fn summary_failed_text(reason: &str) -> String {
     format!("Could not get a summary: {reason}")
 }
 
+/// Itinerary agent: the step before its first questions.
+pub const ITINERARY_START: Step = (0.0, "Drafting the itinerary...");
+/// Itinerary agent: the step before it asks for a seat.
+pub const ITINERARY_SEAT: Step = (50.0, "Choosing a seat...");
+/// Itinerary agent: the last step.
+pub const ITINERARY_DONE: Step = (100.0, "Itinerary ready");
+/// Nights the itinerary agent plans when the traveller does not say.
+pub const DEFAULT_NIGHTS: u64 = 3;
+
+/// The itinerary agent's first question, about the travel dates.
+pub fn travel_dates_message(destination: &str) -> String {
+    format!("When do you travel to {destination}, and for how many nights?")
+}
+
+/// The schema of the travel dates question.
+pub fn travel_dates_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "start": {"type": "string", "format": "date", "title": "First day", "description": "The day you leave"},
+            "nights": {"type": "integer", "minimum": 1, "maximum": 30, "title": "Nights", "default": DEFAULT_NIGHTS}
+        },
+        "required": ["start"]
+    })
+}
+
+/// The itinerary agent's last question, about the seat.
+pub const SEAT_MESSAGE: &str = "Window or aisle seat?";
+
+/// The schema of the seat question.
+pub fn seat_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "seat": {"type": "string", "enum": ["window", "aisle"], "title": "Seat"}
+        },
+        "required": ["seat"]
+    })
+}
+
+/// The travel dates as the itinerary agent reads them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TravelDates {
+    /// The first day.
+    pub start: String,
+    /// How many nights.
+    pub nights: u64,
+}
+
+/// Read the answer to the dates question: `Ok(None)` when the traveller said no.
+pub fn read_dates(answer: &Value) -> Result<Option<TravelDates>, String> {
+    match answer.get("action").and_then(Value::as_str) {
+        Some("accept") => {
+            let content = answer.get("content");
+            let start = content
+                .and_then(|c| c.get("start"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or("the accepted answer has no `start` day")?;
+            let nights = match content.and_then(|c| c.get("nights")) {
+                None | Some(Value::Null) => DEFAULT_NIGHTS,
+                Some(n) => n
+                    .as_u64()
+                    .filter(|n| (1..=30).contains(n))
+                    .ok_or(format!("`nights` must be an integer from 1 to 30, got {n}"))?,
+            };
+            Ok(Some(TravelDates {
+                start: start.to_owned(),
+                nights,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Read the answer to the seat question: the seat, or "any" when the traveller
+/// did not choose.
+pub fn read_seat(answer: &Value) -> Result<String, String> {
+    if answer.get("action").and_then(Value::as_str) != Some("accept") {
+        return Ok("any".into());
+    }
+    match answer.pointer("/content/seat").and_then(Value::as_str) {
+        Some(seat @ ("window" | "aisle")) => Ok(seat.to_owned()),
+        other => Err(format!("`seat` must be window or aisle, got {other:?}")),
+    }
+}
+
+/// The first root of a `roots/list` result, where the itinerary is saved.
+pub fn first_root(answer: &Value) -> Option<String> {
+    answer
+        .pointer("/roots/0/uri")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Final text of an itinerary.
+pub fn itinerary_text(
+    destination: &str,
+    dates: &TravelDates,
+    seat: &str,
+    folder: Option<&str>,
+) -> String {
+    let saved = match folder {
+        Some(folder) => format!("saved under {folder}"),
+        None => "not saved (the client shared no folder)".into(),
+    };
+    format!(
+        "Itinerary for {destination}: from {}, {} nights, {seat} seat; {saved}",
+        dates.start, dates.nights
+    )
+}
+
+/// Final text when the traveller gave no dates.
+pub fn itinerary_cancelled_text(destination: &str) -> String {
+    format!("Itinerary cancelled by user: no dates for {destination}")
+}
+
 /// Progress value of long-running step `step` (1-based) of `steps`.
 pub fn long_running_progress(step: u32, steps: u32) -> f64 {
     f64::from(step) * 100.0 / f64::from(steps.max(1))

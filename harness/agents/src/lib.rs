@@ -11,6 +11,7 @@ pub mod sessions;
 // but are legacy-era features the reference agents exist to exercise.
 #[allow(deprecated)]
 pub mod server;
+pub mod server_info;
 pub mod store;
 
 pub use serve::{RunningAgents, ServeConfig, ServeError, StoreChoice, serve};

@@ -154,6 +154,14 @@ fn loopback_origins() -> Vec<String> {
     .collect()
 }
 
+/// Whether a request's `MCP-Protocol-Version` header is 2026-07-28 or later.
+pub(crate) fn speaks_2026(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v >= "2026-07-28")
+}
+
 /// 2026-07-28 has no GET stream and no resumption (a server ignores
 /// `Last-Event-ID`; `subscriptions/listen` replaces the GET stream): a GET that
 /// speaks it is answered 405, as a server without a GET stream answers. rmcp
@@ -162,12 +170,7 @@ async fn no_get_in_2026(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let modern = request
-        .headers()
-        .get("mcp-protocol-version")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v >= "2026-07-28");
-    if request.method() == axum::http::Method::GET && modern {
+    if request.method() == axum::http::Method::GET && speaks_2026(request.headers()) {
         return axum::response::Response::builder()
             .status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
             .header(axum::http::header::ALLOW, "POST")
@@ -220,6 +223,7 @@ pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
     );
     let router = axum::Router::new()
         .nest_service(MCP_PATH, service)
+        .layer(axum::middleware::from_fn(crate::server_info::stamp_results))
         .layer(axum::middleware::from_fn(no_get_in_2026));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 
 use crate::check::Check;
 use crate::rules::{
-    client, elicitation, jsonrpc, logging, pagination, progress, resources, sampling, schema,
-    security, sessions, stateless, streams, tasks, tools, utilities,
+    client, elicitation, headers, jsonrpc, logging, mrtr, pagination, progress, resources,
+    sampling, schema, security, sessions, stateless, streams, subscriptions, tasks, tools,
+    utilities,
 };
 
 pub use crate::rules::pagination::INVALID_CURSOR;
@@ -19,11 +20,14 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
         schema::SERVER_CHECKS,
         progress::CHECKS,
         streams::CHECKS,
+        subscriptions::CHECKS,
         sessions::CHECKS,
         stateless::CHECKS,
+        headers::SERVER_CHECKS,
         security::CHECKS,
         elicitation::CHECKS,
         sampling::CHECKS,
+        mrtr::CHECKS,
         logging::CHECKS,
         resources::CHECKS,
         tools::CHECKS,
@@ -34,8 +38,14 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
     .concat()
 });
 
-static CLIENT: LazyLock<Vec<Check>> =
-    LazyLock::new(|| [client::CHECKS, schema::CLIENT_CHECKS].concat());
+static CLIENT: LazyLock<Vec<Check>> = LazyLock::new(|| {
+    [
+        client::CHECKS,
+        headers::CLIENT_CHECKS,
+        schema::CLIENT_CHECKS,
+    ]
+    .concat()
+});
 
 /// Every check on a server.
 pub fn catalog() -> &'static [Check] {

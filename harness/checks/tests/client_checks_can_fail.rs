@@ -18,6 +18,30 @@ fn proper() -> Headers {
     }
 }
 
+/// A 2026-07-28 call of the tool `téléport` whose POST carries `method` as
+/// Mcp-Method and `name` as Mcp-Name, answered with a result.
+fn posted_with(method: Option<&str>, name: Option<&str>) -> Transcript {
+    let mut w = modern();
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "téléport", "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}),
+        Headers {
+            mcp_protocol_version: Some("2026-07-28".into()),
+            mcp_method: method.map(str::to_owned),
+            mcp_name: name.map(str::to_owned),
+            ..Headers::default()
+        },
+    );
+    w.push(WireEvent::Response {
+        exchange: x,
+        status: 200,
+        headers: Box::default(),
+        body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 5, "result": {"resultType": "complete", "content": []}})),
+        delivery: Delivery::Delivered,
+    });
+    w.transcript()
+}
+
 /// A tools/call POSTed with proper headers, answered on a stream.
 fn call(w: &mut Wire, id: u64) -> u64 {
     let x = w.request(
@@ -191,6 +215,9 @@ fn good(id: &str) -> Transcript {
             w.status(x, 200);
             w.transcript()
         }
+        "client.request_headers" => {
+            posted_with(Some("tools/call"), Some("=?base64?dMOpbMOpcG9ydA==?="))
+        }
         other => panic!("no passing fixture for {other}"),
     }
 }
@@ -309,6 +336,7 @@ fn bad(id: &str) -> Transcript {
             w.transcript()
         }
         "client.delete_when_done" => Wire::legacy().transcript(),
+        "client.request_headers" => posted_with(Some("tools/call"), None),
         other => panic!("no failing fixture for {other}"),
     }
 }

@@ -209,6 +209,137 @@ fn good(id: &str) -> Transcript {
             json!({"error": {"code": -32602, "message": "missing _meta"}}),
             400,
         ),
+        "mrtr.supported_requests_only" | "mrtr.input_required_well_formed" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"a": accepted()}, "requestState": "s1"})),
+                done(),
+            ),
+        ]),
+        "mrtr.tampered_state_rejected" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"a": accepted()}, "requestState": "s1-tampered"})),
+                json!({"error": {"code": -32602, "message": "invalid requestState"}}),
+            ),
+        ]),
+        "mrtr.missing_input_rerequested" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"wrong": accepted()}, "requestState": "s1"})),
+                asks(&["a"], "s1"),
+            ),
+            (
+                call(json!({"inputResponses": {"a": accepted()}, "requestState": "s1"})),
+                done(),
+            ),
+        ]),
+        "mrtr.extra_input_ignored" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(
+                    json!({"inputResponses": {"a": accepted(), "x": accepted()}, "requestState": "s1"}),
+                ),
+                done(),
+            ),
+        ]),
+        "mrtr.invalid_input_refused" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"a": 12345}, "requestState": "s1"})),
+                json!({"error": {"code": -32602, "message": "inputResponses[a] is not an ElicitResult"}}),
+            ),
+        ]),
+        "roots.only_if_declared" => rounds(&[(
+            call(json!({"_meta": {"io.modelcontextprotocol/clientCapabilities": {"roots": {}}}})),
+            asks_roots(),
+        )]),
+        "meta.server_info" => exchanges(
+            modern_named(),
+            &[(
+                "tools/list",
+                json!({}),
+                json!({"resultType": "complete", "tools": [], "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "1"}}}),
+            )],
+        ),
+        "headers.mismatch_refused" => mismatched(
+            400,
+            json!({"error": {"code": -32020, "message": "Header mismatch: Mcp-Method"}}),
+        ),
+        "tasks.only_if_declared" => task_exchanges(&[(
+            "tools/call",
+            with_tasks(json!({"name": "t"})),
+            json!({"resultType": "task", "taskId": "t9", "status": "working"}),
+        )]),
+        "tasks.get_detailed" => task_exchanges(&[
+            (
+                "tasks/get",
+                with_tasks(json!({"taskId": "t9"})),
+                json!({"resultType": "complete", "taskId": "t9", "status": "input_required", "inputRequests": {"q": {"method": "roots/list"}}}),
+            ),
+            (
+                "tasks/get",
+                with_tasks(json!({"taskId": "t9"})),
+                json!({"resultType": "complete", "taskId": "t9", "status": "completed", "result": {"content": []}}),
+            ),
+        ]),
+        "tasks.empty_acknowledgement" => task_exchanges(&[
+            (
+                "tasks/update",
+                with_tasks(json!({"taskId": "t9", "inputResponses": {}})),
+                json!({"resultType": "complete", "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "1"}}}),
+            ),
+            (
+                "tasks/cancel",
+                with_tasks(json!({"taskId": "t9"})),
+                json!({"resultType": "complete"}),
+            ),
+        ]),
+        "tasks.unknown_id_32602" => task_exchanges(&[
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "t9", "status": "working"}),
+            ),
+            (
+                "tasks/get",
+                with_tasks(json!({"taskId": "t9"})),
+                json!({"resultType": "complete", "taskId": "t9", "status": "working"}),
+            ),
+            (
+                "tasks/get",
+                with_tasks(json!({"taskId": "nope"})),
+                json!({"error": {"code": -32602, "message": "unknown task"}}),
+            ),
+        ]),
+        "tasks.unknown_id_refused" => task_exchanges(&[(
+            "tasks/cancel",
+            with_tasks(json!({"taskId": "nope"})),
+            json!({"error": {"code": -32602, "message": "unknown task"}}),
+        )]),
+        "tasks.capability_required" => task_exchanges(&[(
+            "tasks/get",
+            json!({"taskId": "nope"}),
+            json!({"error": {"code": -32021, "message": "Missing required client capability"}}),
+        )]),
+        "subscriptions.acknowledged_first"
+        | "subscriptions.tagged"
+        | "subscriptions.only_requested" => listen_stream(&[
+            acknowledgement(Some(20)),
+            note("notifications/resources/list_changed", json!({}), Some(20)),
+        ]),
+        "tasks.issued_resolves" => task_exchanges(&[
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "t9", "status": "working", "ttlMs": null}),
+            ),
+            (
+                "tasks/get",
+                with_tasks(json!({"taskId": "t9"})),
+                json!({"resultType": "complete", "taskId": "t9", "status": "failed", "error": {"code": -32603, "message": "interrupted"}}),
+            ),
+        ]),
         other => panic!("no passing fixture for {other}"),
     }
 }
@@ -540,8 +671,248 @@ fn bad(id: &str) -> Transcript {
             json!({"resultType": "complete", "tools": []}),
             200,
         ),
+        "mrtr.supported_requests_only" => {
+            exchanges(modern(), &[("tools/list", json!({}), asks(&["a"], "s1"))])
+        }
+        "mrtr.input_required_well_formed" => rounds(&[
+            (call(json!({})), json!({"resultType": "input_required"})),
+            (
+                call(json!({})),
+                json!({"resultType": "input_required", "inputRequests": {"p": {"method": "ping"}}}),
+            ),
+        ]),
+        "mrtr.tampered_state_rejected" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"a": accepted()}, "requestState": "s1-tampered"})),
+                done(),
+            ),
+        ]),
+        "mrtr.missing_input_rerequested" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"wrong": accepted()}, "requestState": "s1"})),
+                json!({"error": {"code": -32602, "message": "missing a"}}),
+            ),
+        ]),
+        "mrtr.extra_input_ignored" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(
+                    json!({"inputResponses": {"a": accepted(), "x": accepted()}, "requestState": "s1"}),
+                ),
+                json!({"error": {"code": -32602, "message": "unknown key x"}}),
+            ),
+        ]),
+        "mrtr.invalid_input_refused" => rounds(&[
+            (call(json!({})), asks(&["a"], "s1")),
+            (
+                call(json!({"inputResponses": {"a": 12345}, "requestState": "s1"})),
+                done(),
+            ),
+        ]),
+        "roots.only_if_declared" => rounds(&[(call(json!({})), asks_roots())]),
+        "meta.server_info" => exchanges(
+            modern_named(),
+            &[(
+                "tools/list",
+                json!({}),
+                json!({"resultType": "complete", "tools": [], "_meta": {"io.modelcontextprotocol/serverInfo": "s"}}),
+            )],
+        ),
+        "headers.mismatch_refused" => {
+            mismatched(200, json!({"resultType": "complete", "tools": []}))
+        }
+        "tasks.only_if_declared" => task_exchanges(&[(
+            "tools/call",
+            json!({"name": "t"}),
+            json!({"resultType": "task", "taskId": "t9", "status": "working"}),
+        )]),
+        "tasks.get_detailed" => task_exchanges(&[(
+            "tasks/get",
+            with_tasks(json!({"taskId": "t9"})),
+            json!({"resultType": "complete", "taskId": "t9", "status": "completed"}),
+        )]),
+        "tasks.empty_acknowledgement" => task_exchanges(&[(
+            "tasks/cancel",
+            with_tasks(json!({"taskId": "t9"})),
+            json!({"resultType": "complete", "taskId": "t9", "status": "cancelled"}),
+        )]),
+        "tasks.unknown_id_32602" => task_exchanges(&[(
+            "tasks/get",
+            with_tasks(json!({"taskId": "nope"})),
+            json!({"resultType": "complete", "taskId": "nope", "status": "working"}),
+        )]),
+        "tasks.unknown_id_refused" => task_exchanges(&[(
+            "tasks/cancel",
+            with_tasks(json!({"taskId": "nope"})),
+            json!({"resultType": "complete"}),
+        )]),
+        "tasks.capability_required" => task_exchanges(&[(
+            "tasks/get",
+            json!({"taskId": "nope"}),
+            json!({"error": {"code": -32602, "message": "unknown task"}}),
+        )]),
+        "subscriptions.acknowledged_first" => listen_stream(&[
+            note("notifications/resources/list_changed", json!({}), Some(20)),
+            acknowledgement(Some(20)),
+        ]),
+        "subscriptions.tagged" => listen_stream(&[
+            acknowledgement(Some(20)),
+            note("notifications/resources/list_changed", json!({}), None),
+        ]),
+        "subscriptions.only_requested" => listen_stream(&[
+            acknowledgement(Some(20)),
+            note("notifications/tools/list_changed", json!({}), Some(20)),
+            note(
+                "notifications/progress",
+                json!({"progressToken": "t", "progress": 1}),
+                Some(20),
+            ),
+        ]),
+        "tasks.issued_resolves" => task_exchanges(&[
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "t9", "status": "working", "ttlMs": null}),
+            ),
+            (
+                "tasks/get",
+                with_tasks(json!({"taskId": "t9"})),
+                json!({"error": {"code": -32602, "message": "unknown task `t9`"}}),
+            ),
+        ]),
         other => panic!("no failing fixture for {other}"),
     }
+}
+
+/// A 2026-07-28 `tools/list` POSTed with `Mcp-Method: tools/call` (and an
+/// otherwise valid request), answered with `status` and `answer`; and a
+/// well-labelled request beside it that no one judges.
+fn mismatched(status: u16, answer: Value) -> Transcript {
+    let mut w = modern();
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    for (id, header) in [(8, "tools/list"), (9, "tools/call")] {
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {"_meta": meta}}),
+            Headers {
+                mcp_protocol_version: Some("2026-07-28".into()),
+                mcp_method: Some(header.into()),
+                ..Headers::default()
+            },
+        );
+        let (status, answer) = match header {
+            "tools/list" => (200, json!({"resultType": "complete", "tools": []})),
+            _ => (status, answer.clone()),
+        };
+        let body = match answer.get("error") {
+            Some(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+            None => json!({"jsonrpc": "2.0", "id": id, "result": answer}),
+        };
+        w.push(WireEvent::Response {
+            exchange: x,
+            status,
+            headers: Box::default(),
+            body: Body::from_json(&body),
+            delivery: Delivery::Delivered,
+        });
+    }
+    w.transcript()
+}
+
+/// A notification `method` with `params`, tagged with subscription `id`.
+fn note(method: &str, mut params: Value, id: Option<u64>) -> Value {
+    if let Some(id) = id {
+        params["_meta"] = json!({"io.modelcontextprotocol/subscriptionId": id});
+    }
+    json!({"jsonrpc": "2.0", "method": method, "params": params})
+}
+
+/// The acknowledgement of a listen stream that asked for resource list changes.
+fn acknowledgement(id: Option<u64>) -> Value {
+    note(
+        "notifications/subscriptions/acknowledged",
+        json!({"notifications": {"resourcesListChanged": true}}),
+        id,
+    )
+}
+
+/// A 2026-07-28 `subscriptions/listen` (id 20, resource list changes) whose
+/// stream carries `messages`.
+fn listen_stream(messages: &[Value]) -> Transcript {
+    let mut w = modern();
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 20, "method": "subscriptions/listen", "params": {
+            "notifications": {"resourcesListChanged": true},
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+        }}),
+        Headers::default(),
+    );
+    w.stream(x);
+    for message in messages {
+        w.event(x, None, Some(message.clone()), Delivery::Delivered);
+    }
+    w.end(x, EndReason::ClientGone);
+    w.transcript()
+}
+
+/// `params` with a `_meta` that declares the tasks extension.
+fn with_tasks(mut params: Value) -> Value {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}
+    });
+    params
+}
+
+/// A 2026-07-28 transcript with a server that declares tasks, then `calls`.
+fn task_exchanges(calls: &[(&str, Value, Value)]) -> Transcript {
+    exchanges(tasks(&[]), calls)
+}
+
+/// `tools/call` params of one tool with `extra` params merged in.
+fn call(extra: Value) -> Value {
+    let mut params = json!({"name": "t", "arguments": {}});
+    if let (Some(p), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
+        p.extend(extra.clone());
+    }
+    params
+}
+
+/// An InputRequiredResult asking an elicitation under each of `keys`, with `state`.
+fn asks(keys: &[&str], state: &str) -> Value {
+    let requests: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|k| {
+            let request = json!({"method": "elicitation/create", "params": {"mode": "form", "message": "?", "requestedSchema": {"type": "object", "properties": {}}}});
+            ((*k).to_owned(), request)
+        })
+        .collect();
+    json!({"resultType": "input_required", "inputRequests": requests, "requestState": state})
+}
+
+/// An InputRequiredResult asking for the client's roots.
+fn asks_roots() -> Value {
+    json!({"resultType": "input_required", "inputRequests": {"folder": {"method": "roots/list"}}})
+}
+
+fn accepted() -> Value {
+    json!({"action": "accept", "content": {}})
+}
+
+fn done() -> Value {
+    json!({"resultType": "complete", "content": [{"type": "text", "text": "done"}]})
+}
+
+/// A 2026-07-28 transcript of `tools/call` rounds: params and answer each.
+fn rounds(steps: &[(Value, Value)]) -> Transcript {
+    let calls: Vec<(&str, Value, Value)> = steps
+        .iter()
+        .map(|(params, answer)| ("tools/call", params.clone(), answer.clone()))
+        .collect();
+    exchanges(modern(), &calls)
 }
 
 #[test]

@@ -243,7 +243,8 @@ struct HostArgs {
     /// Break a client rule on purpose, to test a checker or a server
     /// (repeatable): omit-version-header, resume-from-first-event, ignore-retry,
     /// answer-twice, cancel-on-disconnect, invalid-elicitation-answer,
-    /// malformed-sampling-result, reuse-expired-session, send-garbage, no-delete, no-reissue.
+    /// malformed-sampling-result, reuse-expired-session, send-garbage, no-delete, no-reissue,
+    /// omit-mcp-headers.
     #[arg(long, value_name = "RULE", value_parser = parse_client_fault)]
     misbehave: Vec<mcp_harness::scenario::ClientFault>,
     /// Declare the tasks extension (2026-07-28) and follow the call as a task

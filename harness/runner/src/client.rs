@@ -9,7 +9,8 @@ use mcp_harness_wire::{SseDecoder, SseEvent};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::scenario::{ClientSpec, ElicitationAnswer, SamplingAnswer};
+use crate::inputs::{MAY_ASK_FOR_INPUT, SCRIPTED_ROOT, accept_content_for, depart};
+use crate::scenario::{ClientSpec, ElicitationAnswer, FirstRetry, SamplingAnswer};
 
 /// The first version without sessions.
 pub const MODERN: &str = "2026-07-28";
@@ -80,6 +81,12 @@ pub trait CallHooks {
     /// Called each time the call is sent (again): its request id and session
     /// change when the client re-issues it or starts a new session.
     fn on_request(&mut self, _id: i64, _session: Option<&str>) {}
+
+    /// Called after each `tasks/get` poll of the call's task (2026-07-28
+    /// tasks); the runner may restart the server here.
+    fn after_task_poll(&mut self, _polls: u32) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
 }
 
 /// No hooks.
@@ -106,9 +113,16 @@ pub struct ScriptedClient {
     next_id: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// The log level the next calls ask for in `_meta` (2026-07-28), if any.
     log_level: Option<String>,
+    /// How the next call's first multi round-trip retry breaks the rules, if it does.
+    first_retry: Option<FirstRetry>,
+    /// After how many `tasks/get` polls the next call cancels its task, if it does.
+    cancel_task_after_polls: Option<u32>,
     limit: Duration,
     /// Readers of standalone GET streams, stopped when the client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
+    /// Notifications its listen streams carried after their acknowledgement,
+    /// and a signal for each.
+    listened: std::sync::Arc<(std::sync::atomic::AtomicU64, tokio::sync::Notify)>,
     /// The latest `retry:` the server sent, in ms (0: none): the client waits
     /// at least this long before it reconnects.
     retry_hint_ms: std::sync::atomic::AtomicU64,
@@ -168,8 +182,11 @@ impl ScriptedClient {
             accept_content,
             next_id: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1)),
             log_level: None,
+            first_retry: None,
+            cancel_task_after_polls: None,
             limit: Duration::from_secs(30),
             listeners: Vec::new(),
+            listened: Default::default(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
             first_event_id: std::sync::Mutex::new(None),
             last_event_id: std::sync::Mutex::new(None),
@@ -189,8 +206,11 @@ impl ScriptedClient {
             accept_content: self.accept_content.clone(),
             next_id: self.next_id.clone(),
             log_level: self.log_level.clone(),
+            first_retry: self.first_retry,
+            cancel_task_after_polls: self.cancel_task_after_polls,
             limit: self.limit,
             listeners: Vec::new(),
+            listened: Default::default(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(
                 self.retry_hint_ms
                     .load(std::sync::atomic::Ordering::Relaxed),
@@ -215,6 +235,18 @@ impl ScriptedClient {
     /// `logging/setLevel`); `None` asks for no log messages.
     pub fn set_log_level(&mut self, level: Option<String>) {
         self.log_level = level;
+    }
+
+    /// How the next calls' first multi round-trip retry departs from the rules
+    /// (2026-07-28), to judge the server's handling; `None` keeps them.
+    pub fn set_first_retry(&mut self, first_retry: Option<FirstRetry>) {
+        self.first_retry = first_retry;
+    }
+
+    /// Cancel the next calls' tasks (`tasks/cancel`) after this many
+    /// `tasks/get` polls; `None` lets them run.
+    pub fn set_cancel_task_after_polls(&mut self, polls: Option<u32>) {
+        self.cancel_task_after_polls = polls;
     }
 
     /// How long a call (and each read) may take before the client gives up.
@@ -291,7 +323,7 @@ impl ScriptedClient {
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
         }
-        if self.modern() {
+        if self.modern() && !self.breaks(crate::scenario::ClientFault::OmitMcpHeaders) {
             if let Some(method) = body.get("method").and_then(Value::as_str) {
                 request = request.header("Mcp-Method", method);
             }
@@ -308,7 +340,7 @@ impl ScriptedClient {
                 .and_then(|k| body.get("params")?.get(k))
                 .and_then(Value::as_str)
             {
-                request = request.header("Mcp-Name", name);
+                request = request.header("Mcp-Name", mcp_harness_wire::header_value::encode(name));
             }
         }
         request
@@ -406,9 +438,55 @@ impl ScriptedClient {
         if self.modern() {
             params["_meta"] = self.meta();
         }
-        let id = self.take_id();
-        self.request(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await
+        let mut rounds = 0;
+        loop {
+            let id = self.take_id();
+            let answer = self
+                .request(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+                .await?;
+            // 2026-07-28: a request that may ask for input is retried with the
+            // answers (10 rounds at most); an InputRequiredResult on any other
+            // method is the server's fault and is returned as it came.
+            let result = answer.get("result").cloned().unwrap_or_default();
+            let asks = result.get("resultType").and_then(Value::as_str) == Some("input_required");
+            if !(asks && self.modern() && MAY_ASK_FOR_INPUT.contains(&method) && rounds < 10) {
+                return Ok(answer);
+            }
+            rounds += 1;
+            let Ok(responses) = self.answer_inputs(&result).await else {
+                return Ok(answer);
+            };
+            params["inputResponses"] = Value::Object(responses);
+            match result.get("requestState") {
+                Some(state) => params["requestState"] = state.clone(),
+                None => {
+                    if let Some(p) = params.as_object_mut() {
+                        p.remove("requestState");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answer every input request of an `InputRequiredResult`; `Err` says which
+    /// one the client did not answer (an error answer or silence: 2026-07-28
+    /// has no way to send an error back).
+    async fn answer_inputs(
+        &self,
+        result: &Value,
+    ) -> Result<serde_json::Map<String, Value>, String> {
+        let mut responses = serde_json::Map::new();
+        if let Some(requests) = result.get("inputRequests").and_then(Value::as_object) {
+            for (key, request) in requests {
+                match self.answer_question(request).await {
+                    Some(Ok(answer)) => {
+                        responses.insert(key.clone(), answer);
+                    }
+                    _ => return Err(format!("the client did not answer input request `{key}`")),
+                }
+            }
+        }
+        Ok(responses)
     }
 
     /// Call `tool` with `arguments`, following the call to its end.
@@ -615,30 +693,27 @@ impl ScriptedClient {
                     outcome.gave_up = Some("more than 10 input rounds".into());
                     return Ok(outcome);
                 }
-                let mut responses = serde_json::Map::new();
-                if let Some(requests) = result.get("inputRequests").and_then(Value::as_object) {
-                    for (key, request) in requests {
-                        match self.answer_question(request).await {
-                            Some(Ok(answer)) => {
-                                responses.insert(key.clone(), answer);
-                            }
-                            // An error answer or silence: there is nothing to send back in
-                            // 2026-07-28, so the client stops here (the server's run times out).
-                            _ => {
-                                outcome.gave_up = Some(format!(
-                                    "the client did not answer input request `{key}`"
-                                ));
-                                return Ok(outcome);
-                            }
-                        }
+                let responses = match self.answer_inputs(&result).await {
+                    Ok(responses) => responses,
+                    // An error answer or silence: there is nothing to send back in
+                    // 2026-07-28, so the client stops here (the server's run times out).
+                    Err(gave_up) => {
+                        outcome.gave_up = Some(gave_up);
+                        return Ok(outcome);
                     }
-                }
+                };
+                let mut state = result.get("requestState").cloned();
+                let responses = match self.first_retry.filter(|_| outcome.rounds == 1) {
+                    Some(how) => depart(how, responses, &mut state),
+                    None => responses,
+                };
                 input_responses = Some(Value::Object(responses));
-                request_state = result.get("requestState").cloned();
+                request_state = state;
                 continue;
             }
             if result.get("resultType").and_then(Value::as_str) == Some("task") {
-                self.follow_task(&result, deadline, &mut outcome).await?;
+                self.follow_task(&result, deadline, &mut outcome, hooks)
+                    .await?;
                 return Ok(outcome);
             }
             outcome.result = Some(result);
@@ -654,6 +729,7 @@ impl ScriptedClient {
         created: &Value,
         deadline: Instant,
         outcome: &mut CallOutcome,
+        hooks: &mut impl CallHooks,
     ) -> Result<(), ClientError> {
         let Some(task_id) = created.get("taskId").and_then(Value::as_str) else {
             outcome.gave_up = Some(format!("a task result without a taskId: {created}"));
@@ -665,6 +741,8 @@ impl ScriptedClient {
             .and_then(Value::as_u64)
             .unwrap_or(100);
         let mut answered: std::collections::BTreeSet<String> = Default::default();
+        let mut polls = 0u32;
+        let mut cancel_sent = false;
         loop {
             if Instant::now() > deadline {
                 outcome.gave_up = Some(format!(
@@ -674,9 +752,21 @@ impl ScriptedClient {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(poll.clamp(10, 1000))).await;
+            if self.cancel_task_after_polls == Some(polls) {
+                cancel_sent = true;
+                let id = self.take_id();
+                let body = json!({"jsonrpc": "2.0", "id": id, "method": "tasks/cancel", "params": {"taskId": task_id, "_meta": self.meta()}});
+                let answer = self.request(body).await?;
+                if let Some(error) = answer.get("error") {
+                    outcome.error = Some(error.clone());
+                    return Ok(());
+                }
+            }
+            polls += 1;
             let id = self.take_id();
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": task_id, "_meta": self.meta()}});
             let answer = self.request(body).await?;
+            hooks.after_task_poll(polls).await;
             if let Some(error) = answer.get("error") {
                 outcome.error = Some(error.clone());
                 return Ok(());
@@ -698,6 +788,8 @@ impl ScriptedClient {
                     outcome.gave_up = Some(format!("task {task_id} was cancelled"));
                     return Ok(());
                 }
+                // A task the client cancelled is polled to its end, unanswered.
+                Some("input_required") if cancel_sent => {}
                 Some("input_required") => {
                     let mut responses = serde_json::Map::new();
                     if let Some(requests) = task.get("inputRequests").and_then(Value::as_object) {
@@ -890,6 +982,83 @@ impl ScriptedClient {
         Ok(status)
     }
 
+    /// 2026-07-28: POST `subscriptions/listen` with the filter
+    /// `notifications`; wait (2 s at most) for the acknowledgement, then keep
+    /// reading the stream in the background until this client is dropped or
+    /// its limit passes, counting the notifications after the acknowledgement
+    /// (see [`Self::await_notifications`]). Returns the status and whether
+    /// the acknowledgement came.
+    pub async fn listen(&mut self, notifications: &Value) -> Result<(u16, bool), ClientError> {
+        let id = self.take_id();
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "subscriptions/listen",
+            "params": {"notifications": notifications, "_meta": self.meta()}});
+        let mut response = tokio::time::timeout(self.limit, self.post(&body).send())
+            .await
+            .map_err(|_| {
+                ClientError::TimedOut(format!(
+                    "no answer to subscriptions/listen within {:?}",
+                    self.limit
+                ))
+            })?
+            .map_err(http_error("subscriptions/listen"))?;
+        let status = response.status().as_u16();
+        let (acked_tx, acked_rx) = tokio::sync::oneshot::channel::<()>();
+        let counter = self.listened.clone();
+        let limit = self.limit;
+        self.listeners.push(tokio::spawn(async move {
+            let mut acked_tx = Some(acked_tx);
+            let mut decoder = SseDecoder::new(16 << 20);
+            let _ = tokio::time::timeout(limit, async {
+                while let Ok(Some(chunk)) = response.chunk().await {
+                    let mut events = Vec::new();
+                    if decoder.feed(&chunk, &mut events).is_err() {
+                        return;
+                    }
+                    for event in events {
+                        let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
+                            continue;
+                        };
+                        match message.get("method").and_then(Value::as_str) {
+                            Some("notifications/subscriptions/acknowledged") => {
+                                if let Some(tx) = acked_tx.take() {
+                                    let _ = tx.send(());
+                                }
+                            }
+                            Some(_) => {
+                                counter.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                counter.1.notify_waiters();
+                            }
+                            None => {}
+                        }
+                    }
+                }
+            })
+            .await;
+        }));
+        let acknowledged = tokio::time::timeout(Duration::from_secs(2), acked_rx)
+            .await
+            .is_ok_and(|r| r.is_ok());
+        Ok((status, acknowledged))
+    }
+
+    /// Wait until the listen streams of this client have carried `count`
+    /// notifications after their acknowledgement, `within` at most; whether
+    /// they did.
+    pub async fn await_notifications(&self, count: u64, within: Duration) -> bool {
+        let (seen, changed) = &*self.listened;
+        tokio::time::timeout(within, async {
+            loop {
+                let notified = changed.notified();
+                if seen.load(std::sync::atomic::Ordering::SeqCst) >= count {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     /// Send DELETE for the session; returns the status.
     pub async fn delete_session(&mut self) -> Result<u16, ClientError> {
         let mut request = self
@@ -977,9 +1146,15 @@ impl ScriptedClient {
                         json!({"action": "accept", "content": {"confirm": "yes"}}),
                     ))
                 }
-                ElicitationAnswer::Accept { content } => Some(Ok(
-                    json!({"action": "accept", "content": content.clone().unwrap_or_else(|| self.accept_content.clone())}),
-                )),
+                ElicitationAnswer::Accept { content } => {
+                    let content = content.clone().unwrap_or_else(|| {
+                        accept_content_for(
+                            request.pointer("/params/requestedSchema"),
+                            &self.accept_content,
+                        )
+                    });
+                    Some(Ok(json!({"action": "accept", "content": content})))
+                }
                 ElicitationAnswer::Decline => Some(Ok(json!({"action": "decline"}))),
                 ElicitationAnswer::Cancel => Some(Ok(json!({"action": "cancel"}))),
                 ElicitationAnswer::Error => Some(Err(
@@ -1003,7 +1178,9 @@ impl ScriptedClient {
                 )),
                 SamplingAnswer::Silence => None,
             },
-            Some("roots/list") => Some(Ok(json!({"roots": []}))),
+            Some("roots/list") => Some(Ok(json!({"roots": [
+                {"uri": SCRIPTED_ROOT, "name": "mcp-harness workspace"}
+            ]}))),
             Some("ping") => Some(Ok(json!({}))),
             _ => Some(Err(json!({"code": -32601, "message": "method not found"}))),
         }

@@ -8,6 +8,7 @@ pub mod client_test;
 pub mod discovery;
 pub mod explore;
 pub mod host;
+pub mod inputs;
 pub mod profile;
 pub mod progress;
 pub mod report;

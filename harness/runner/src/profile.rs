@@ -99,6 +99,10 @@ impl Profile {
             bind("long_running_agent", json!({"steps": 5})),
         );
         roles.insert(
+            Role::MultiRound,
+            bind("itinerary_agent", json!({"destination": "Kyoto"})),
+        );
+        roles.insert(
             Role::LongRunning,
             bind("long_running_agent", json!({"steps": 45})),
         );

@@ -176,6 +176,7 @@ struct Server {
 struct RestartHook {
     server: Arc<Mutex<Server>>,
     after: Option<u32>,
+    after_polls: Option<u32>,
     after_server_events: Option<u32>,
     done: bool,
     recorder: Arc<mcp_harness_chaos::Recorder>,
@@ -225,13 +226,29 @@ impl CallHooks for RestartHook {
                 ));
             }
         }
+        self.restart(&format!("{events} events")).await;
+    }
+
+    async fn after_task_poll(&mut self, polls: u32) {
+        if self.done || self.after_polls != Some(polls) {
+            return;
+        }
+        self.done = true;
+        self.restart(&format!("{polls} task poll(s)")).await;
+    }
+}
+
+impl RestartHook {
+    /// SIGKILL the server and start it again (a target without a process of
+    /// ours cannot be restarted: nothing happens).
+    async fn restart(&self, after: &str) {
         let mut server = self.server.lock().await;
         let limit = server.limits.start;
         if let Some(process) = server.process.as_mut() {
             self.recorder.fault(
                 None,
                 "kill",
-                format!("server SIGKILLed after {events} events, restarting"),
+                format!("server SIGKILLed after {after}, restarting"),
             );
             if let Err(e) = process.restart(limit).await {
                 self.recorder.note(format!("restart failed: {e}"));
@@ -564,9 +581,13 @@ async fn run_steps(
             }
         };
         if let Some(missing) = scenario.scenario.needs_capabilities.iter().find(|c| {
+            // A capability, or an extension by its identifier (`io.modelcontextprotocol/tasks`).
             answer
                 .pointer("/result/capabilities")
-                .and_then(|caps| caps.get(c.as_str()))
+                .and_then(|caps| {
+                    caps.get(c.as_str())
+                        .or_else(|| caps.get("extensions")?.get(c.as_str()))
+                })
                 .is_none()
         }) {
             return (
@@ -807,6 +828,7 @@ impl Script<'_> {
         RestartHook {
             server: self.server.clone(),
             after: call.restart_after_events,
+            after_polls: call.restart_after_task_polls,
             after_server_events: call.restart_after_server_events,
             done: false,
             recorder: self.stack.recorder().clone(),
@@ -1144,6 +1166,34 @@ impl Script<'_> {
                 ),
                 Err(e) => done(false, format!("GET stream: {e}")),
             },
+            Step::Listen { notifications } => match self.main().listen(notifications).await {
+                Ok((status, acknowledged)) => done(
+                    status == 200 && acknowledged,
+                    format!(
+                        "subscriptions/listen answered {status}, {} (expected 200 and an acknowledgement)",
+                        if acknowledged {
+                            "acknowledged"
+                        } else {
+                            "no acknowledgement within 2 s"
+                        }
+                    ),
+                ),
+                Err(e) => done(false, format!("subscriptions/listen: {e}")),
+            },
+            Step::AwaitNotifications { count, within_ms } => {
+                let arrived = self
+                    .main()
+                    .await_notifications(*count, Duration::from_millis(*within_ms))
+                    .await;
+                done(
+                    arrived,
+                    format!(
+                        "{} notification(s) on the listen streams {} within {within_ms} ms",
+                        count,
+                        if arrived { "arrived" } else { "did not arrive" }
+                    ),
+                )
+            }
         }
     }
 }
@@ -1170,6 +1220,8 @@ async fn play_call(
     };
     let arguments = call.arguments.clone().unwrap_or(binding.arguments);
     client.set_log_level(call.log_level.clone());
+    client.set_first_retry(call.first_retry);
+    client.set_cancel_task_after_polls(call.cancel_task_after_polls);
     match client
         .call(
             &binding.tool,

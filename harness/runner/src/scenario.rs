@@ -25,6 +25,9 @@ pub enum Role {
     Samples,
     /// A tool that runs many steps and logs.
     LongRunning,
+    /// A tool that asks several questions at once, and over more than one
+    /// round (2026-07-28 multi round-trip requests; roots among them).
+    MultiRound,
 }
 
 /// How the scripted client answers an elicitation.
@@ -113,6 +116,8 @@ pub enum ClientFault {
     /// 2026-07-28: give up on a call whose stream broke instead of
     /// re-issuing it.
     NoReissue,
+    /// 2026-07-28: send no `Mcp-Method` and `Mcp-Name` headers.
+    OmitMcpHeaders,
 }
 
 fn default_capabilities() -> Vec<String> {
@@ -139,6 +144,21 @@ impl Default for ClientSpec {
             misbehave: Vec::new(),
         }
     }
+}
+
+/// How the first retry of a multi round-trip call (2026-07-28) departs from
+/// the rules, to see how the server handles it; later rounds keep them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstRetry {
+    /// Send back a `requestState` the server never issued (its own, altered).
+    TamperedState,
+    /// Answer under keys the server did not ask, so its questions go unanswered.
+    WrongKeys,
+    /// Answer every question, plus keys the server did not ask.
+    ExtraKeys,
+    /// Answer every question with a value of the wrong shape (a number).
+    InvalidResponses,
 }
 
 /// What a call must end with.
@@ -236,6 +256,10 @@ pub struct CallStep {
     /// many events of the call's stream, then resume.
     #[serde(default)]
     pub restart_after_events: Option<u32>,
+    /// 2026-07-28 tasks: kill the server with SIGKILL and restart it after
+    /// this many `tasks/get` polls of the call's task, then poll on.
+    #[serde(default)]
+    pub restart_after_task_polls: Option<u32>,
     /// With `restart_after_events`: before the kill, wait (up to 5 s) until the
     /// server has sent this many events on the call's stream, as the proxy
     /// recorded them (delivered or withheld by a fault). Makes "killed after
@@ -250,6 +274,14 @@ pub struct CallStep {
     /// starts with) when absent; a new name starts a new session first.
     #[serde(default)]
     pub session: Option<String>,
+    /// 2026-07-28: how the call's first retry with input responses departs
+    /// from the rules (the later rounds keep them).
+    #[serde(default)]
+    pub first_retry: Option<FirstRetry>,
+    /// 2026-07-28 tasks: send `tasks/cancel` after this many `tasks/get`
+    /// polls of the call's task, then poll on to its end.
+    #[serde(default)]
+    pub cancel_task_after_polls: Option<u32>,
 }
 
 /// Which event id of a named call a `resume` step sends as `Last-Event-ID`.
@@ -415,6 +447,28 @@ pub enum Step {
     /// Open the standalone GET stream of the session and keep reading it in the
     /// background until the case ends (a server without one answers 405).
     OpenGetStream,
+    /// 2026-07-28: open a `subscriptions/listen` stream with this filter
+    /// (`toolsListChanged`, `promptsListChanged`, `resourcesListChanged`,
+    /// `resourceSubscriptions`), wait for its acknowledgement (2 s at most),
+    /// and keep reading it in the background until the case ends.
+    Listen {
+        /// The notifications to opt in to, as the spec's `SubscriptionFilter`.
+        notifications: Value,
+    },
+    /// Wait until the `listen` streams have carried `count` notifications
+    /// after their acknowledgement (`within_ms` at most).
+    AwaitNotifications {
+        /// How many.
+        #[serde(default = "default_one")]
+        count: u64,
+        /// The longest wait, ms.
+        #[serde(default = "default_resume_wait_ms")]
+        within_ms: u64,
+    },
+}
+
+fn default_one() -> u64 {
+    1
 }
 
 impl Step {
@@ -515,6 +569,15 @@ fn default_true() -> bool {
 pub const ROLE_PLACEHOLDER: &str = "{role}";
 
 impl Role {
+    /// Every role, in the order a profile lists them.
+    pub const ALL: [Role; 5] = [
+        Self::Elicits,
+        Self::Samples,
+        Self::MultiRound,
+        Self::Progress,
+        Self::LongRunning,
+    ];
+
     /// The role's name in scenario files (`long_running`).
     pub fn name(self) -> &'static str {
         match self {
@@ -522,6 +585,7 @@ impl Role {
             Self::Elicits => "elicits",
             Self::Samples => "samples",
             Self::LongRunning => "long_running",
+            Self::MultiRound => "multi_round",
         }
     }
 }

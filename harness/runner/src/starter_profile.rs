@@ -31,6 +31,17 @@ const CLUES: &[(Role, &[&str])] = &[
         ],
     ),
     (
+        Role::MultiRound,
+        &[
+            "itinerary",
+            "multi_round",
+            "multi-round",
+            "wizard",
+            "several",
+            "roots",
+        ],
+    ),
+    (
         Role::Progress,
         &[
             "progress", "step", "long", "task", "job", "batch", "process", "run", "slow",
@@ -104,14 +115,9 @@ fn guess_one(role: Role, tools: &[Value], taken: &[String]) -> Option<Guess> {
 pub fn guess_roles(tools: &[Value]) -> Vec<Guess> {
     let mut guesses = Vec::new();
     let mut taken: Vec<String> = Vec::new();
-    for role in [
-        Role::Elicits,
-        Role::Samples,
-        Role::Progress,
-        Role::LongRunning,
-    ] {
-        // Progress and long-running may share a tool; the two questions may not.
-        let exclusive = matches!(role, Role::Elicits | Role::Samples);
+    for role in Role::ALL {
+        // Progress and long-running may share a tool; the questions may not.
+        let exclusive = matches!(role, Role::Elicits | Role::Samples | Role::MultiRound);
         let avoid: &[String] = if exclusive || role == Role::Progress {
             &taken
         } else {
@@ -206,21 +212,13 @@ fn toml_key(key: &str) -> String {
     }
 }
 
-fn role_key(role: Role) -> &'static str {
-    match role {
-        Role::Progress => "progress",
-        Role::Elicits => "elicits",
-        Role::Samples => "samples",
-        Role::LongRunning => "long_running",
-    }
-}
-
 fn role_job(role: Role) -> &'static str {
     match role {
         Role::Progress => "sends progress notifications",
         Role::Elicits => "asks the user through elicitation",
         Role::Samples => "asks the host's model through sampling",
         Role::LongRunning => "runs many steps and logs",
+        Role::MultiRound => "asks several questions at once and over several rounds",
     }
 }
 
@@ -237,14 +235,9 @@ pub fn render(server: &str, source: &str, tools: &[Value]) -> String {
     ));
     out.push_str(&format!("name = {}\n", inline_toml(&json!(server))));
     let guesses = guess_roles(tools);
-    for role in [
-        Role::Elicits,
-        Role::Samples,
-        Role::Progress,
-        Role::LongRunning,
-    ] {
+    for role in Role::ALL {
         out.push('\n');
-        let key = role_key(role);
+        let key = role.name();
         match guesses.iter().find(|g| g.role == role) {
             Some(guess) => {
                 out.push_str(&format!(

@@ -258,7 +258,7 @@ type ClientFixture = (
 /// broken rule costs the client its result.
 #[test]
 fn each_client_fault_fails_exactly_its_checks() {
-    let table: [ClientFixture; 11] = [
+    let table: [ClientFixture; 12] = [
         (
             "omit-version-header",
             "travel@2025-11-25",
@@ -327,6 +327,15 @@ fn each_client_fault_fails_exactly_its_checks() {
             "cut_mid_stream_2026@2026-07-28",
             &[
                 ("client.reissues_broken_request", "fail"),
+                ("client.completed", "fail"),
+            ],
+        ),
+        // 2026-07-28: requests without Mcp-Method and Mcp-Name are refused.
+        (
+            "omit-mcp-headers",
+            "cut_mid_stream_2026@2026-07-28",
+            &[
+                ("client.request_headers", "fail"),
                 ("client.completed", "fail"),
             ],
         ),

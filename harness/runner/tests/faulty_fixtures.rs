@@ -397,6 +397,133 @@ of = "long"
 wait_ms = 5000
 "#;
 
+const TRAVEL_2026: &str = r#"
+description = "a 2026-07-28 travel call (an elicitation as a multi round-trip request)"
+versions = ["2026-07-28"]
+[[steps]]
+do = "call"
+tool = "elicits"
+expect = "any"
+"#;
+
+const TAMPERED_RETRY_2026: &str = r#"
+description = "a 2026-07-28 travel call whose first retry tampers with the requestState"
+versions = ["2026-07-28"]
+[[steps]]
+do = "call"
+tool = "elicits"
+first_retry = "tampered_state"
+expect = "any"
+"#;
+
+const WRONG_KEYS_RETRY_2026: &str = r#"
+description = "a 2026-07-28 travel call whose first retry answers under a key never asked"
+versions = ["2026-07-28"]
+[[steps]]
+do = "call"
+tool = "elicits"
+first_retry = "wrong_keys"
+expect = "any"
+"#;
+
+const EXTRA_KEYS_RETRY_2026: &str = r#"
+description = "a 2026-07-28 travel call whose first retry answers a question never asked too"
+versions = ["2026-07-28"]
+[[steps]]
+do = "call"
+tool = "elicits"
+first_retry = "extra_keys"
+expect = "any"
+"#;
+
+const INVALID_RETRY_2026: &str = r#"
+description = "a 2026-07-28 travel call whose first retry answers with a number"
+versions = ["2026-07-28"]
+[[steps]]
+do = "call"
+tool = "elicits"
+first_retry = "invalid_responses"
+expect = "any"
+"#;
+
+const TASKS_TRAVEL_2026: &str = r#"
+description = "a 2026-07-28 travel call as a task (the price question through tasks/get and tasks/update)"
+versions = ["2026-07-28"]
+[client]
+capabilities = ["elicitation", "tasks"]
+[[steps]]
+do = "call"
+tool = "elicits"
+expect = "any"
+"#;
+
+const UNKNOWN_TASK_2026: &str = r#"
+description = "tasks/get, tasks/update and tasks/cancel of a task id the server never issued"
+versions = ["2026-07-28"]
+[client]
+capabilities = ["tasks"]
+[[steps]]
+do = "request"
+method = "tasks/get"
+params = { taskId = "mcp-harness-no-such-task" }
+[[steps]]
+do = "request"
+method = "tasks/update"
+params = { taskId = "mcp-harness-no-such-task", inputResponses = {} }
+[[steps]]
+do = "request"
+method = "tasks/cancel"
+params = { taskId = "mcp-harness-no-such-task" }
+"#;
+
+const UNDECLARED_TASK_2026: &str = r#"
+description = "tasks/get from a client that did not declare the tasks extension"
+versions = ["2026-07-28"]
+[client]
+capabilities = ["elicitation"]
+[[steps]]
+do = "request"
+method = "tasks/get"
+params = { taskId = "mcp-harness-no-such-task" }
+"#;
+
+const LISTEN_2026: &str = r#"
+description = "a 2026-07-28 listen stream for resource list changes, then a call that starts a run"
+versions = ["2026-07-28"]
+[[steps]]
+do = "listen"
+notifications = { resourcesListChanged = true }
+[[steps]]
+do = "call"
+tool = "progress"
+progress_token = "p"
+expect = "any"
+[[steps]]
+do = "await_notifications"
+count = 1
+"#;
+
+const HEADER_MISMATCH_2026: &str = r#"
+description = "a 2026-07-28 tools/list labelled tools/call in its Mcp-Method header"
+versions = ["2026-07-28"]
+[[steps]]
+do = "raw"
+headers = { "Mcp-Method" = "tools/call" }
+body = { jsonrpc = "2.0", id = 96, method = "tools/list", params = { _meta = { "io.modelcontextprotocol/protocolVersion" = "2026-07-28", "io.modelcontextprotocol/clientCapabilities" = {} } } }
+expect_status = 400
+"#;
+
+const ITINERARY_WITHOUT_ROOTS_2026: &str = r#"
+description = "a 2026-07-28 itinerary call by a client that declares elicitation, not roots"
+versions = ["2026-07-28"]
+[client]
+capabilities = ["elicitation"]
+[[steps]]
+do = "call"
+tool = "multi_round"
+expect = "any"
+"#;
+
 /// Each fixture, the scenario that exposes it, and the checks it must break
 /// (with the outcome: fail for a MUST, warn for a SHOULD).
 /// A fixture, its scenario, and the checks it breaks with their outcomes.
@@ -636,7 +763,103 @@ fn table() -> Vec<Fixture> {
         (
             MissingMetaServed,
             MISSING_META_2026,
-            vec![("meta.required_fields", fail)],
+            vec![("meta.required_fields", fail.clone())],
+        ),
+        (
+            InputRequiredOnList,
+            DISCOVER_TOOLS_2026,
+            vec![
+                ("mrtr.supported_requests_only", fail.clone()),
+                ("schema.server_messages", fail.clone()),
+            ],
+        ),
+        (
+            EmptyInputRequired,
+            TRAVEL_2026,
+            vec![("mrtr.input_required_well_formed", fail.clone())],
+        ),
+        (
+            TamperedStateAccepted,
+            TAMPERED_RETRY_2026,
+            vec![("mrtr.tampered_state_rejected", Outcome::Warn)],
+        ),
+        (
+            MissingInputRefused,
+            WRONG_KEYS_RETRY_2026,
+            vec![("mrtr.missing_input_rerequested", Outcome::Warn)],
+        ),
+        (
+            ExtraInputRefused,
+            EXTRA_KEYS_RETRY_2026,
+            vec![("mrtr.extra_input_ignored", Outcome::Warn)],
+        ),
+        (
+            InvalidInputAccepted,
+            INVALID_RETRY_2026,
+            vec![("mrtr.invalid_input_refused", Outcome::Warn)],
+        ),
+        (
+            RootsUndeclared,
+            ITINERARY_WITHOUT_ROOTS_2026,
+            vec![("roots.only_if_declared", fail.clone())],
+        ),
+        (
+            NoServerInfo,
+            DISCOVER_TOOLS_2026,
+            vec![("meta.server_info", Outcome::Warn)],
+        ),
+        (
+            HeaderMismatchServed,
+            HEADER_MISMATCH_2026,
+            vec![("headers.mismatch_refused", fail.clone())],
+        ),
+        (
+            TaskToUndeclared,
+            TRAVEL_2026,
+            vec![("tasks.only_if_declared", fail.clone())],
+        ),
+        (
+            TaskGetWithoutResult,
+            TASKS_TRAVEL_2026,
+            vec![("tasks.get_detailed", fail.clone())],
+        ),
+        (
+            AckWithTaskFields,
+            TASKS_TRAVEL_2026,
+            vec![("tasks.empty_acknowledgement", fail.clone())],
+        ),
+        (
+            UnknownTaskServed,
+            UNKNOWN_TASK_2026,
+            vec![
+                ("tasks.unknown_id_32602", fail.clone()),
+                ("tasks.unknown_id_refused", Outcome::Warn),
+            ],
+        ),
+        (
+            TaskMethodsUndeclared,
+            UNDECLARED_TASK_2026,
+            vec![("tasks.capability_required", fail.clone())],
+        ),
+        (
+            ListenWithoutAck,
+            LISTEN_2026,
+            vec![("subscriptions.acknowledged_first", fail.clone())],
+        ),
+        (
+            ListenUntagged,
+            LISTEN_2026,
+            vec![("subscriptions.tagged", fail.clone())],
+        ),
+        (
+            ListenUnrequested,
+            LISTEN_2026,
+            vec![("subscriptions.only_requested", fail.clone())],
+        ),
+        (
+            TaskForgotten,
+            TASKS_TRAVEL_2026,
+            vec![("tasks.issued_resolves", fail)],
         ),
     ]
 }

@@ -51,10 +51,16 @@ pub struct Headers {
     /// `Accept`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept: Option<String>,
+    /// `Mcp-Method` (2026-07-28: mirrors the body's `method`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_method: Option<String>,
+    /// `Mcp-Name` (2026-07-28: mirrors `params.name` or `params.uri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_name: Option<String>,
 }
 
 /// The names of the headers kept in [`Headers`], lower case.
-pub const RECORDED_HEADERS: [&str; 7] = [
+pub const RECORDED_HEADERS: [&str; 9] = [
     "mcp-session-id",
     "mcp-protocol-version",
     "last-event-id",
@@ -62,6 +68,8 @@ pub const RECORDED_HEADERS: [&str; 7] = [
     "host",
     "content-type",
     "accept",
+    "mcp-method",
+    "mcp-name",
 ];
 
 impl Headers {
@@ -75,6 +83,8 @@ impl Headers {
             "host" => &mut self.host,
             "content-type" => &mut self.content_type,
             "accept" => &mut self.accept,
+            "mcp-method" => &mut self.mcp_method,
+            "mcp-name" => &mut self.mcp_name,
             _ => return,
         };
         *slot = Some(value.to_owned());

@@ -1,7 +1,7 @@
 //! What the reference agents declare besides calling their tools, so that a
 //! discovery walk has everything to exercise: lists served in pages (opaque
-//! cursors, an invalid one refused with -32602), two prompts with a required
-//! argument, a static resource, and completions for prompt arguments and the
+//! cursors, an invalid one refused with -32602), three prompts with a required
+//! argument (one asks the client first, as a multi round-trip request), a static resource, and completions for prompt arguments and the
 //! run template. Pure functions: the handler in `super` does the I/O.
 
 use serde_json::{Value, json};
@@ -16,7 +16,8 @@ pub const ABOUT_URI: &str = "harness://about";
 /// The text of [`ABOUT_URI`].
 pub const ABOUT_TEXT: &str = "mcp-harness reference agents: travel_agent asks to confirm a price \
 (elicitation), research_agent asks the host's model for a summary (sampling), long_running_agent \
-logs each step. Every call is a durable run at harness://runs/{id}.";
+logs each step, itinerary_agent asks several questions at once and over two rounds (roots among \
+them). Every call is a durable run at harness://runs/{id}.";
 
 const CURSOR_PREFIX: &str = "page-from-";
 
@@ -60,7 +61,48 @@ const PROMPTS: &[(&str, &str, &[PromptArgument])] = &[
         "Ask the research agent for a brief on a topic",
         &[("topic", "What to research", true)],
     ),
+    (
+        BRIEF_PROMPT,
+        "A short brief for a trip; in 2026-07-28 it first asks the traveller's name (elicitation, as a multi round-trip request)",
+        &[("destination", "Where to go", true)],
+    ),
 ];
+
+/// The prompt that asks the client something before it is returned.
+pub const BRIEF_PROMPT: &str = "trip_brief";
+
+/// The `inputRequests` key of [`BRIEF_PROMPT`]'s question.
+pub const TRAVELLER: &str = "traveller";
+
+/// The question [`BRIEF_PROMPT`] asks, as an `inputRequests` entry.
+pub fn traveller_question() -> Value {
+    json!({
+        "method": "elicitation/create",
+        "params": {
+            "mode": "form",
+            "message": "Who is travelling?",
+            "requestedSchema": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "title": "Your name"}},
+                "required": ["name"]
+            }
+        }
+    })
+}
+
+/// The traveller's name in an answer to [`traveller_question`] ("the
+/// traveller" when declined or dismissed).
+pub fn traveller_name(answer: &Value) -> String {
+    match answer.get("action").and_then(Value::as_str) {
+        Some("accept") => answer
+            .pointer("/content/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .unwrap_or("the traveller")
+            .to_owned(),
+        _ => "the traveller".into(),
+    }
+}
 
 /// Destinations offered as completions of `plan_trip`'s `destination`.
 const DESTINATIONS: &[&str] = &[
@@ -116,6 +158,16 @@ pub fn prompt(name: &str, arguments: &serde_json::Map<String, Value>) -> Result<
             };
             format!(
                 "Plan a trip to {} with travel_agent and confirm the price before booking.{notes}",
+                text("destination")
+            )
+        }
+        BRIEF_PROMPT => {
+            let traveller = match text(TRAVELLER) {
+                "" => "the traveller",
+                name => name,
+            };
+            format!(
+                "Write a short brief for {traveller}'s trip to {}: what to pack, what to see.",
                 text("destination")
             )
         }

@@ -24,11 +24,18 @@ pub enum ToolKind {
     Research,
     /// A log message and a progress notification per step.
     LongRunning,
+    /// Several questions at once and over two rounds, roots among them.
+    Itinerary,
 }
 
 impl ToolKind {
     /// Every tool, in listing order.
-    pub const ALL: [ToolKind; 3] = [Self::Travel, Self::Research, Self::LongRunning];
+    pub const ALL: [ToolKind; 4] = [
+        Self::Travel,
+        Self::Research,
+        Self::LongRunning,
+        Self::Itinerary,
+    ];
 
     /// The tool's name.
     pub fn name(self) -> &'static str {
@@ -36,6 +43,7 @@ impl ToolKind {
             Self::Travel => "travel_agent",
             Self::Research => "research_agent",
             Self::LongRunning => "long_running_agent",
+            Self::Itinerary => "itinerary_agent",
         }
     }
 
@@ -55,6 +63,9 @@ impl ToolKind {
             }
             Self::LongRunning => {
                 "Work through many steps, sending a log message and a progress notification per step."
+            }
+            Self::Itinerary => {
+                "Write an itinerary: asks the user for the travel dates and the client for a folder (roots) at once, then for a seat, then returns the itinerary."
             }
         }
     }
@@ -77,13 +88,18 @@ impl ToolKind {
                 "properties": {"steps": {"type": "integer", "minimum": 1, "maximum": 1000, "default": script::LONG_RUNNING_STEPS}},
                 "additionalProperties": false
             }),
+            Self::Itinerary => json!({
+                "type": "object",
+                "properties": {"destination": {"type": "string", "default": "Paris", "description": "Where to travel"}},
+                "additionalProperties": false
+            }),
         }
     }
 
     /// What the tool must ask the client, if anything.
     pub fn needs(self) -> Option<ClientFeature> {
         match self {
-            Self::Travel => Some(ClientFeature::Elicitation),
+            Self::Travel | Self::Itinerary => Some(ClientFeature::Elicitation),
             Self::Research => Some(ClientFeature::Sampling),
             Self::LongRunning => None,
         }
@@ -128,6 +144,11 @@ pub enum ToolArgs {
         /// How many steps.
         steps: u32,
     },
+    /// `itinerary_agent(destination)`.
+    Itinerary {
+        /// Where to.
+        destination: String,
+    },
 }
 
 impl ToolArgs {
@@ -139,7 +160,7 @@ impl ToolArgs {
         let empty = serde_json::Map::new();
         let arguments = arguments.unwrap_or(&empty);
         let allowed: &[&str] = match tool {
-            ToolKind::Travel => &["destination"],
+            ToolKind::Travel | ToolKind::Itinerary => &["destination"],
             ToolKind::Research => &["topic"],
             ToolKind::LongRunning => &["steps"],
         };
@@ -162,6 +183,9 @@ impl ToolArgs {
         };
         Ok(match tool {
             ToolKind::Travel => Self::Travel {
+                destination: text("destination", "Paris")?,
+            },
+            ToolKind::Itinerary => Self::Itinerary {
                 destination: text("destination", "Paris")?,
             },
             ToolKind::Research => Self::Research {
@@ -339,6 +363,14 @@ impl Question {
         }
     }
 
+    /// The kind of question, to judge the shape of its answer.
+    pub fn asked(&self) -> super::inputs::Asked {
+        match self {
+            Self::Elicit(_) => super::inputs::Asked::Elicitation,
+            Self::Sample(_) => super::inputs::Asked::Sampling,
+        }
+    }
+
     /// The question as a multi round-trip input request.
     pub fn input_request(&self) -> InputRequest {
         match self {
@@ -355,23 +387,10 @@ impl Question {
     }
 }
 
-/// The `inputRequests` key of the question a tool with `args` asks.
-pub fn question_key(args: &ToolArgs) -> &'static str {
-    match args {
-        ToolArgs::Travel { .. } => "confirm_price",
-        ToolArgs::Research { .. } => "summary",
-        ToolArgs::LongRunning { .. } => "none",
-    }
-}
-
-/// The first half of a tool that asks the client something: the steps before the
-/// question, and the question.
-pub async fn before_question(reporter: &Reporter, args: &ToolArgs) -> Option<Question> {
+/// The question a tool with `args` asks, if it asks one (no steps taken).
+pub fn question_for(args: &ToolArgs) -> Option<Question> {
     match args {
         ToolArgs::Travel { destination } => {
-            for step in script::TRAVEL_BEFORE_CONFIRM {
-                reporter.step(step).await;
-            }
             let schema = serde_json::from_value(script::confirm_price_schema())
                 .expect("the confirmation schema is a valid elicitation schema");
             Some(Question::Elicit(
@@ -382,17 +401,26 @@ pub async fn before_question(reporter: &Reporter, args: &ToolArgs) -> Option<Que
                 },
             ))
         }
-        ToolArgs::Research { topic } => {
-            for step in script::RESEARCH_BEFORE_SUMMARY {
-                reporter.step(step).await;
-            }
-            Some(Question::Sample(CreateMessageRequestParams::new(
-                vec![SamplingMessage::user_text(script::summary_prompt(topic))],
-                script::SUMMARY_MAX_TOKENS,
-            )))
-        }
-        ToolArgs::LongRunning { .. } => None,
+        ToolArgs::Research { topic } => Some(Question::Sample(CreateMessageRequestParams::new(
+            vec![SamplingMessage::user_text(script::summary_prompt(topic))],
+            script::SUMMARY_MAX_TOKENS,
+        ))),
+        ToolArgs::LongRunning { .. } | ToolArgs::Itinerary { .. } => None,
     }
+}
+
+/// The first half of a tool that asks the client something: the steps before the
+/// question, and the question.
+pub async fn before_question(reporter: &Reporter, args: &ToolArgs) -> Option<Question> {
+    let steps: &[script::Step] = match args {
+        ToolArgs::Travel { .. } => &script::TRAVEL_BEFORE_CONFIRM,
+        ToolArgs::Research { .. } => &script::RESEARCH_BEFORE_SUMMARY,
+        ToolArgs::LongRunning { .. } | ToolArgs::Itinerary { .. } => return None,
+    };
+    for step in steps {
+        reporter.step(*step).await;
+    }
+    question_for(args)
 }
 
 /// The second half: what the tool does with the client's answer (`Ok`: the
@@ -445,9 +473,9 @@ pub async fn after_answer(
                 reporter.finish_text(RunStatus::Failed, text).await
             }
         },
-        ToolArgs::LongRunning { .. } => {
+        ToolArgs::LongRunning { .. } | ToolArgs::Itinerary { .. } => {
             reporter
-                .finish_text(RunStatus::Failed, "long_running_agent asks no question")
+                .finish_text(RunStatus::Failed, "this tool asks no single question")
                 .await
         }
     }

@@ -11,6 +11,8 @@
 
 mod catalog;
 pub mod flows;
+mod inputs;
+mod itinerary;
 mod subscriptions;
 mod tasks;
 
@@ -22,14 +24,14 @@ use std::time::Duration;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
     CompleteRequestParams, CompleteResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, GetTaskParams, GetTaskResult, Implementation, InputRequiredResult,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, Reference, RequestStateCodec,
+    GetPromptResult, GetTaskParams, GetTaskResult, Implementation, InputRequests,
+    InputRequiredResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse, Reference, RequestStateCodec,
     RequestStateError, SealOptions, ServerCapabilities, ServerConfig, SetLevelRequestParams,
-    SubscribeRequestParams, UnsubscribeRequestParams, UpdateTaskParams,
+    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams, UpdateTaskParams,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -37,6 +39,7 @@ use serde_json::{Value, json};
 use crate::behaviour as script;
 use crate::runs::{RUN_URI_PREFIX, RunRecord, RunStatus, RunStore};
 use flows::{ClientFeature, Question, Reporter, ToolArgs, ToolKind};
+use inputs::Gathered;
 pub use subscriptions::Subscriptions;
 use tasks::TaskBoard;
 
@@ -185,6 +188,19 @@ fn shaped(mut result: Value, ctx: &RequestContext<RoleServer>, freshness: Freshn
     result
 }
 
+/// The client's answer to a live question, as JSON, if it comes within
+/// `limit`; otherwise why not.
+async fn answer_within<T: Serialize, E: std::fmt::Display>(
+    limit: Duration,
+    asked: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<Value, String> {
+    match tokio::time::timeout(limit, asked).await {
+        Ok(Ok(answer)) => Ok(serde_json::to_value(answer).unwrap_or_default()),
+        Ok(Err(e)) => Err(format!("the client answered with an error ({e})")),
+        Err(_) => Err(format!("no answer within the input timeout of {limit:?}")),
+    }
+}
+
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, McpError> {
     serde_json::from_value(value).map_err(|e| McpError::internal_error(e.to_string(), None))
 }
@@ -279,11 +295,7 @@ impl ReferenceAgents {
                     .map(|r| serde_json::to_value(r).unwrap_or_default()),
             }
         };
-        match tokio::time::timeout(limit, asked).await {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(e)) => Err(format!("the client answered with an error ({e})")),
-            Err(_) => Err(format!("no answer within the input timeout of {limit:?}")),
-        }
+        answer_within(limit, asked).await
     }
 
     /// First call of a tool.
@@ -298,6 +310,9 @@ impl ReferenceAgents {
             && !declares(caps.as_ref(), feature)
         {
             return Ok(flows::missing_feature_result(tool, feature).into());
+        }
+        if let ToolArgs::Itinerary { destination } = args {
+            return self.itinerary_start(destination, ctx).await;
         }
         let modern = is_modern(ctx);
         let arguments = serde_json::to_value(&args).unwrap_or_default();
@@ -346,34 +361,102 @@ impl ReferenceAgents {
     ) -> Result<CallToolResponse, McpError> {
         let limit = self.shared.settings.input_timeout;
         let requests = question.input_requests();
-        reporter
-            .waiting_for(serde_json::to_value(&requests).unwrap_or_default())
-            .await;
+        let pending = serde_json::to_value(&requests).unwrap_or_default();
+        reporter.waiting_for(pending.clone()).await;
         let tool = tool_of(&args);
         let state = RoundState {
             run: run.clone(),
             args,
         };
-        let sealed = self
-            .shared
+        let sealed = self.seal(&state, tool.name())?;
+        let reason = format!("no answer within the input timeout of {limit:?}");
+        let text = match tool {
+            ToolKind::Research => script::summary_failed_text(&reason),
+            _ => script::confirm_failed_text(&reason),
+        };
+        self.expire_unanswered(run, pending, text);
+        Ok(InputRequiredResult::new(Some(requests), Some(sealed)).into())
+    }
+
+    /// Seal `state` for the retries of `scope` (a tool or prompt name), valid
+    /// for the input timeout.
+    fn seal<T: Serialize>(&self, state: &T, scope: &str) -> Result<String, McpError> {
+        self.shared
             .codec
             .seal_json_with(
-                &state,
+                state,
                 &SealOptions::new()
-                    .associated_data(tool.name().as_bytes())
-                    .ttl(limit),
+                    .associated_data(scope.as_bytes())
+                    .ttl(self.shared.settings.input_timeout),
             )
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            .map_err(|e| McpError::internal_error(e.to_string(), None))
+    }
+
+    /// Open a `requestState` sealed for `scope`: invalid params when it has
+    /// expired, was modified, or was sealed for something else.
+    fn open<T: serde::de::DeserializeOwned>(
+        &self,
+        sealed: &str,
+        scope: &str,
+    ) -> Result<T, McpError> {
+        self.shared
+            .codec
+            .open_json_with(sealed, scope.as_bytes())
+            .map_err(|e| match e {
+                RequestStateError::Expired => McpError::invalid_params(
+                    format!("requestState has expired: the answer came after the input timeout of {:?}; ask again", self.shared.settings.input_timeout),
+                    None,
+                ),
+                other => {
+                    tracing::warn!(error = %other, "requestState rejected");
+                    McpError::invalid_params(
+                        format!("invalid requestState: it was not issued by this server for `{scope}`, or it was modified (hint: send it back exactly as received)"),
+                        None,
+                    )
+                }
+            })
+    }
+
+    /// The run `id` that a sealed state names, which must still wait for the
+    /// input `keys` (a state is good for one round).
+    async fn waiting_run(&self, id: &str, keys: &[&str]) -> Result<RunRecord, McpError> {
+        let run = self
+            .shared
+            .runs
+            .get(id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                McpError::invalid_params(format!("requestState names unknown run `{id}`"), None)
+            })?;
+        let pending = run.pending_input.as_ref().and_then(Value::as_object);
+        let waits = run.status == RunStatus::InputRequired
+            && keys
+                .iter()
+                .all(|k| pending.is_some_and(|p| p.contains_key(*k)));
+        if !waits {
+            return Err(McpError::invalid_params(
+                format!(
+                    "run `{}` is not waiting for this input (it is {:?}); a requestState is good for one round",
+                    run.id, run.status
+                ),
+                None,
+            ));
+        }
+        Ok(run)
+    }
+
+    /// Fail `run` with an error result of `text` if, after the input timeout,
+    /// it still waits for the same `pending` input.
+    fn expire_unanswered(&self, run: String, pending: Value, text: String) {
         let runs = self.shared.runs.clone();
+        let limit = self.shared.settings.input_timeout;
         tokio::spawn(async move {
             tokio::time::sleep(limit).await;
             let expired = runs.get(&run).await.ok().flatten();
-            if expired.is_some_and(|r| r.status == RunStatus::InputRequired) {
-                let reason = format!("no answer within the input timeout of {limit:?}");
-                let text = match tool {
-                    ToolKind::Research => script::summary_failed_text(&reason),
-                    _ => script::confirm_failed_text(&reason),
-                };
+            if expired.is_some_and(|r| {
+                r.status == RunStatus::InputRequired && r.pending_input.as_ref() == Some(&pending)
+            }) {
                 let result =
                     serde_json::to_value(CallToolResult::error(vec![ContentBlock::text(text)]))
                         .ok();
@@ -386,7 +469,6 @@ impl ReferenceAgents {
                     .await;
             }
         });
-        Ok(InputRequiredResult::new(Some(requests), Some(sealed)).into())
     }
 
     /// 2026-07-28: the retry of a tool call that carries the client's answer.
@@ -397,52 +479,35 @@ impl ReferenceAgents {
         sealed: &str,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let state: RoundState = self
-            .shared
-            .codec
-            .open_json_with(sealed, tool.name().as_bytes())
-            .map_err(|e| match e {
-                RequestStateError::Expired => McpError::invalid_params(
-                    format!("requestState has expired: the answer came after the input timeout of {:?}; call the tool again", self.shared.settings.input_timeout),
-                    None,
-                ),
-                other => {
-                    tracing::warn!(error = %other, "requestState rejected");
-                    McpError::invalid_params(
-                        "invalid requestState: it was not issued by this server for this tool, or it was modified (hint: send it back exactly as received)",
-                        None,
-                    )
-                }
-            })?;
-        let run = self
-            .shared
-            .runs
-            .get(&state.run)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                McpError::invalid_params(
-                    format!("requestState names unknown run `{}`", state.run),
-                    None,
-                )
-            })?;
-        if run.status != RunStatus::InputRequired {
+        let state: RoundState = self.open(sealed, tool.name())?;
+        let Some(question) = flows::question_for(&state.args) else {
             return Err(McpError::invalid_params(
                 format!(
-                    "run `{}` is not waiting for input (it is {:?}); a requestState can be used once",
-                    run.id, run.status
+                    "`{}` asks no question; it takes no requestState",
+                    tool.name()
                 ),
                 None,
             ));
-        }
+        };
+        let key = question.key();
+        let run = self.waiting_run(&state.run, &[key]).await?;
+        let gathered = inputs::gather(&[(key, question.asked())], request.input_responses.as_ref())
+            .map_err(|m| McpError::invalid_params(m, None))?;
+        let mut answers = match gathered {
+            // The answer is missing: ask again, under the same (still valid) state.
+            Gathered::Missing(_) => {
+                return Ok(InputRequiredResult::new(
+                    Some(question.input_requests()),
+                    Some(sealed.to_owned()),
+                )
+                .into());
+            }
+            Gathered::Complete(answers) => answers,
+        };
         let reporter = self.reporter(&run, Some(ctx));
         reporter.resumed().await;
-        let key = flows::question_key(&state.args);
-        let answer = request
-            .input_responses
-            .as_ref()
-            .and_then(|responses| responses.get(key))
-            .cloned()
+        let answer = answers
+            .remove(key)
             .ok_or_else(|| format!("the retry carried no input response `{key}`"));
         Ok(flows::after_answer(&reporter, &state.args, answer)
             .await
@@ -455,6 +520,7 @@ fn tool_of(args: &ToolArgs) -> ToolKind {
         ToolArgs::Travel { .. } => ToolKind::Travel,
         ToolArgs::Research { .. } => ToolKind::Research,
         ToolArgs::LongRunning { .. } => ToolKind::LongRunning,
+        ToolArgs::Itinerary { .. } => ToolKind::Itinerary,
     }
 }
 
@@ -467,14 +533,16 @@ impl ServerHandler for ReferenceAgents {
                 .enable_prompts()
                 .enable_resources()
                 .enable_resources_subscribe()
+                .enable_resources_list_changed()
                 .enable_tools()
                 .enable_tasks()
                 .build(),
         )
-        .with_server_info(Implementation::new("mcp-harness-reference-agents", env!("CARGO_PKG_VERSION")))
+        .with_server_info(Implementation::new(crate::server_info::SERVER_NAME, env!("CARGO_PKG_VERSION")))
         .with_instructions(
             "Reference agents of mcp-harness: travel_agent (progress + elicitation), research_agent \
-             (progress + sampling), long_running_agent (logging). Every call is a durable run at harness://runs/{id}.",
+             (progress + sampling), long_running_agent (logging), itinerary_agent (several questions at once \
+             and over two rounds, roots among them). Every call is a durable run at harness://runs/{id}.",
         )
     }
 
@@ -523,9 +591,47 @@ impl ServerHandler for ReferenceAgents {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        let arguments = request.arguments.unwrap_or_default();
-        let result = catalog::prompt(&request.name, &arguments)
+        let mut arguments = request.arguments.clone().unwrap_or_default();
+        let mut result = catalog::prompt(&request.name, &arguments)
             .map_err(|m| McpError::invalid_params(m, None))?;
+        let asks = request.name == catalog::BRIEF_PROMPT
+            && is_modern(&ctx)
+            && declares(
+                ctx.client_capabilities().as_ref(),
+                ClientFeature::Elicitation,
+            );
+        if asks {
+            let scope = format!("prompt:{}", catalog::BRIEF_PROMPT);
+            let question = || -> Result<InputRequests, McpError> {
+                from_json(json!({ catalog::TRAVELLER: catalog::traveller_question() }))
+            };
+            let Some(sealed) = request.request_state.as_deref() else {
+                let sealed = self.seal(&arguments, &scope)?;
+                return Ok(InputRequiredResult::new(Some(question()?), Some(sealed)).into());
+            };
+            arguments = self.open(sealed, &scope)?;
+            let asked = [(catalog::TRAVELLER, inputs::Asked::Elicitation)];
+            match inputs::gather(&asked, request.input_responses.as_ref())
+                .map_err(|m| McpError::invalid_params(m, None))?
+            {
+                Gathered::Missing(_) => {
+                    return Ok(InputRequiredResult::new(
+                        Some(question()?),
+                        Some(sealed.to_owned()),
+                    )
+                    .into());
+                }
+                Gathered::Complete(answers) => {
+                    let name = answers
+                        .get(catalog::TRAVELLER)
+                        .map(catalog::traveller_name)
+                        .unwrap_or_default();
+                    arguments.insert(catalog::TRAVELLER.into(), json!(name));
+                    result = catalog::prompt(&request.name, &arguments)
+                        .map_err(|m| McpError::invalid_params(m, None))?;
+                }
+            }
+        }
         let result: GetPromptResult = from_json(shaped(result, &ctx, Freshness::NotCached))?;
         Ok(result.into())
     }
@@ -593,6 +699,11 @@ impl ServerHandler for ReferenceAgents {
                     "requestState is only meaningful in protocol 2026-07-28",
                     None,
                 ));
+            }
+            if tool == ToolKind::Itinerary {
+                return self
+                    .itinerary_continue(request.input_responses.as_ref(), &sealed, &ctx)
+                    .await;
             }
             return self.continue_call(tool, &request, &sealed, &ctx).await;
         }
@@ -707,11 +818,28 @@ impl ServerHandler for ReferenceAgents {
         Ok(())
     }
 
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        // Runs change (resources/updated) and appear (resources/list_changed);
+        // tools and prompts never change.
+        let mut accepted = SubscriptionFilter::new();
+        accepted.resources_list_changed = requested.resources_list_changed;
+        accepted.resource_subscriptions = requested.resource_subscriptions.clone();
+        Some(accepted)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        subscriptions::listen(&self.shared.runs, context).await
+    }
+
     async fn get_task(
         &self,
         request: GetTaskParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
+        tasks::require_extension(&ctx)?;
         let run = self.run_by_id(&request.task_id).await?;
         Ok(GetTaskResult::new(tasks::detailed(&run)))
     }
@@ -719,17 +847,20 @@ impl ServerHandler for ReferenceAgents {
     async fn update_task(
         &self,
         request: UpdateTaskParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        tasks::require_extension(&ctx)?;
         let run = self.run_by_id(&request.task_id).await?;
-        self.shared.tasks.answer(&run.id, request.input_responses)
+        self.shared.tasks.answer(&run.id, request.input_responses);
+        Ok(())
     }
 
     async fn cancel_task(
         &self,
         request: CancelTaskParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        tasks::require_extension(&ctx)?;
         let run = self.run_by_id(&request.task_id).await?;
         if !run.status.is_terminal() {
             self.shared.tasks.cancel(&run.id);

@@ -1,9 +1,19 @@
-//! Who subscribed to which run resource, and the task that tells them of changes.
+//! Who subscribed to which run resource, and the task that tells them of
+//! changes (legacy `resources/subscribe`); and the 2026-07-28
+//! `subscriptions/listen` stream, which carries `notifications/resources/updated`
+//! for the run URIs it names and `notifications/resources/list_changed` when a
+//! new run appears.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rmcp::{Peer, RoleServer};
+use rmcp::model::{
+    ResourceListChangedNotification, ResourceUpdatedNotification, ResourceUpdatedNotificationParam,
+    ServerNotification,
+};
+use rmcp::service::SubscriptionContext;
+use rmcp::{ErrorData as McpError, Peer, RoleServer};
+use tokio::sync::broadcast::error::RecvError;
 
 use crate::runs::RunStore;
 
@@ -66,5 +76,44 @@ impl Subscriptions {
                 }
             }
         })
+    }
+}
+
+/// Serve one `subscriptions/listen` stream until the client closes it.
+pub async fn listen(runs: &RunStore, context: SubscriptionContext) -> Result<(), McpError> {
+    let mut changes = runs.subscribe();
+    let accepted = context.accepted().clone();
+    let wanted = accepted.resource_subscriptions.clone().unwrap_or_default();
+    let list_changes = accepted.resources_list_changed == Some(true);
+    let mut known: std::collections::HashSet<String> = runs
+        .list(10_000)
+        .await
+        .map(|r| r.iter().map(|run| run.uri()).collect())
+        .unwrap_or_default();
+    loop {
+        let uri = tokio::select! {
+            _ = context.cancelled() => return Ok(()),
+            change = changes.recv() => match change {
+                Ok(uri) => uri,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return Ok(()),
+            },
+        };
+        let mut notes = Vec::new();
+        if known.insert(uri.clone()) && list_changes {
+            notes.push(ServerNotification::ResourceListChangedNotification(
+                ResourceListChangedNotification::default(),
+            ));
+        }
+        if wanted.contains(&uri) {
+            notes.push(ServerNotification::ResourceUpdatedNotification(
+                ResourceUpdatedNotification::new(ResourceUpdatedNotificationParam::new(uri)),
+            ));
+        }
+        for note in notes {
+            if context.sink().send(note).await.is_err() {
+                return Ok(()); // the stream is gone
+            }
+        }
     }
 }

@@ -21,24 +21,32 @@ use crate::runs::{RunRecord, RunStatus};
 /// How often a client should poll `tasks/get`, in milliseconds.
 const POLL_INTERVAL_MS: u64 = 200;
 
-/// Tasks that wait for an answer, and how to cancel running tasks.
+/// Tasks that wait for an answer (under which `inputRequests` key), and how
+/// to cancel running tasks.
 #[derive(Default)]
 pub struct TaskBoard {
-    waiting: Mutex<HashMap<String, oneshot::Sender<InputResponses>>>,
+    waiting: Mutex<HashMap<String, (String, oneshot::Sender<InputResponses>)>>,
     cancels: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl TaskBoard {
-    /// Deliver `responses` to task `id`, which must be waiting for them.
-    pub fn answer(&self, id: &str, responses: InputResponses) -> Result<(), McpError> {
-        let waiter = self
-            .waiting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-        match waiter {
-            Some(waiter) => waiter.send(responses).map_err(|_| not_waiting(id)),
-            None => Err(not_waiting(id)),
+    /// Deliver `responses` to task `id` if they answer its outstanding
+    /// question; anything else (a key never asked or already answered, a task
+    /// not waiting) is ignored, as the extension says a server SHOULD.
+    pub fn answer(&self, id: &str, mut responses: InputResponses) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let answers = waiting
+            .get(id)
+            .is_some_and(|(key, _)| responses.contains_key(key));
+        if !answers {
+            return;
+        }
+        if let Some((key, waiter)) = waiting.remove(id) {
+            let mut only = InputResponses::new();
+            if let Some(answer) = responses.remove(&key) {
+                only.insert(key, answer);
+            }
+            let _ = waiter.send(only);
         }
     }
 
@@ -63,12 +71,12 @@ impl TaskBoard {
         token
     }
 
-    fn wait_for_answer(&self, id: &str) -> oneshot::Receiver<InputResponses> {
+    fn wait_for_answer(&self, id: &str, key: &str) -> oneshot::Receiver<InputResponses> {
         let (tx, rx) = oneshot::channel();
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_owned(), tx);
+            .insert(id.to_owned(), (key.to_owned(), tx));
         rx
     }
 
@@ -84,8 +92,24 @@ impl TaskBoard {
     }
 }
 
-fn not_waiting(id: &str) -> McpError {
-    McpError::invalid_params(format!("task `{id}` is not waiting for input"), None)
+/// The task methods need a request that declares the extension: -32021
+/// (Missing Required Client Capability) naming it otherwise.
+pub fn require_extension(
+    ctx: &rmcp::service::RequestContext<rmcp::RoleServer>,
+) -> Result<(), McpError> {
+    let declared = ctx
+        .client_capabilities()
+        .is_some_and(|c| c.supports_tasks());
+    if declared {
+        return Ok(());
+    }
+    Err(McpError::new(
+        rmcp::model::ErrorCode(-32021),
+        "Missing required client capability: the tasks extension (io.modelcontextprotocol/tasks)",
+        Some(
+            json!({"requiredCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}),
+        ),
+    ))
 }
 
 /// Start `run` as a task; returns at once with the task's creation result.
@@ -103,7 +127,7 @@ pub fn start(agents: ReferenceAgents, run: RunRecord, args: ToolArgs) -> CreateT
                 return CallToolResult::error(vec![ContentBlock::text("tool asked no question")]);
             };
             let key = question.key();
-            let answer_rx = agents.shared.tasks.wait_for_answer(&id);
+            let answer_rx = agents.shared.tasks.wait_for_answer(&id, key);
             reporter
                 .waiting_for(serde_json::to_value(question.input_requests()).unwrap_or_default())
                 .await;

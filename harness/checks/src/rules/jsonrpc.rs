@@ -113,6 +113,12 @@ fn response_exactly_once(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     for x in a.exchanges.iter().filter(|x| x.method == "POST") {
         let Some(id) = x.rpc_id() else { continue };
+        if x.rpc_method() == Some("subscriptions/listen") && x.end != Some(EndReason::Complete) {
+            // Answered only when the server tears the subscription down; a
+            // stream the client closed carries no response (2026-07-28 schema,
+            // SubscriptionsListenResult).
+            continue;
+        }
         if x.status().is_some_and(|s| s != 200) {
             continue; // refused at the HTTP level: judged by other checks
         }

@@ -3,8 +3,10 @@
 
 pub(crate) mod client;
 pub(crate) mod elicitation;
+pub(crate) mod headers;
 pub(crate) mod jsonrpc;
 pub(crate) mod logging;
+pub(crate) mod mrtr;
 pub(crate) mod pagination;
 pub(crate) mod progress;
 pub(crate) mod resources;
@@ -14,6 +16,7 @@ pub(crate) mod security;
 pub(crate) mod sessions;
 pub(crate) mod stateless;
 pub(crate) mod streams;
+pub(crate) mod subscriptions;
 pub(crate) mod support;
 pub(crate) mod tasks;
 pub(crate) mod tools;

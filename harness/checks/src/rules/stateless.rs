@@ -2,7 +2,8 @@
 //! versions and capabilities, a request in a version the server does not
 //! speak refused with `UnsupportedProtocolVersionError` (-32022) listing the
 //! versions it does, and a request without the required `_meta` fields
-//! refused with -32602 and HTTP 400.
+//! refused with -32602 and HTTP 400; and every result naming its server
+//! in `_meta` (`io.modelcontextprotocol/serverInfo`).
 //! Fixtures: tests/every_check_can_fail.rs (a good and a bad transcript per check).
 
 use serde_json::Value;
@@ -50,7 +51,57 @@ pub(crate) const CHECKS: &[Check] = &[
         needs: Needs::Nothing,
         run: missing_meta_refused,
     },
+    Check {
+        id: "meta.server_info",
+        rules: &[Rule {
+            versions: Versions::MODERN,
+            level: Level::Should,
+            section: "basic#meta",
+            quote: "Servers SHOULD include the following io.modelcontextprotocol/* field in every result's _meta, unless specifically configured not to do so, to identify themselves without relying on any prior connection state: io.modelcontextprotocol/serverInfo (Implementation: server name and version).",
+        }],
+        needs: Needs::Nothing,
+        run: results_name_their_server,
+    },
 ];
+
+const SERVER_INFO_FIELD: &str = "io.modelcontextprotocol/serverInfo";
+
+fn results_name_their_server(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    let mut unnamed: Vec<(u64, String)> = Vec::new();
+    for answered in answers(a) {
+        let Some(result) = answered.result() else {
+            continue;
+        };
+        judged.examined += 1;
+        let info = result.get("_meta").and_then(|m| m.get(SERVER_INFO_FIELD));
+        let named = info.is_some_and(|i| {
+            i.get("name").is_some_and(Value::is_string)
+                && i.get("version").is_some_and(Value::is_string)
+        });
+        if !named {
+            let method = answered
+                .request
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            unnamed.push((answered.seq, method.to_owned()));
+        }
+    }
+    // One finding per method, at its first result: a server that leaves it out
+    // leaves it out of every result of that kind.
+    let mut seen = std::collections::BTreeSet::new();
+    for (seq, method) in unnamed {
+        if seen.insert(method.clone()) {
+            judged.findings.push(Finding::at(
+                seq,
+                format!("the result of {method} has no _meta.{SERVER_INFO_FIELD}"),
+                "_meta.io.modelcontextprotocol/serverInfo with the server's name and version",
+            ));
+        }
+    }
+    judged
+}
 
 fn discover_answered(a: &Analysis) -> Judged {
     let mut judged = Judged::default();

@@ -199,6 +199,7 @@ pub(crate) fn only_if_declared(a: &Analysis, method: &str, capability: &str) -> 
 }
 
 /// A request of the client and the server's answer to it.
+#[derive(Clone, Copy)]
 pub(crate) struct Answered<'a> {
     /// The exchange that carried the request.
     pub exchange: &'a Exchange,

@@ -284,8 +284,30 @@ pub fn modern() -> Wire {
         session: None,
         clock_us: 0,
     };
-    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), Headers::default());
+    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), discover_headers());
     w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
+    w
+}
+
+/// The headers a 2026-07-28 client sends with `server/discover`.
+pub fn discover_headers() -> Headers {
+    Headers {
+        mcp_protocol_version: Some("2026-07-28".into()),
+        mcp_method: Some("server/discover".into()),
+        ..Headers::default()
+    }
+}
+
+/// [`modern`] whose `server/discover` result names its server in `_meta`.
+pub fn modern_named() -> Wire {
+    let mut w = Wire {
+        records: Vec::new(),
+        exchange: 0,
+        session: None,
+        clock_us: 0,
+    };
+    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), discover_headers());
+    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "0"}, "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "0"}}}})), delivery: Delivery::Delivered });
     w
 }
 
