@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use crate::check::Check;
 use crate::rules::{
-    client, elicitation, headers, jsonrpc, logging, mrtr, pagination, progress, resources,
+    caching, client, elicitation, headers, jsonrpc, logging, mrtr, pagination, progress, resources,
     sampling, schema, security, sessions, stateless, streams, subscriptions, tasks, tools,
     utilities,
 };
@@ -31,6 +31,7 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
         logging::CHECKS,
         resources::CHECKS,
         tools::CHECKS,
+        caching::CHECKS,
         pagination::CHECKS,
         utilities::CHECKS,
         tasks::CHECKS,

@@ -340,6 +340,34 @@ fn good(id: &str) -> Transcript {
                 json!({"resultType": "complete", "taskId": "t9", "status": "failed", "error": {"code": -32603, "message": "interrupted"}}),
             ),
         ]),
+        "tasks.id_unguessable" => task_exchanges(&[
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "a714a828eed2447eae00f66c6858b1de", "status": "working"}),
+            ),
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "b3e06c5daec04993835d32675fce036e", "status": "working"}),
+            ),
+        ]),
+        "cache.hints" => exchanges(
+            modern(),
+            &[
+                (
+                    "tools/list",
+                    json!({}),
+                    json!({"resultType": "complete", "tools": [], "ttlMs": 0, "cacheScope": "private"}),
+                ),
+                // an interim result carries no hints
+                (
+                    "resources/read",
+                    json!({"uri": "x://y"}),
+                    json!({"resultType": "input_required", "requestState": "s"}),
+                ),
+            ],
+        ),
         other => panic!("no passing fixture for {other}"),
     }
 }
@@ -782,6 +810,26 @@ fn bad(id: &str) -> Transcript {
                 json!({"error": {"code": -32602, "message": "unknown task `t9`"}}),
             ),
         ]),
+        "tasks.id_unguessable" => task_exchanges(&[
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "task-0000000000000001", "status": "working"}),
+            ),
+            (
+                "tools/call",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "task-0000000000000002", "status": "working"}),
+            ),
+        ]),
+        "cache.hints" => exchanges(
+            modern(),
+            &[(
+                "prompts/list",
+                json!({}),
+                json!({"resultType": "complete", "prompts": [], "ttlMs": -1, "cacheScope": "everyone"}),
+            )],
+        ),
         other => panic!("no failing fixture for {other}"),
     }
 }

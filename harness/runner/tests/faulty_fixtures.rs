@@ -859,7 +859,20 @@ fn table() -> Vec<Fixture> {
         (
             TaskForgotten,
             TASKS_TRAVEL_2026,
-            vec![("tasks.issued_resolves", fail)],
+            vec![("tasks.issued_resolves", fail.clone())],
+        ),
+        (
+            GuessableTaskIds,
+            TASKS_TRAVEL_2026,
+            vec![("tasks.id_unguessable", fail.clone())],
+        ),
+        (
+            NoCacheHints,
+            DISCOVER_TOOLS_2026,
+            vec![
+                ("cache.hints", fail.clone()),
+                ("schema.server_messages", fail),
+            ],
         ),
     ]
 }

@@ -99,6 +99,17 @@ pub(crate) const CHECKS: &[Check] = &[
         run: issued_tasks_resolve,
     },
     Check {
+        id: "tasks.id_unguessable",
+        rules: &[Rule {
+            versions: Versions::MODERN,
+            level: Level::Must,
+            section: "extensions/tasks#security-considerations",
+            quote: "Task ID unguessability. A server MAY use task IDs as bearer tokens for a server's stored state. Servers MUST generate them with sufficient entropy that a third party cannot enumerate or guess them.",
+        }],
+        needs: Needs::ServerTasks,
+        run: task_ids_unguessable,
+    },
+    Check {
         id: "tasks.capability_required",
         rules: &[Rule {
             versions: Versions::MODERN,
@@ -312,6 +323,54 @@ fn issued_tasks_resolve(a: &Analysis) -> Judged {
                 "the task, until its ttlMs has passed (through restarts too)",
             ));
         }
+    }
+    judged
+}
+
+/// Fewer characters than this cannot hold 64 random bits in hex.
+const MIN_TASK_ID_CHARS: usize = 16;
+
+/// Why task id `id` could be guessed, if it could: too short, all digits (a
+/// counter), or the previous id with only its digits changed.
+fn guessable(id: &str, previous: Option<&str>) -> Option<String> {
+    if id.len() < MIN_TASK_ID_CHARS {
+        return Some(format!("{} characters", id.len()));
+    }
+    if id.bytes().all(|b| b.is_ascii_digit()) {
+        return Some("all digits, a counter".into());
+    }
+    let letters = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_ascii_digit())
+            .collect::<String>()
+    };
+    if let Some(previous) = previous.filter(|p| *p != id && letters(p) == letters(id)) {
+        return Some(format!("the previous id `{previous}` with other digits"));
+    }
+    None
+}
+
+fn task_ids_unguessable(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    let mut previous: Option<String> = None;
+    for x in answers(a).filter(|x| method_of(x.request) == Some("tools/call")) {
+        let Some(id) = x
+            .result()
+            .filter(|r| result_type(r) == Some("task"))
+            .and_then(|r| r.get("taskId"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        judged.examined += 1;
+        if let Some(why) = guessable(id, previous.as_deref()) {
+            judged.findings.push(Finding::at(
+                x.seq,
+                format!("task id `{id}` could be guessed: {why}"),
+                format!("an id of at least {MIN_TASK_ID_CHARS} characters from a random source"),
+            ));
+        }
+        previous = Some(id.to_owned());
     }
     judged
 }

@@ -285,7 +285,7 @@ pub fn modern() -> Wire {
         clock_us: 0,
     };
     let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), discover_headers());
-    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
+    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
     w
 }
 
@@ -307,7 +307,7 @@ pub fn modern_named() -> Wire {
         clock_us: 0,
     };
     let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), discover_headers());
-    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "0"}, "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "0"}}}})), delivery: Delivery::Delivered });
+    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "0"}, "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "0"}}}})), delivery: Delivery::Delivered });
     w
 }
 
