@@ -6,6 +6,7 @@
 pub mod behaviour;
 pub mod runs;
 pub mod serve;
+pub mod serve_stdio;
 pub mod sessions;
 // Logging, sampling and resources/subscribe are deprecated by 2026-07-28 (SEP-2577)
 // but are legacy-era features the reference agents exist to exercise.
@@ -15,4 +16,5 @@ pub mod server_info;
 pub mod store;
 
 pub use serve::{RunningAgents, ServeConfig, ServeError, StoreChoice, serve};
+pub use serve_stdio::serve_stdio;
 pub use server::{AgentSettings, AgentsFactory, ReferenceAgents};

@@ -93,6 +93,10 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The stdio session could not start or broke (its first message was not
+    /// an MCP start, say).
+    #[error("stdio: {0}")]
+    Stdio(String),
 }
 
 /// The agents, serving until [`RunningAgents::shutdown`] or drop.
@@ -182,9 +186,11 @@ async fn no_get_in_2026(
     next.run(request).await
 }
 
-/// Open the store, build the MCP service and start listening.
-pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
-    let backend: Arc<dyn Backend> = match &config.store {
+/// Open the durable store `choice` and its run store.
+pub(crate) async fn open_store(
+    choice: &StoreChoice,
+) -> Result<(Arc<dyn Backend>, RunStore), ServeError> {
+    let backend: Arc<dyn Backend> = match choice {
         StoreChoice::Memory => Arc::new(MemoryBackend::new()),
         StoreChoice::Sqlite(path) => {
             let path = path.clone();
@@ -199,6 +205,12 @@ pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
             .await
             .map_err(|_| StoreError::WriterGone)??
     };
+    Ok((backend, runs))
+}
+
+/// Open the store, build the MCP service and start listening.
+pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
+    let (backend, runs) = open_store(&config.store).await?;
     let events = ResumableEventStore::new(backend.clone(), config.retention);
     let factory = AgentsFactory::new(config.settings, runs);
     let cancel = CancellationToken::new();

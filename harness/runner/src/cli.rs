@@ -46,12 +46,15 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the reference agents (travel, research, long-running) over streamable HTTP.
+    /// Serve the reference agents (travel, research, long-running, itinerary) over
+    /// streamable HTTP, or over stdio.
     ///
     /// Examples:
     ///   mcp-harness serve
     ///   mcp-harness serve --time-scale 0.05 --store /tmp/agents.db
     /// then point any MCP client at http://127.0.0.1:8006/mcp
+    ///   mcp-harness serve --stdio
+    /// as the command an MCP client starts (JSON-RPC lines on stdin and stdout)
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Run the recording chaos proxy in front of a server.
@@ -426,6 +429,10 @@ struct ServeArgs {
     /// Address to listen on. Binds loopback only unless you give another address.
     #[arg(long, default_value = "127.0.0.1:8006", value_name = "ADDR")]
     listen: SocketAddr,
+    /// Serve one client over stdin and stdout instead of HTTP (newline-delimited
+    /// JSON-RPC; logs on stderr; exits when stdin closes).
+    #[arg(long, conflicts_with_all = ["listen", "allow_hosts", "allow_origins"])]
+    stdio: bool,
     /// Multiplies every step's sleep: 1 is the original 2 s a step, 0.01 makes a call take milliseconds.
     #[arg(long, default_value_t = 1.0, value_name = "F", value_parser = parse_time_scale)]
     time_scale: f64,
@@ -1007,6 +1014,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         StoreChoice::Memory => "in memory (nothing survives a restart)".to_owned(),
         StoreChoice::Sqlite(path) => format!("in {}", path.display()),
     };
+    if args.stdio {
+        let settings = AgentSettings {
+            time_scale: args.time_scale,
+            input_timeout: args.input_timeout,
+        };
+        eprintln!("reference agents on stdio (state {store_note}); closing stdin stops them");
+        mcp_harness_agents::serve_stdio(settings, args.store).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let agents = mcp_harness_agents::serve(ServeConfig {
         listen: args.listen,
         settings: AgentSettings {
@@ -1022,7 +1038,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     eprintln!(
-        "reference agents on {} (tools: travel_agent, research_agent, long_running_agent; state {store_note}); Ctrl-C stops",
+        "reference agents on {} (tools: travel_agent, research_agent, long_running_agent, itinerary_agent; state {store_note}); Ctrl-C stops",
         agents.url()
     );
     let _ = tokio::signal::ctrl_c().await;
