@@ -102,13 +102,18 @@ pub async fn stamp_results(
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     tokio::spawn(async move {
         let mut upstream = body.into_data_stream();
-        let mut pending = String::new();
+        // Bytes, not text: a chunk may end inside a multi-byte character,
+        // while an event block always ends whole.
+        let mut pending: Vec<u8> = Vec::new();
         while let Some(Ok(chunk)) = upstream.next().await {
-            pending.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = pending.find("\n\n") {
-                let block: String = pending.drain(..end + 2).collect();
-                let stamped = format!("{}\n\n", stamp_event(&block[..end]));
-                if tx.send(Bytes::from(stamped)).await.is_err() {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = pending.drain(..end + 2).collect();
+                let stamped = match std::str::from_utf8(&block[..end]) {
+                    Ok(text) => Bytes::from(format!("{}\n\n", stamp_event(text))),
+                    Err(_) => Bytes::from(block), // not UTF-8: pass it on as it came
+                };
+                if tx.send(stamped).await.is_err() {
                     return; // the client went away: drop the server's stream
                 }
             }
@@ -139,6 +144,52 @@ mod tests {
         assert!(!stamp_message(&mut note));
         let mut error = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": 1, "message": "x"}});
         assert!(!stamp_message(&mut error));
+    }
+
+    #[tokio::test]
+    async fn an_event_split_inside_a_character_is_stamped_whole() {
+        use axum::routing::post;
+        let event =
+            "id: 1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"text\":\"Kraków\"}}\n\n";
+        let bytes = event.as_bytes().to_vec();
+        let split = event.find('ó').unwrap() + 1; // inside the two bytes of `ó`
+        let app = axum::Router::new()
+            .route(
+                "/",
+                post(move || {
+                    let (a, b) = (bytes[..split].to_vec(), bytes[split..].to_vec());
+                    async move {
+                        let chunks = futures::stream::iter(
+                            [a, b].map(|c| Ok::<_, Infallible>(Bytes::from(c))),
+                        );
+                        axum::response::Response::builder()
+                            .header("content-type", "text/event-stream")
+                            .body(Body::from_stream(chunks))
+                            .unwrap()
+                    }
+                }),
+            )
+            .layer(axum::middleware::from_fn(stamp_results));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let text = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(&url)
+            .header("mcp-protocol-version", "2026-07-28")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        server.abort();
+        assert!(
+            text.contains("Kraków") && text.contains(SERVER_INFO_KEY),
+            "{text}"
+        );
     }
 
     #[test]
