@@ -8,7 +8,7 @@
 use mcp_harness_wire::header_value;
 use serde_json::Value;
 
-use super::support::{is_response, short};
+use super::support::{error_code, is_response, short};
 use crate::analysis::{Analysis, Exchange};
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
@@ -103,9 +103,7 @@ fn mismatch_refused(a: &Analysis) -> Judged {
             .server_messages()
             .find(|(_, m, _)| is_response(m))
             .map(|(_, m, _)| m);
-        let code = answer
-            .and_then(|m| m.pointer("/error/code"))
-            .and_then(Value::as_i64);
+        let code = answer.and_then(error_code);
         if x.status() == Some(400) && code == Some(-32020) {
             continue;
         }

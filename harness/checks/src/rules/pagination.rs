@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::support::{answered, short};
+use super::support::{answered, error_code, short};
 use crate::analysis::Analysis;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
@@ -113,7 +113,7 @@ fn invalid_cursor_refused(a: &Analysis) -> Judged {
                 continue;
             }
             judged.examined += 1;
-            let observed = match page.answer.pointer("/error/code").and_then(Value::as_i64) {
+            let observed = match error_code(page.answer) {
                 Some(-32602) => continue,
                 Some(code) => format!(
                     "{method} with the invalid cursor `{INVALID_CURSOR}` answered with error code {code}"

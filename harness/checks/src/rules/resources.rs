@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::support::{answered, short};
+use super::support::{answered, error_code, short};
 use crate::analysis::Analysis;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
@@ -56,7 +56,7 @@ fn not_found_code(a: &Analysis) -> Judged {
         }
         let (seq, answer) = (read.seq, read.answer);
         judged.examined += 1;
-        let observed = match answer.pointer("/error/code").and_then(Value::as_i64) {
+        let observed = match error_code(answer) {
             Some(code) if code == wanted => continue,
             Some(code) => format!(
                 "a read of `{MISSING_RESOURCE_URI}` (which no server has) answered with error code {code}"

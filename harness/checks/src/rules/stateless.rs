@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::support::{Answered, answered, answers, short};
+use super::support::{Answered, answered, answers, error_code, short};
 use crate::analysis::{Analysis, KNOWN_VERSIONS};
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
@@ -211,7 +211,7 @@ fn missing_meta_refused(a: &Analysis) -> Judged {
             continue;
         }
         judged.examined += 1;
-        let code = answer.pointer("/error/code").and_then(Value::as_i64);
+        let code = error_code(answer);
         let status = exchange.status();
         if code == Some(-32602) && status == Some(400) {
             continue;

@@ -198,6 +198,11 @@ pub(crate) fn only_if_declared(a: &Analysis, method: &str, capability: &str) -> 
     judged
 }
 
+/// The JSON-RPC error code of a response, if it is an error.
+pub(crate) fn error_code(message: &Value) -> Option<i64> {
+    message.pointer("/error/code").and_then(Value::as_i64)
+}
+
 /// A request of the client and the server's answer to it.
 #[derive(Clone, Copy)]
 pub(crate) struct Answered<'a> {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::support::{Answered, answers, delivered_in_order, method_of, short};
+use super::support::{Answered, answers, delivered_in_order, error_code, method_of, short};
 use crate::analysis::Analysis;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
@@ -267,7 +267,7 @@ fn unknown_ids_refused(a: &Analysis, methods: &[&str]) -> Judged {
             continue;
         }
         judged.examined += 1;
-        if answer.pointer("/error/code").and_then(Value::as_i64) != Some(-32602) {
+        if error_code(answer) != Some(-32602) {
             judged.findings.push(Finding::at(
                 seq,
                 format!(
@@ -313,7 +313,7 @@ fn issued_tasks_resolve(a: &Analysis) -> Judged {
             continue; // it may be gone: its time to live has passed
         }
         judged.examined += 1;
-        if x.answer.pointer("/error/code").and_then(Value::as_i64) == Some(-32602) {
+        if error_code(x.answer) == Some(-32602) {
             judged.findings.push(Finding::at(
                 x.seq,
                 format!(
@@ -389,7 +389,7 @@ fn undeclared_task_requests_refused(a: &Analysis) -> Judged {
             continue;
         }
         judged.examined += 1;
-        if answer.pointer("/error/code").and_then(Value::as_i64) != Some(-32021) {
+        if error_code(answer) != Some(-32021) {
             judged.findings.push(Finding::at(
                 seq,
                 format!(

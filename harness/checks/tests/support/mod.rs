@@ -278,6 +278,13 @@ pub fn tasks(statuses: &[&str]) -> Wire {
 
 /// A stateless 2026-07-28 run: `server/discover`, then nothing.
 pub fn modern() -> Wire {
+    discovered(
+        json!({"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "s", "version": "0"}}),
+    )
+}
+
+/// A 2026-07-28 wire that starts with `server/discover` answered with `result`.
+fn discovered(result: Value) -> Wire {
     let mut w = Wire {
         records: Vec::new(),
         exchange: 0,
@@ -285,7 +292,13 @@ pub fn modern() -> Wire {
         clock_us: 0,
     };
     let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), discover_headers());
-    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "s", "version": "0"}}})), delivery: Delivery::Delivered });
+    w.push(WireEvent::Response {
+        exchange: discover,
+        status: 200,
+        headers: Box::default(),
+        body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": result})),
+        delivery: Delivery::Delivered,
+    });
     w
 }
 
@@ -300,15 +313,9 @@ pub fn discover_headers() -> Headers {
 
 /// [`modern`] whose `server/discover` result names its server in `_meta`.
 pub fn modern_named() -> Wire {
-    let mut w = Wire {
-        records: Vec::new(),
-        exchange: 0,
-        session: None,
-        clock_us: 0,
-    };
-    let discover = w.request("POST", json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}}), discover_headers());
-    w.push(WireEvent::Response { exchange: discover, status: 200, headers: Box::default(), body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 0, "result": {"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "0"}, "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "0"}}}})), delivery: Delivery::Delivered });
-    w
+    discovered(
+        json!({"resultType": "complete", "ttlMs": 0, "cacheScope": "private", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "0"}, "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "s", "version": "0"}}}),
+    )
 }
 
 /// A 2026-07-28 tool call (with `log_level` in its `_meta` when given) whose
