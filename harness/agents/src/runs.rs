@@ -65,6 +65,11 @@ pub struct RunRecord {
     pub created_ms: i64,
     /// Last change, ms since the Unix epoch.
     pub updated_ms: i64,
+    /// The fingerprint of the credential (`Authorization`) of the call that
+    /// started the run, if it carried one: only requests with the same
+    /// credential see the run (tasks bound to their creator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl RunRecord {
@@ -120,6 +125,7 @@ impl RunStore {
         &self,
         tool: &str,
         arguments: serde_json::Value,
+        owner: Option<String>,
     ) -> Result<RunRecord, StoreError> {
         let now = now_ms();
         self.put(RunRecord {
@@ -134,6 +140,7 @@ impl RunStore {
             note: None,
             created_ms: now,
             updated_ms: now,
+            owner,
         })
         .await
     }

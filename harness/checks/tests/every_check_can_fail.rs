@@ -340,6 +340,9 @@ fn good(id: &str) -> Transcript {
                 json!({"resultType": "complete", "taskId": "t9", "status": "failed", "error": {"code": -32603, "message": "interrupted"}}),
             ),
         ]),
+        "tasks.owner_only" => {
+            owned_task(json!({"error": {"code": -32602, "message": "unknown task"}}))
+        }
         "tasks.id_unguessable" => task_exchanges(&[
             (
                 "tools/call",
@@ -810,6 +813,7 @@ fn bad(id: &str) -> Transcript {
                 json!({"error": {"code": -32602, "message": "unknown task `t9`"}}),
             ),
         ]),
+        "tasks.owner_only" => owned_task(json!({"resultType": "complete"})),
         "tasks.id_unguessable" => task_exchanges(&[
             (
                 "tools/call",
@@ -916,6 +920,34 @@ fn with_tasks(mut params: Value) -> Value {
 }
 
 /// A 2026-07-28 transcript with a server that declares tasks, then `calls`.
+/// A task created with one credential and polled with it, then cancelled
+/// with another credential, answered with `foreign_answer`.
+fn owned_task(foreign_answer: Value) -> Transcript {
+    credentialed_exchanges(
+        tasks(&[]),
+        &[
+            (
+                "tools/call",
+                "Bearer owner",
+                with_tasks(json!({"name": "t"})),
+                json!({"resultType": "task", "taskId": "a714a828eed2447eae00f66c6858b1de", "status": "working"}),
+            ),
+            (
+                "tasks/get",
+                "Bearer owner",
+                with_tasks(json!({"taskId": "a714a828eed2447eae00f66c6858b1de"})),
+                json!({"resultType": "complete", "taskId": "a714a828eed2447eae00f66c6858b1de", "status": "working"}),
+            ),
+            (
+                "tasks/cancel",
+                "Bearer intruder",
+                with_tasks(json!({"taskId": "a714a828eed2447eae00f66c6858b1de"})),
+                foreign_answer,
+            ),
+        ],
+    )
+}
+
 fn task_exchanges(calls: &[(&str, Value, Value)]) -> Transcript {
     exchanges(tasks(&[]), calls)
 }

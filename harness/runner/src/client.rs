@@ -100,6 +100,12 @@ impl CallHooks for NoHooks {
     async fn after_event(&mut self, _: u32) {}
 }
 
+/// The bearer token of a task's creator in a case with an intruder (fixed, so
+/// its fingerprint in a transcript is the same every run; it grants nothing).
+pub const OWNER_TOKEN: &str = "mcp-harness-task-owner";
+/// The bearer token of the other client that tries the creator's task.
+pub const INTRUDER_TOKEN: &str = "mcp-harness-intruder";
+
 /// A scripted MCP client of one server URL.
 pub struct ScriptedClient {
     http: reqwest::Client,
@@ -117,6 +123,11 @@ pub struct ScriptedClient {
     first_retry: Option<FirstRetry>,
     /// After how many `tasks/get` polls the next call cancels its task, if it does.
     cancel_task_after_polls: Option<u32>,
+    /// After how many `tasks/get` polls another client (another credential)
+    /// tries the next call's task, if one does.
+    intruder_after_polls: Option<u32>,
+    /// The bearer token sent as `Authorization`, if any.
+    bearer: Option<String>,
     limit: Duration,
     /// Readers of standalone GET streams, stopped when the client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
@@ -184,6 +195,8 @@ impl ScriptedClient {
             log_level: None,
             first_retry: None,
             cancel_task_after_polls: None,
+            intruder_after_polls: None,
+            bearer: None,
             limit: Duration::from_secs(30),
             listeners: Vec::new(),
             listened: Default::default(),
@@ -208,6 +221,8 @@ impl ScriptedClient {
             log_level: self.log_level.clone(),
             first_retry: self.first_retry,
             cancel_task_after_polls: self.cancel_task_after_polls,
+            intruder_after_polls: self.intruder_after_polls,
+            bearer: self.bearer.clone(),
             limit: self.limit,
             listeners: Vec::new(),
             listened: Default::default(),
@@ -247,6 +262,15 @@ impl ScriptedClient {
     /// `tasks/get` polls; `None` lets them run.
     pub fn set_cancel_task_after_polls(&mut self, polls: Option<u32>) {
         self.cancel_task_after_polls = polls;
+    }
+
+    /// After this many `tasks/get` polls of the next calls' tasks, another
+    /// client (bearer token [`INTRUDER_TOKEN`]) sends `tasks/get`,
+    /// `tasks/update` and `tasks/cancel` for the task, whose own requests
+    /// then carry [`OWNER_TOKEN`]; `None`: no intruder, and no token.
+    pub fn set_intruder_after_polls(&mut self, polls: Option<u32>) {
+        self.intruder_after_polls = polls;
+        self.bearer = polls.map(|_| OWNER_TOKEN.to_owned());
     }
 
     /// How long a call (and each read) may take before the client gives up.
@@ -322,6 +346,9 @@ impl ScriptedClient {
         }
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
+        }
+        if let Some(token) = &self.bearer {
+            request = request.bearer_auth(token);
         }
         if self.modern() && !self.breaks(crate::scenario::ClientFault::OmitMcpHeaders) {
             if let Some(method) = body.get("method").and_then(Value::as_str) {
@@ -721,6 +748,27 @@ impl ScriptedClient {
         }
     }
 
+    /// Another client (another bearer token) tries task `task_id`: reads it,
+    /// answers it and cancels it. What the server answers is for the checks
+    /// (`tasks.owner_only`) to judge; the call goes on either way.
+    async fn intrude(&mut self, task_id: &str) {
+        let owner = self.bearer.replace(INTRUDER_TOKEN.to_owned());
+        for (method, extra) in [
+            ("tasks/get", json!({})),
+            ("tasks/update", json!({"inputResponses": {}})),
+            ("tasks/cancel", json!({})),
+        ] {
+            let id = self.take_id();
+            let mut params = json!({"taskId": task_id, "_meta": self.meta()});
+            if let (Some(p), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
+                p.extend(extra.clone());
+            }
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+            let _ = self.request(body).await;
+        }
+        self.bearer = owner;
+    }
+
     /// Follow a task (2026-07-28 tasks extension) created by a call: poll
     /// `tasks/get` at the interval the server asks for, answer its input
     /// requests with `tasks/update`, and take its final result or error.
@@ -761,6 +809,9 @@ impl ScriptedClient {
                     outcome.error = Some(error.clone());
                     return Ok(());
                 }
+            }
+            if self.intruder_after_polls == Some(polls) {
+                self.intrude(&task_id).await;
             }
             polls += 1;
             let id = self.take_id();

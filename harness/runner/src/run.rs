@@ -1222,6 +1222,7 @@ async fn play_call(
     client.set_log_level(call.log_level.clone());
     client.set_first_retry(call.first_retry);
     client.set_cancel_task_after_polls(call.cancel_task_after_polls);
+    client.set_intruder_after_polls(call.intruder_after_polls);
     match client
         .call(
             &binding.tool,

@@ -282,6 +282,12 @@ pub struct CallStep {
     /// polls of the call's task, then poll on to its end.
     #[serde(default)]
     pub cancel_task_after_polls: Option<u32>,
+    /// 2026-07-28 tasks: after this many `tasks/get` polls of the call's
+    /// task, another client (another bearer token) sends `tasks/get`,
+    /// `tasks/update` and `tasks/cancel` for it; the call's own requests
+    /// carry a token of their own. Judged by `tasks.owner_only`.
+    #[serde(default)]
+    pub intruder_after_polls: Option<u32>,
 }
 
 /// Which event id of a named call a `resume` step sends as `Last-Event-ID`.

@@ -457,6 +457,18 @@ tool = "elicits"
 expect = "any"
 "#;
 
+const INTRUDER_2026: &str = r#"
+description = "another client reads, answers and cancels a waiting task it did not create"
+versions = ["2026-07-28"]
+[client]
+capabilities = ["elicitation", "tasks"]
+[[steps]]
+do = "call"
+tool = "elicits"
+intruder_after_polls = 0
+expect = "any"
+"#;
+
 const UNKNOWN_TASK_2026: &str = r#"
 description = "tasks/get, tasks/update and tasks/cancel of a task id the server never issued"
 versions = ["2026-07-28"]
@@ -865,6 +877,11 @@ fn table() -> Vec<Fixture> {
             GuessableTaskIds,
             TASKS_TRAVEL_2026,
             vec![("tasks.id_unguessable", fail.clone())],
+        ),
+        (
+            TasksOpenToAnyone,
+            INTRUDER_2026,
+            vec![("tasks.owner_only", Outcome::Warn)],
         ),
         (
             NoCacheHints,

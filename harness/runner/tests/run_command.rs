@@ -624,3 +624,39 @@ fn every_subcommand_shows_examples_line_by_line() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn a_transcript_keeps_a_fingerprint_of_each_credential_never_the_credential() {
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(&[
+        "run",
+        "tasks/intruder",
+        "--format",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let verdicts = report["cases"][0]["verdicts"].as_array().unwrap();
+    let owner_only = verdicts
+        .iter()
+        .find(|v| v["check"] == "tasks.owner_only")
+        .unwrap();
+    assert_eq!(owner_only["outcome"]["outcome"], "pass", "{owner_only}");
+    assert_eq!(owner_only["examined"], 3, "{owner_only}");
+    let transcript = std::fs::read_to_string(
+        out.path()
+            .join("transcripts")
+            .join("tasks__intruder@2026-07-28.jsonl"),
+    )
+    .unwrap();
+    for token in [
+        mcp_harness::client::OWNER_TOKEN,
+        mcp_harness::client::INTRUDER_TOKEN,
+    ] {
+        assert!(!transcript.contains(token), "{token} was recorded");
+        let fingerprint = mcp_harness_wire::credential::fingerprint(&format!("Bearer {token}"));
+        assert!(transcript.contains(&fingerprint), "no {fingerprint}");
+    }
+}

@@ -2,6 +2,7 @@
 //! what crossed the wire. Pure, deterministic, no I/O.
 #![warn(missing_docs)]
 
+pub mod credential;
 pub mod header_value;
 pub mod sse;
 pub mod transcript;

@@ -57,10 +57,14 @@ pub struct Headers {
     /// `Mcp-Name` (2026-07-28: mirrors `params.name` or `params.uri`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcp_name: Option<String>,
+    /// `Authorization`, as its [`crate::credential::fingerprint`] (never the
+    /// credential itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<String>,
 }
 
 /// The names of the headers kept in [`Headers`], lower case.
-pub const RECORDED_HEADERS: [&str; 9] = [
+pub const RECORDED_HEADERS: [&str; 10] = [
     "mcp-session-id",
     "mcp-protocol-version",
     "last-event-id",
@@ -70,12 +74,18 @@ pub const RECORDED_HEADERS: [&str; 9] = [
     "accept",
     "mcp-method",
     "mcp-name",
+    "authorization",
 ];
 
 impl Headers {
-    /// Keep `value` if `name` (any case) is one of [`RECORDED_HEADERS`].
+    /// Keep `value` if `name` (any case) is one of [`RECORDED_HEADERS`]
+    /// (`Authorization` as its fingerprint).
     pub fn keep(&mut self, name: &str, value: &str) {
         let slot = match name.to_ascii_lowercase().as_str() {
+            "authorization" => {
+                self.authorization = Some(crate::credential::fingerprint(value));
+                return;
+            }
             "mcp-session-id" => &mut self.mcp_session_id,
             "mcp-protocol-version" => &mut self.mcp_protocol_version,
             "last-event-id" => &mut self.last_event_id,

@@ -110,6 +110,7 @@ impl ReferenceAgents {
             .start(
                 ToolKind::Itinerary.name(),
                 serde_json::to_value(&args).unwrap_or_default(),
+                super::credential_of(ctx),
             )
             .await
             .map_err(super::store_error)?;

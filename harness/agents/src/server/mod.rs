@@ -149,6 +149,16 @@ fn level_rank(level: LoggingLevel) -> u8 {
     }
 }
 
+/// The fingerprint of the request's `Authorization` header, if it has one
+/// (the agents never keep a credential, only this).
+fn credential_of(ctx: &RequestContext<RoleServer>) -> Option<String> {
+    let parts = ctx.extensions.get::<axum::http::request::Parts>()?;
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
+    Some(mcp_harness_wire::credential::fingerprint(
+        &String::from_utf8_lossy(value.as_bytes()),
+    ))
+}
+
 fn is_modern(ctx: &RequestContext<RoleServer>) -> bool {
     ctx.protocol_version()
         .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
@@ -319,7 +329,7 @@ impl ReferenceAgents {
         let run = self
             .shared
             .runs
-            .start(tool.name(), arguments)
+            .start(tool.name(), arguments, credential_of(ctx))
             .await
             .map_err(store_error)?;
         if modern && caps.as_ref().is_some_and(|c| c.supports_tasks()) {
@@ -785,6 +795,12 @@ impl ServerHandler for ReferenceAgents {
             return Ok(result.into());
         }
         let run = self.run_by_uri(&request.uri).await?;
+        if run.owner.is_some() && run.owner != credential_of(&ctx) {
+            return Err(McpError::resource_not_found(
+                format!("no resource `{}`", request.uri),
+                Some(json!({ "uri": request.uri })),
+            ));
+        }
         let text = serde_json::to_string_pretty(&run)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let run = json!({
@@ -840,7 +856,7 @@ impl ServerHandler for ReferenceAgents {
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, McpError> {
         tasks::require_extension(&ctx)?;
-        let run = self.run_by_id(&request.task_id).await?;
+        let run = self.task_of(&request.task_id, &ctx).await?;
         Ok(GetTaskResult::new(tasks::detailed(&run)))
     }
 
@@ -850,7 +866,7 @@ impl ServerHandler for ReferenceAgents {
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         tasks::require_extension(&ctx)?;
-        let run = self.run_by_id(&request.task_id).await?;
+        let run = self.task_of(&request.task_id, &ctx).await?;
         self.shared.tasks.answer(&run.id, request.input_responses);
         Ok(())
     }
@@ -861,7 +877,7 @@ impl ServerHandler for ReferenceAgents {
         ctx: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         tasks::require_extension(&ctx)?;
-        let run = self.run_by_id(&request.task_id).await?;
+        let run = self.task_of(&request.task_id, &ctx).await?;
         if !run.status.is_terminal() {
             self.shared.tasks.cancel(&run.id);
         }
@@ -870,6 +886,24 @@ impl ServerHandler for ReferenceAgents {
 }
 
 impl ReferenceAgents {
+    /// The run behind task `id`, for a request with the credential that
+    /// created it; another client's task is answered as an unknown one, so
+    /// its existence does not leak.
+    async fn task_of(
+        &self,
+        id: &str,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<RunRecord, McpError> {
+        let run = self.run_by_id(id).await?;
+        if run.owner.is_some() && run.owner != credential_of(ctx) {
+            return Err(McpError::invalid_params(
+                format!("unknown task `{id}`"),
+                None,
+            ));
+        }
+        Ok(run)
+    }
+
     async fn run_by_id(&self, id: &str) -> Result<RunRecord, McpError> {
         self.shared
             .runs

@@ -110,6 +110,17 @@ pub(crate) const CHECKS: &[Check] = &[
         run: task_ids_unguessable,
     },
     Check {
+        id: "tasks.owner_only",
+        rules: &[Rule {
+            versions: Versions::MODERN,
+            level: Level::Should,
+            section: "extensions/tasks#security-considerations",
+            quote: "Auth binding. Servers MUST perform authentication and authorization checks on each task-related request to ensure that the client has permission to access a task. (A warning here: a server with no authentication has no client to bind a task to, and the wire cannot show whether it authenticates.)",
+        }],
+        needs: Needs::ServerTasks,
+        run: foreign_task_requests_refused,
+    },
+    Check {
         id: "tasks.capability_required",
         rules: &[Rule {
             versions: Versions::MODERN,
@@ -281,16 +292,74 @@ fn unknown_ids_refused(a: &Analysis, methods: &[&str]) -> Judged {
     judged
 }
 
-/// Each task a tool call created: id, when (µs into the recording), and its
-/// `ttlMs` (`None`: unlimited).
-fn created_tasks(a: &Analysis) -> BTreeMap<String, (u64, Option<u64>)> {
+/// A task request with another credential than the task's creator had
+/// (another fingerprint, or none where the creator sent one) must not be
+/// served: an answer with a result reads, answers or cancels another
+/// client's task.
+fn foreign_task_requests_refused(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    let created = created_tasks(a);
+    for Answered {
+        exchange,
+        request,
+        seq,
+        answer,
+    } in answers(a)
+    {
+        let method = method_of(request).unwrap_or("");
+        if !TASK_METHODS.contains(&method) {
+            continue;
+        }
+        let Some(id) = request.pointer("/params/taskId").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(Created { owner, .. }) = created.get(id) else {
+            continue;
+        };
+        let requester = &exchange.headers.authorization;
+        if owner.is_none() || requester == owner {
+            continue;
+        }
+        judged.examined += 1;
+        if answer.get("result").is_some() {
+            let who = requester.as_deref().unwrap_or("no credential");
+            let creator = owner.as_deref().unwrap_or("none");
+            judged.findings.push(Finding::at(
+                seq,
+                format!(
+                    "{method} of task `{id}` with another client's credential ({who}; the task's creator sent {creator}) was served: {}",
+                    short(answer)
+                ),
+                "an error: a task is bound to the credential that created it",
+            ));
+        }
+    }
+    judged
+}
+
+/// A task a tool call created.
+struct Created {
+    /// When (µs into the recording).
+    at_us: u64,
+    /// Its `ttlMs` (`None`: unlimited).
+    ttl_ms: Option<u64>,
+    /// The fingerprint of the credential (`Authorization`) the call carried.
+    owner: Option<String>,
+}
+
+/// Each task a tool call created, by id.
+fn created_tasks(a: &Analysis) -> BTreeMap<String, Created> {
     answers(a)
         .filter(|x| method_of(x.request) == Some("tools/call"))
         .filter_map(|x| {
             let result = x.result().filter(|r| result_type(r) == Some("task"))?;
             let id = result.get("taskId")?.as_str()?.to_owned();
-            let ttl = result.get("ttlMs").and_then(Value::as_u64);
-            Some((id, (x.exchange.request_at_us, ttl)))
+            let created = Created {
+                at_us: x.exchange.request_at_us,
+                ttl_ms: result.get("ttlMs").and_then(Value::as_u64),
+                owner: x.exchange.headers.authorization.clone(),
+            };
+            Some((id, created))
         })
         .collect()
 }
@@ -305,11 +374,14 @@ fn issued_tasks_resolve(a: &Analysis) -> Judged {
         let Some(id) = x.request.pointer("/params/taskId").and_then(Value::as_str) else {
             continue;
         };
-        let Some((at_us, ttl_ms)) = created.get(id) else {
+        let Some(task) = created.get(id) else {
             continue;
         };
-        let age_ms = x.exchange.request_at_us.saturating_sub(*at_us) / 1000;
-        if ttl_ms.is_some_and(|ttl| age_ms > ttl) {
+        if task.owner.is_some() && task.owner != x.exchange.headers.authorization {
+            continue; // another client's request: refusing it is right (tasks.owner_only)
+        }
+        let age_ms = x.exchange.request_at_us.saturating_sub(task.at_us) / 1000;
+        if task.ttl_ms.is_some_and(|ttl| age_ms > ttl) {
             continue; // it may be gone: its time to live has passed
         }
         judged.examined += 1;

@@ -369,13 +369,27 @@ pub fn not_found(code: i64) -> Value {
 
 /// Requests on `w`, each `(method, params, result-or-error)` answered with a
 /// JSON body: a result object, or `{"error": ...}` for an error.
-pub fn exchanges(mut w: Wire, calls: &[(&str, Value, Value)]) -> Transcript {
-    for (n, (method, params, answer)) in calls.iter().enumerate() {
+pub fn exchanges(w: Wire, calls: &[(&str, Value, Value)]) -> Transcript {
+    let calls: Vec<(&str, &str, Value, Value)> = calls
+        .iter()
+        .map(|(method, params, answer)| (*method, "", params.clone(), answer.clone()))
+        .collect();
+    credentialed_exchanges(w, &calls)
+}
+
+/// [`exchanges`], each request with an `Authorization` header value (none
+/// when empty): `(method, authorization, params, answer)`.
+pub fn credentialed_exchanges(mut w: Wire, calls: &[(&str, &str, Value, Value)]) -> Transcript {
+    for (n, (method, authorization, params, answer)) in calls.iter().enumerate() {
         let id = 10 + n as u64;
+        let mut headers = Headers::default();
+        if !authorization.is_empty() {
+            headers.keep("Authorization", authorization);
+        }
         let x = w.request(
             "POST",
             json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-            Headers::default(),
+            headers,
         );
         let body = match answer.get("error") {
             Some(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
