@@ -21,6 +21,12 @@ if [ ! -d fixtures/typescript_sdk/node_modules/@modelcontextprotocol/sdk ]; then
     npm ci --prefix fixtures/typescript_sdk --no-audit --no-fund --silent
 fi
 
+# A third-party stdio server from npm (fixtures/npm_stdio: the reference servers'
+# filesystem server), at the version pinned in its package-lock.json.
+if [ ! -d fixtures/npm_stdio/node_modules/@modelcontextprotocol/server-filesystem ]; then
+    npm ci --prefix fixtures/npm_stdio --no-audit --no-fund --silent
+fi
+
 cargo build --workspace --all-targets --locked
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -105,6 +105,27 @@ impl RunStore {
         })
     }
 
+    /// A secret of `len` random bytes named `name`, kept in the store: the
+    /// same bytes after a restart on a durable store (so what one process
+    /// sealed, the next one opens), new ones in memory.
+    pub fn durable_secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
+        let slot = format!("mcp-harness:secret:{name}");
+        if let Some(hex) = self.backend.session_load(&slot)?
+            && let Some(bytes) = from_hex(&hex)
+            && bytes.len() == len
+        {
+            return Ok(bytes);
+        }
+        let mut bytes = Vec::with_capacity(len + 16);
+        while bytes.len() < len {
+            bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        }
+        bytes.truncate(len);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.backend.session_save(&slot, &hex)?;
+        Ok(bytes)
+    }
+
     /// Receives the URI of every run that changes.
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.changes.subscribe()
@@ -178,4 +199,15 @@ impl RunStore {
             .await
             .map_err(|_| StoreError::WriterGone)?
     }
+}
+
+/// The bytes of a lowercase hex string, if it is one.
+fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(hex.get(at..at + 2)?, 16).ok())
+        .collect()
 }

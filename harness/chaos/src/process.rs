@@ -162,6 +162,41 @@ fn says_address_in_use(stderr: &str) -> bool {
     .any(|m| text.contains(m))
 }
 
+/// `sh -c "exec COMMAND"` in a process group of its own, killed when dropped
+/// and when the harness dies (PR_SET_PDEATHSIG): a command nothing outlives.
+pub(crate) fn owned_shell_command(command: &str) -> Command {
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("exec {command}"))
+        .kill_on_drop(true)
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
+    unsafe {
+        shell.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    shell
+}
+
+/// SIGKILL process group `pid` and reap `child`, without an async context
+/// (for `Drop`): the group is killed, so this is quick (1 s at most).
+pub(crate) fn kill_and_reap_blocking(mut child: Child, pid: u32) {
+    // SAFETY: signalling our own child's process group.
+    unsafe {
+        libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+    }
+    let _ = child.start_kill();
+    for _ in 0..200 {
+        if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A running (or killed) target server.
 pub struct TargetProcess {
     template: String,
@@ -248,22 +283,11 @@ impl TargetProcess {
     }
 
     async fn spawn_and_wait(&mut self, ready_within: Duration) -> Result<(), ProcessError> {
-        let mut command = Command::new("sh");
+        let mut command = owned_shell_command(&self.command);
         command
-            .arg("-c")
-            .arg(format!("exec {}", self.command))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe; it only sets this child's death signal.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+            .stderr(Stdio::piped());
         let mut child = command.spawn().map_err(|source| ProcessError::Spawn {
             command: self.command.clone(),
             source,
@@ -348,19 +372,8 @@ impl TargetProcess {
 
 impl Drop for TargetProcess {
     fn drop(&mut self) {
-        if let (Some(mut child), Some(pid)) = (self.child.take(), self.pid.take()) {
-            // SAFETY: signalling our own child's process group.
-            unsafe {
-                libc::killpg(pid as libc::pid_t, libc::SIGKILL);
-            }
-            let _ = child.start_kill();
-            // Reap without an async context: the group is SIGKILLed, so this is quick.
-            for _ in 0..200 {
-                if matches!(child.try_wait(), Ok(Some(_)) | Err(_)) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            }
+        if let (Some(child), Some(pid)) = (self.child.take(), self.pid.take()) {
+            kill_and_reap_blocking(child, pid);
         }
     }
 }

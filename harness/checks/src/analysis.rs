@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use mcp_harness_wire::{Delivery, EndReason, Headers, Transcript, WireEvent};
+use mcp_harness_wire::stdio_route::{Route, Router};
+use mcp_harness_wire::{
+    Body, Delivery, EndReason, Headers, ProcessEvent, Side, Transcript, WireEvent,
+};
 use serde_json::Value;
 
 /// The version assumed when nothing in the transcript names one.
@@ -49,6 +52,241 @@ pub struct EventView {
     pub not_json: Option<String>,
     /// Whether the client got it.
     pub delivery: Delivery,
+}
+
+/// One line of a stdio transcript, as judged.
+#[derive(Debug, Clone)]
+pub struct StdioLine {
+    /// Transcript record.
+    pub seq: u64,
+    /// Which server process.
+    pub process: u64,
+    /// Who wrote it.
+    pub from: Side,
+    /// The JSON, if the line was JSON.
+    pub message: Option<Value>,
+    /// The text, if the line was not JSON (and not too long to keep).
+    pub text: Option<String>,
+    /// The line was empty.
+    pub empty: bool,
+    /// The line was longer than the recording limit: its size.
+    pub truncated: Option<u64>,
+    /// The line was not valid UTF-8.
+    pub invalid_utf8: bool,
+}
+
+/// Something that happened to a stdio server process.
+#[derive(Debug, Clone)]
+pub struct ProcessRecord {
+    /// Transcript record.
+    pub seq: u64,
+    /// When, µs into the recording.
+    pub at_us: u64,
+    /// Which process.
+    pub process: u64,
+    /// What.
+    pub event: ProcessEvent,
+    /// Details.
+    pub detail: Option<String>,
+}
+
+/// What a stdio transcript holds besides its messages.
+#[derive(Debug, Clone, Default)]
+pub struct StdioView {
+    /// Every line both ways, in order.
+    pub lines: Vec<StdioLine>,
+    /// What happened to the processes, in order.
+    pub processes: Vec<ProcessRecord>,
+    /// Lines the server wrote on stderr.
+    pub stderr_lines: u64,
+}
+
+/// Regroups the lines of a stdio transcript as exchanges: each client line
+/// one (a request, notification or response, as an HTTP POST body would
+/// be), the server lines routed to the request they belong to
+/// ([`mcp_harness_wire::stdio_route`]), the rest on one standalone exchange
+/// per process (HTTP's GET stream).
+#[derive(Default)]
+struct StdioRegrouping {
+    router: Router,
+    /// Open requests: (process, id as JSON text) -> exchange number.
+    open: HashMap<(u64, String), u64>,
+    /// Standalone exchange per process.
+    standalone: HashMap<u64, u64>,
+    next_exchange: u64,
+    view: StdioView,
+}
+
+impl StdioRegrouping {
+    fn exchange(
+        &mut self,
+        seq: u64,
+        at_us: u64,
+        method: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> Exchange {
+        self.next_exchange += 1;
+        Exchange {
+            id: self.next_exchange,
+            request_seq: seq,
+            method: method.to_owned(),
+            headers: Headers::default(),
+            body,
+            body_truncated: false,
+            response: Some((seq, status, Headers::default())),
+            response_body: None,
+            response_delivery: Delivery::Delivered,
+            events: Vec::new(),
+            end: None,
+            request_at_us: at_us,
+            end_at_us: None,
+            cut_at_us: None,
+            end_seq: None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn line(
+        &mut self,
+        exchanges: &mut BTreeMap<u64, Exchange>,
+        seq: u64,
+        at_us: u64,
+        process: u64,
+        from: Side,
+        body: &Body,
+        invalid_utf8: bool,
+        delivery: Delivery,
+    ) {
+        let message = body.json();
+        self.view.lines.push(StdioLine {
+            seq,
+            process,
+            from,
+            message: message.clone(),
+            text: match body {
+                Body::Text { text } => Some(text.clone()),
+                _ => None,
+            },
+            empty: matches!(body, Body::Empty),
+            truncated: match body {
+                Body::Truncated { bytes } => Some(*bytes),
+                _ => None,
+            },
+            invalid_utf8,
+        });
+        match from {
+            Side::Client => {
+                let Some(message) = message else {
+                    return;
+                };
+                self.router.client_wrote(&message);
+                let request = message.get("method").is_some() && message.get("id").is_some();
+                let id = message.get("id").map(Value::to_string);
+                let x = self.exchange(
+                    seq,
+                    at_us,
+                    "POST",
+                    Some(message),
+                    if request { 200 } else { 202 },
+                );
+                if request && let Some(id) = id {
+                    self.open.insert((process, id), x.id);
+                }
+                exchanges.insert(x.id, x);
+            }
+            Side::Server => {
+                let Some(message) = message else {
+                    return;
+                };
+                let route = self.router.server_wrote(&message);
+                let is_response = message.get("method").is_none();
+                let target = match &route {
+                    Route::Request(id) => {
+                        let key = (process, id.to_string());
+                        let found = self.open.get(&key).copied();
+                        if is_response {
+                            self.open.remove(&key);
+                        }
+                        found
+                    }
+                    Route::Unrelated => None,
+                };
+                let target = match target {
+                    Some(x) => x,
+                    None => match self.standalone.get(&process) {
+                        Some(x) => *x,
+                        None => {
+                            let x = self.exchange(seq, at_us, "GET", None, 200);
+                            let id = x.id;
+                            exchanges.insert(id, x);
+                            self.standalone.insert(process, id);
+                            id
+                        }
+                    },
+                };
+                if let Some(x) = exchanges.get_mut(&target) {
+                    x.events.push(EventView {
+                        seq,
+                        id: None,
+                        retry_ms: None,
+                        message: Some(message),
+                        empty: false,
+                        not_json: None,
+                        delivery,
+                    });
+                    if is_response && matches!(route, Route::Request(_)) && x.method == "POST" {
+                        x.end = Some(EndReason::Complete);
+                        x.end_at_us = Some(at_us);
+                        x.end_seq = Some(seq);
+                    }
+                }
+            }
+        }
+    }
+
+    fn process(
+        &mut self,
+        exchanges: &mut BTreeMap<u64, Exchange>,
+        seq: u64,
+        at_us: u64,
+        process: u64,
+        event: ProcessEvent,
+        detail: &Option<String>,
+    ) {
+        self.view.processes.push(ProcessRecord {
+            seq,
+            at_us,
+            process,
+            event,
+            detail: detail.clone(),
+        });
+        match event {
+            ProcessEvent::Started => self.router.clear(),
+            // Nothing more will come for what the process left open.
+            ProcessEvent::StdoutClosed | ProcessEvent::Exited => {
+                let ended: Vec<u64> = self
+                    .open
+                    .iter()
+                    .filter(|((p, _), _)| *p == process)
+                    .map(|(_, x)| *x)
+                    .chain(self.standalone.get(&process).copied())
+                    .collect();
+                self.open.retain(|(p, _), _| *p != process);
+                self.standalone.remove(&process);
+                for id in ended {
+                    if let Some(x) = exchanges.get_mut(&id)
+                        && x.end.is_none()
+                    {
+                        x.end = Some(EndReason::UpstreamError);
+                        x.end_at_us = Some(at_us);
+                        x.end_seq = Some(seq);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// One HTTP exchange: request, response and (for SSE) its stream.
@@ -159,6 +397,10 @@ pub struct Analysis {
     pub client_capabilities: BTreeMap<String, Value>,
     /// Records where the harness killed the server.
     pub kills: Vec<u64>,
+    /// The stdio records, when the transcript is of a stdio server (its
+    /// messages are regrouped as exchanges too: client lines as POSTs, the
+    /// server lines that belong to no request on a GET).
+    pub stdio: Option<StdioView>,
     /// Every fault the harness injected: (record, exchange it hit if any, name).
     pub faults: Vec<(u64, Option<u64>, String)>,
     /// (session, event id) -> index in `exchanges` of the exchange it was first seen on.
@@ -175,6 +417,7 @@ impl Analysis {
         let mut exchanges: BTreeMap<u64, Exchange> = BTreeMap::new();
         let mut kills: Vec<u64> = Vec::new();
         let mut faults: Vec<(u64, Option<u64>, String)> = Vec::new();
+        let mut stdio: Option<StdioRegrouping> = None;
         for record in &transcript.records {
             if let WireEvent::Fault {
                 exchange, fault, ..
@@ -269,6 +512,37 @@ impl Analysis {
                         x.end_seq = Some(record.seq);
                     }
                 }
+                WireEvent::Line {
+                    process,
+                    from,
+                    body,
+                    invalid_utf8,
+                    delivery,
+                } => stdio.get_or_insert_with(Default::default).line(
+                    &mut exchanges,
+                    record.seq,
+                    record.at_us,
+                    *process,
+                    *from,
+                    body,
+                    *invalid_utf8,
+                    *delivery,
+                ),
+                WireEvent::Process {
+                    process,
+                    event,
+                    detail,
+                } => stdio.get_or_insert_with(Default::default).process(
+                    &mut exchanges,
+                    record.seq,
+                    record.at_us,
+                    *process,
+                    *event,
+                    detail,
+                ),
+                WireEvent::Stderr { .. } => {
+                    stdio.get_or_insert_with(Default::default).view.stderr_lines += 1;
+                }
                 _ => {}
             }
         }
@@ -278,6 +552,7 @@ impl Analysis {
             version: DEFAULT_VERSION.into(),
             kills,
             faults,
+            stdio: stdio.map(|s| s.view),
             ..Self::default()
         };
         analysis.find_version_and_capabilities();
@@ -388,6 +663,11 @@ impl Analysis {
                 .is_some()
                 || c.get("tasks").is_some()
         })
+    }
+
+    /// Whether the transcript is of a stdio server.
+    pub fn is_stdio(&self) -> bool {
+        self.stdio.is_some()
     }
 
     /// Whether the run was in the stateless 2026-07-28 era (or later).

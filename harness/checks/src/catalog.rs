@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use crate::check::Check;
 use crate::rules::{
     caching, client, elicitation, headers, jsonrpc, logging, mrtr, pagination, progress, resources,
-    sampling, schema, security, sessions, stateless, streams, subscriptions, tasks, tools,
+    sampling, schema, security, sessions, stateless, stdio, streams, subscriptions, tasks, tools,
     utilities,
 };
 
@@ -35,6 +35,7 @@ static SERVER: LazyLock<Vec<Check>> = LazyLock::new(|| {
         pagination::CHECKS,
         utilities::CHECKS,
         tasks::CHECKS,
+        stdio::CHECKS,
     ]
     .concat()
 });
@@ -44,6 +45,7 @@ static CLIENT: LazyLock<Vec<Check>> = LazyLock::new(|| {
         client::CHECKS,
         headers::CLIENT_CHECKS,
         schema::CLIENT_CHECKS,
+        stdio::CLIENT_CHECKS,
     ]
     .concat()
 });

@@ -86,6 +86,18 @@ pub enum Needs {
     ServerTasks,
 }
 
+/// The transports a check's rule is about: a rule of one transport is
+/// skipped, with that reason, on a transcript of the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transports {
+    /// Streamable HTTP and stdio alike (the JSON-RPC, lifecycle and feature rules).
+    Both,
+    /// Streamable HTTP only (sessions, `Origin`, SSE, resumption, headers).
+    HttpOnly,
+    /// stdio only (what goes on stdout, shutdown by closing stdin).
+    StdioOnly,
+}
+
 /// A check's rule in a range of versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
@@ -109,6 +121,8 @@ pub struct Check {
     pub rules: &'static [Rule],
     /// What the target must have declared.
     pub needs: Needs,
+    /// The transports it applies to.
+    pub transports: Transports,
     /// The judge.
     pub run: fn(&Analysis) -> Judged,
 }

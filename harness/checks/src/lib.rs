@@ -15,7 +15,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
 pub use catalog::{INVALID_CURSOR, MISSING_RESOURCE_URI, catalog, client_catalog, is_response};
-pub use check::{Check, Judged, Needs, Rule, Versions};
+pub use check::{Check, Judged, Needs, Rule, Transports, Versions};
 use mcp_harness_wire::Transcript;
 pub use resilience::{LostCall, Resilience, resilience};
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
@@ -60,6 +60,18 @@ pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
         verdict.outcome = Outcome::Skipped(format!("no such rule in {version}"));
         return verdict;
     };
+    match (check.transports, analysis.is_stdio()) {
+        (Transports::HttpOnly, true) => {
+            verdict.outcome =
+                Outcome::Skipped("a rule of streamable HTTP: this transcript is stdio".into());
+            return verdict;
+        }
+        (Transports::StdioOnly, false) => {
+            verdict.outcome = Outcome::Skipped("a rule of stdio: this transcript is HTTP".into());
+            return verdict;
+        }
+        _ => {}
+    }
     if check.needs == Needs::ServerTasks && !analysis.server_declares_tasks() {
         verdict.outcome = Outcome::Skipped("the server did not declare tasks".into());
         return verdict;

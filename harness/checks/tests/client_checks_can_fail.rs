@@ -5,7 +5,7 @@
 mod support;
 
 use mcp_harness_checks::{Analysis, Level, Outcome, client_catalog, judge_one};
-use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Transcript, WireEvent};
+use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Side, Transcript, WireEvent};
 use serde_json::{Value, json};
 use support::*;
 
@@ -142,6 +142,13 @@ fn modern_cut_call(again: Option<u64>) -> Transcript {
 
 fn good(id: &str) -> Transcript {
     match id {
+        "client.stdin_messages_only" => stdio_transcript(
+            &[
+                (Side::Client, INITIALIZE_LINE),
+                (Side::Server, INITIALIZED_LINE),
+            ],
+            &[],
+        ),
         "client.reissues_broken_request" => modern_cut_call(Some(2)),
         "client.jsonrpc_well_formed" => {
             let mut w = Wire::legacy();
@@ -224,6 +231,14 @@ fn good(id: &str) -> Transcript {
 
 fn bad(id: &str) -> Transcript {
     match id {
+        "client.stdin_messages_only" => stdio_transcript(
+            &[
+                (Side::Client, "hello server"),
+                (Side::Client, INITIALIZE_LINE),
+                (Side::Server, INITIALIZED_LINE),
+            ],
+            &[],
+        ),
         "client.reissues_broken_request" => modern_cut_call(None),
         "client.jsonrpc_well_formed" => {
             let mut w = Wire::legacy();

@@ -5,12 +5,25 @@
 mod support;
 
 use mcp_harness_checks::{Analysis, Outcome, catalog, judge_one};
-use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Transcript, WireEvent};
+use mcp_harness_wire::{
+    Body, Delivery, EndReason, Headers, ProcessEvent, Side, Transcript, WireEvent,
+};
 use serde_json::{Value, json};
 use support::*;
 
 fn good(id: &str) -> Transcript {
     match id {
+        "stdio.stdout_messages_only" | "stdio.no_embedded_newlines" => stdio_transcript(
+            &[
+                (Side::Client, INITIALIZE_LINE),
+                (Side::Server, INITIALIZED_LINE),
+            ],
+            &[],
+        ),
+        "stdio.exits_on_stdin_close" => stdio_transcript(
+            &[(Side::Client, INITIALIZE_LINE)],
+            &[ProcessEvent::StdinClosed, ProcessEvent::Exited],
+        ),
         "stream.get_no_response" => get_stream(false),
         "jsonrpc.well_formed"
         | "progress.token_known"
@@ -421,6 +434,33 @@ fn get_stream(response_on_get: bool) -> Transcript {
 
 fn bad(id: &str) -> Transcript {
     match id {
+        "stdio.stdout_messages_only" => stdio_transcript(
+            &[
+                (Side::Client, INITIALIZE_LINE),
+                (Side::Server, "Weather server running on stdio"),
+                (Side::Server, INITIALIZED_LINE),
+            ],
+            &[],
+        ),
+        "stdio.no_embedded_newlines" => stdio_transcript(
+            &[
+                (Side::Client, INITIALIZE_LINE),
+                (Side::Server, "{\"jsonrpc\": \"2.0\","),
+                (
+                    Side::Server,
+                    "  \"id\": 0, \"result\": {\"protocolVersion\": \"2025-11-25\", \"capabilities\": {}, \"serverInfo\": {\"name\": \"s\", \"version\": \"0\"}}}",
+                ),
+            ],
+            &[],
+        ),
+        "stdio.exits_on_stdin_close" => stdio_transcript(
+            &[(Side::Client, INITIALIZE_LINE)],
+            &[
+                ProcessEvent::StdinClosed,
+                ProcessEvent::Sigterm,
+                ProcessEvent::Exited,
+            ],
+        ),
         "stream.get_no_response" => get_stream(true),
         "jsonrpc.well_formed" => {
             let mut w = clean_call();

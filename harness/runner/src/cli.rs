@@ -79,6 +79,7 @@ enum Command {
     ///   mcp-harness run --server-cmd "python server.py --port {port}" --profile my-server.toml
     ///   mcp-harness run --server-url http://127.0.0.1:3000/mcp --format junit --out report/
     ///   mcp-harness run --server-cmd "node server.mjs --port {port}" --expected-failures known.txt
+    ///   mcp-harness run --transport stdio --server-cmd "npx -y @modelcontextprotocol/server-everything"
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
     /// Print a starter profile for a server, to confirm and pass to `run --profile`.
@@ -143,6 +144,23 @@ enum Command {
         /// The transcript file.
         transcript: std::path::PathBuf,
     },
+    /// Be a stdio server that is another one, recorded: start COMMAND, pass
+    /// this process's stdin to it and its stdout back, and record both
+    /// directions, its stderr and its process events in FILE (a transcript).
+    /// When stdin closes, end COMMAND (stdin closed, then SIGTERM, then
+    /// SIGKILL). `client-test --transport stdio` hands clients such a command.
+    ///
+    /// Example:
+    ///   mcp-harness stdio-tap --record run.jsonl -- mcp-harness serve --stdio
+    #[command(verbatim_doc_comment)]
+    StdioTap {
+        /// Where to write the transcript.
+        #[arg(long, value_name = "FILE")]
+        record: std::path::PathBuf,
+        /// The server command and its arguments.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Print the JSON Schema of scenario files (for editors).
     ///
     /// Example:
@@ -176,9 +194,16 @@ enum ScenariosCommand {
 
 #[derive(Debug, clap::Args)]
 struct ClientTestArgs {
-    /// The client command; the server URL is appended as its last argument.
+    /// The client command; the server URL is appended as its last argument
+    /// (over stdio: a command line, one argument, that starts the scripted
+    /// server; also in MCP_HARNESS_STDIO_SERVER).
     #[arg(long, value_name = "CMD")]
     client_cmd: String,
+    /// How the client talks to the scripted server: `http` (a URL) or
+    /// `stdio` (a command the client starts and speaks to on its stdin and
+    /// stdout).
+    #[arg(long, value_enum, default_value = "http", value_name = "TRANSPORT")]
+    transport: TransportArg,
     /// Only scenarios whose `id@version` contains one of these strings.
     filters: Vec<String>,
     /// Use the client scenarios in DIR instead of the built-in ones.
@@ -267,15 +292,31 @@ struct ServerArgs {
     /// Test the server at this URL (already running: no restarts).
     #[arg(long, value_name = "URL", conflicts_with = "server_cmd")]
     server_url: Option<String>,
-    /// Start the server with this command; `{port}` is replaced by a free port.
+    /// Start the server with this command; `{port}` is replaced by a free port
+    /// (over stdio there is no port: the server speaks on its stdin and stdout).
     #[arg(long, value_name = "CMD")]
     server_cmd: Option<String>,
+    /// How the harness talks to the server: `http` (streamable HTTP) or
+    /// `stdio` (newline-delimited JSON-RPC on the stdin and stdout of the
+    /// --server-cmd process; without --server-cmd, the reference agents'
+    /// `serve --stdio`). Defaults to the profile's `transport`, else http.
+    #[arg(long, value_enum, value_name = "TRANSPORT")]
+    transport: Option<TransportArg>,
     /// The MCP endpoint's path on a --server-cmd server.
     #[arg(long, default_value = "/mcp", value_name = "PATH")]
     server_path: String,
     /// Allow a --server-url that is not on this machine's loopback.
     #[arg(long)]
     allow_non_loopback: bool,
+}
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TransportArg {
+    /// Streamable HTTP.
+    Http,
+    /// stdin and stdout of the server process.
+    Stdio,
 }
 
 /// Which server to test (`run`, `explore`) and how its tools map to roles.
@@ -528,6 +569,14 @@ pub fn main() -> ExitCode {
             Command::Host(args) => host(args).await,
             Command::ClientTest(args) => client_test(args).await,
             Command::Check { transcript } => check(&transcript),
+            Command::StdioTap { record, command } => {
+                let command: Vec<String> = command
+                    .iter()
+                    .map(|word| mcp_harness::run::shell_quote(word))
+                    .collect();
+                mcp_harness::stdio_tap::stdio_tap(&record, &command.join(" ")).await?;
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Scenarios(ScenariosCommand::List) => {
                 let (scenarios, errors) = mcp_harness::scenario::load_builtin();
                 let (clients, client_errors) = mcp_harness::client_test::load_client_builtin();
@@ -539,18 +588,22 @@ pub fn main() -> ExitCode {
                     // A role-expanded scenario is one file.
                     let id = s.id.split('.').next().unwrap_or(&s.id);
                     if seen.insert(id.to_owned()) {
+                        let transports: Vec<&str> =
+                            s.scenario.transports.iter().map(|t| t.name()).collect();
                         outln!(
-                            "{id:<40} {:<36} {}",
+                            "{id:<40} {:<36} {:<10} {}",
                             s.scenario.versions.join(","),
+                            transports.join(","),
                             s.scenario.description
                         );
                     }
                 }
                 for c in &clients {
                     outln!(
-                        "{:<40} {:<36} {} (client-test)",
+                        "{:<40} {:<36} {:<10} {} (client-test)",
                         c.id,
                         c.scenario.versions.join(","),
+                        "http",
                         c.scenario.description
                     );
                 }
@@ -597,10 +650,14 @@ fn target_and_profile(
 ) -> Result<(mcp_harness::run::Target, mcp_harness::profile::Profile), String> {
     use mcp_harness::profile::Profile;
     use mcp_harness::run::Target;
-    let target = target_of(&args.server)?;
-    let profile = match (args.profile.as_deref(), &target) {
-        (Some(path), _) => Profile::load(path)?,
-        (None, Target::Reference { .. }) => Profile::reference_agents(),
+    let loaded = args.profile.as_deref().map(Profile::load).transpose()?;
+    let from_profile = loaded.as_ref().and_then(|p| p.transport);
+    let target = target_of_with(&args.server, from_profile)?;
+    let profile = match (loaded, &target) {
+        (Some(profile), _) => profile,
+        (None, Target::Reference { .. } | Target::ReferenceStdio { .. }) => {
+            Profile::reference_agents()
+        }
         (None, _) => Profile::none("no profile (generic scenarios only)"),
     };
     Ok((target, profile))
@@ -608,9 +665,41 @@ fn target_and_profile(
 
 /// The server to test from the shared server options, checked.
 fn target_of(args: &ServerArgs) -> Result<mcp_harness::run::Target, String> {
+    target_of_with(args, None)
+}
+
+/// [`target_of`], with the transport a profile names (`--transport` wins).
+fn target_of_with(
+    args: &ServerArgs,
+    profile_transport: Option<mcp_harness::scenario::Transport>,
+) -> Result<mcp_harness::run::Target, String> {
     use mcp_harness::run::Target;
+    use mcp_harness::scenario::Transport;
     let server_url = args.server_url.as_deref();
     let server_cmd = args.server_cmd.as_deref();
+    let transport = match args.transport {
+        Some(TransportArg::Stdio) => Transport::Stdio,
+        Some(TransportArg::Http) => Transport::Http,
+        None => profile_transport.unwrap_or(Transport::Http),
+    };
+    if transport == Transport::Stdio {
+        if let Some(url) = server_url {
+            return Err(format!(
+                "--server-url `{url}` is an HTTP server, but the transport is stdio (hint: give the command that starts the server with --server-cmd)"
+            ));
+        }
+        return match server_cmd {
+            Some(cmd) if cmd.contains("{port}") => Err(format!(
+                "--server-cmd `{cmd}` has `{{port}}`, but a stdio server takes no port: it speaks on its stdin and stdout (hint: drop `{{port}}`, or use --transport http)"
+            )),
+            Some(cmd) => Ok(Target::StdioCommand {
+                command: cmd.to_owned(),
+            }),
+            None => Ok(Target::ReferenceStdio {
+                exe: std::env::current_exe().map_err(|e| e.to_string())?,
+            }),
+        };
+    }
     if let Some(url) = server_url {
         if !url.starts_with("http://") {
             return Err(format!("--server-url `{url}` is not an http:// URL"));
@@ -716,8 +805,10 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         Target::Url(url) => url.clone(),
         Target::Command { command, .. } => format!("started with `{command}`"),
         Target::Reference { .. } => "the built-in reference agents".to_owned(),
+        Target::StdioCommand { command } => format!("started with `{command}` (stdio)"),
+        Target::ReferenceStdio { .. } => "the built-in reference agents (stdio)".to_owned(),
     };
-    let (process, url) = match mcp_harness::run::open_target(&target, args.start_timeout).await {
+    let (opened, url) = match mcp_harness::run::open_target(&target, args.start_timeout).await {
         Ok(opened) => opened,
         Err(e) => {
             eprintln!("error: {e}");
@@ -725,9 +816,7 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let listed = list_tools_of(&url, &args.version, args.start_timeout).await;
-    if let Some(mut process) = process {
-        process.kill().await;
-    }
+    opened.close().await;
     let (server, tools) = match listed {
         Ok(listed) => listed,
         Err(e) => {
@@ -735,7 +824,16 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_FAILED));
         }
     };
-    let text = mcp_harness::starter_profile::render(&server, &source, &tools);
+    let mut text = mcp_harness::starter_profile::render(&server, &source, &tools);
+    if target.transport() == mcp_harness::scenario::Transport::Stdio {
+        // The profile says how to reach the server, so `run --profile` needs no --transport.
+        let after_name = text
+            .find("\nname = ")
+            .and_then(|at| text[at + 1..].find('\n').map(|end| at + 1 + end + 1));
+        if let Some(at) = after_name {
+            text.insert_str(at, "transport = \"stdio\"\n");
+        }
+    }
     match &args.out {
         Some(path) => {
             std::fs::write(path, &text)
@@ -793,7 +891,7 @@ async fn list_tools_of(
 
 /// `mcp-harness client-test`: run client scenarios against a client command.
 async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
-    use mcp_harness::client_test::{ClientLimits, load_client_dir, run_client_case};
+    use mcp_harness::client_test::{ClientLimits, load_client_dir, run_client_case_over};
     use mcp_harness::report::{Baseline, Summary};
     if let Some(dir) = args.scenarios.as_ref().filter(|d| !d.is_dir()) {
         eprintln!(
@@ -849,7 +947,13 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     };
     let mut results = Vec::new();
     for (file, version) in cases {
-        results.push(run_client_case(file, &version, &args.client_cmd, &exe, limits).await);
+        let transport = match args.transport {
+            TransportArg::Http => mcp_harness::scenario::Transport::Http,
+            TransportArg::Stdio => mcp_harness::scenario::Transport::Stdio,
+        };
+        results.push(
+            run_client_case_over(file, &version, &args.client_cmd, &exe, limits, transport).await,
+        );
     }
     let summary = Summary::of(&results, &baseline);
     emit_reports(&results, &summary, args.format, args.out.as_deref(), false)?;

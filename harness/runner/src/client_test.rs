@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::run::{CaseResult, StepResult, shell_quote};
-use crate::scenario::{ScenarioError, check_versions, parse_as};
+use crate::scenario::{ScenarioError, Transport, check_versions, parse_as};
 
 /// A client scenario file (under scenarios/clients/).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -37,6 +37,14 @@ pub struct ClientScenario {
     /// The exit code the client must end with.
     #[serde(default)]
     pub expect_exit: i32,
+    /// The transports it applies to (`["http"]` when absent); over stdio the
+    /// client gets a command that starts the scripted server instead of a URL.
+    #[serde(default = "http_only")]
+    pub transports: Vec<Transport>,
+}
+
+fn http_only() -> Vec<Transport> {
+    vec![Transport::Http]
 }
 
 /// A client scenario with where it came from.
@@ -182,8 +190,42 @@ pub async fn run_client_case(
     exe: &Path,
     limits: ClientLimits,
 ) -> CaseResult {
+    run_client_case_over(file, version, client_cmd, exe, limits, Transport::Http).await
+}
+
+/// [`run_client_case`] over `transport`. Over stdio the client's last
+/// argument is a command line (one argument, for `sh -c`) that starts the
+/// scripted server on its stdin and stdout through `mcp-harness stdio-tap`,
+/// which records both directions; the same command is in the environment as
+/// `MCP_HARNESS_STDIO_SERVER`.
+pub async fn run_client_case_over(
+    file: &ClientScenarioFile,
+    version: &str,
+    client_cmd: &str,
+    exe: &Path,
+    limits: ClientLimits,
+    transport: Transport,
+) -> CaseResult {
     let case_started = Instant::now();
     let mut case = CaseResult::new(&file.id, version);
+    if !file.scenario.transports.contains(&transport) {
+        case.skipped = Some(format!(
+            "a client scenario of {} only: this client speaks {}",
+            file.scenario
+                .transports
+                .iter()
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            transport.name()
+        ));
+        return case;
+    }
+    if transport == Transport::Stdio {
+        let (exit, detail) =
+            run_stdio_client(file, version, client_cmd, exe, limits, &mut case).await;
+        return judge_client_case(case, file, version, exit, detail, case_started);
+    }
     let store = tempfile::tempdir().ok();
     let store_path = store
         .as_ref()
@@ -222,10 +264,93 @@ pub async fn run_client_case(
         .recorder()
         .note(format!("client scenario {} under {version}", file.id));
 
+    let (exit, detail) = run_client(client_cmd, &url, file, version, limits, &mut case).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    case.transcript = stack.recorder().transcript();
+    stack.shutdown().await;
+    server.kill().await;
+    judge_client_case(case, file, version, exit, detail, case_started)
+}
+
+/// Judge a client case whose client ended with `exit` (`detail` says how).
+fn judge_client_case(
+    mut case: CaseResult,
+    file: &ClientScenarioFile,
+    version: &str,
+    exit: Option<i32>,
+    detail: String,
+    case_started: Instant,
+) -> CaseResult {
+    let ok = exit == Some(file.scenario.expect_exit);
+    case.steps.push(StepResult {
+        step: 1,
+        ok,
+        detail: detail.clone(),
+        cites: None,
+        result_text: None,
+    });
+    if let Some(spoken) = negotiated(&case.transcript)
+        && spoken != version
+    {
+        // Judged, but under the version the client actually negotiated: the case
+        // for `version` did not happen.
+        case.skipped = Some(format!(
+            "the client spoke {spoken}, not {version} (it does not support {version})"
+        ));
+        case.duration_ms = case_started.elapsed().as_millis() as u64;
+        return case;
+    }
+    let mut verdicts = mcp_harness_checks::judge_client(&case.transcript);
+    verdicts.push(Verdict {
+        check: "client.completed".into(),
+        level: Level::Must,
+        version: version.into(),
+        citation: "the client scenario".into(),
+        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
+        examined: 1,
+        findings: if ok {
+            Vec::new()
+        } else {
+            vec![Finding {
+                seq: None,
+                observed: detail,
+                expected: format!("exit code {}", file.scenario.expect_exit),
+            }]
+        },
+    });
+    case.verdicts = verdicts;
+    case.duration_ms = case_started.elapsed().as_millis() as u64;
+    case
+}
+
+/// Run the client command with `last_argument` appended, bounded by the
+/// client limit; its whole process group is killed at the end. Its output
+/// goes into `case`; the answer is its exit code and how it ended.
+async fn run_client(
+    client_cmd: &str,
+    last_argument: &str,
+    file: &ClientScenarioFile,
+    version: &str,
+    limits: ClientLimits,
+    case: &mut CaseResult,
+) -> (Option<i32>, String) {
+    run_client_with(client_cmd, last_argument, &[], file, version, limits, case).await
+}
+
+async fn run_client_with(
+    client_cmd: &str,
+    last_argument: &str,
+    extra_env: &[(&str, String)],
+    file: &ClientScenarioFile,
+    version: &str,
+    limits: ClientLimits,
+    case: &mut CaseResult,
+) -> (Option<i32>, String) {
     let started = Instant::now();
     let spawned = tokio::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("exec {client_cmd} {}", shell_quote(&url)))
+        .arg(format!("exec {client_cmd} {}", shell_quote(last_argument)))
+        .envs(extra_env.iter().map(|(k, v)| (k, v)))
         .env("MCP_CONFORMANCE_SCENARIO", &file.scenario.scenario)
         .env("MCP_CONFORMANCE_PROTOCOL_VERSION", version)
         .stdin(Stdio::null())
@@ -292,49 +417,52 @@ pub async fn run_client_case(
             }
         }
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    case.transcript = stack.recorder().transcript();
-    stack.shutdown().await;
-    server.kill().await;
+    (exit, detail)
+}
 
-    let ok = exit == Some(file.scenario.expect_exit);
-    case.steps.push(StepResult {
-        step: 1,
-        ok,
-        detail: detail.clone(),
-        cites: None,
-        result_text: None,
-    });
-    if let Some(spoken) = negotiated(&case.transcript)
-        && spoken != version
-    {
-        // Judged, but under the version the client actually negotiated: the case
-        // for `version` did not happen.
-        case.skipped = Some(format!(
-            "the client spoke {spoken}, not {version} (it does not support {version})"
-        ));
-        case.duration_ms = case_started.elapsed().as_millis() as u64;
-        return case;
+/// How long the stdio tap may take to end its server after the client ended.
+const TAP_FINISH: Duration = Duration::from_secs(6);
+
+/// A client over stdio: it starts `mcp-harness stdio-tap` in front of the
+/// reference agents' `serve --stdio`; the tap's recording is the transcript.
+async fn run_stdio_client(
+    file: &ClientScenarioFile,
+    version: &str,
+    client_cmd: &str,
+    exe: &Path,
+    limits: ClientLimits,
+    case: &mut CaseResult,
+) -> (Option<i32>, String) {
+    let Ok(dir) = tempfile::tempdir() else {
+        return (None, "no temporary folder for the recording".into());
+    };
+    let record = dir.path().join("transcript.jsonl");
+    let exe_text = shell_quote(&exe.display().to_string());
+    let server = format!(
+        "{exe_text} serve --stdio --time-scale 0.01 --input-timeout 10s --store {}",
+        shell_quote(&dir.path().join("agents.db").display().to_string())
+    );
+    let tap = format!(
+        "{exe_text} stdio-tap --record {} -- {server}",
+        shell_quote(&record.display().to_string())
+    );
+    let env = [("MCP_HARNESS_STDIO_SERVER", tap.clone())];
+    let (exit, detail) = run_client_with(client_cmd, &tap, &env, file, version, limits, case).await;
+    // The tap ends the server once the client has closed its stdin, and
+    // records that last: wait for it (bounded: stdin, SIGTERM, SIGKILL).
+    let waited = Instant::now();
+    let mut text = std::fs::read_to_string(&record).unwrap_or_default();
+    while !text.contains(r#""event":"exited""#) && waited.elapsed() < TAP_FINISH {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        text = std::fs::read_to_string(&record).unwrap_or_default();
     }
-    let mut verdicts = mcp_harness_checks::judge_client(&case.transcript);
-    verdicts.push(Verdict {
-        check: "client.completed".into(),
-        level: Level::Must,
-        version: version.into(),
-        citation: "the client scenario".into(),
-        outcome: if ok { Outcome::Pass } else { Outcome::Fail },
-        examined: 1,
-        findings: if ok {
-            Vec::new()
-        } else {
-            vec![Finding {
-                seq: None,
-                observed: detail,
-                expected: format!("exit code {}", file.scenario.expect_exit),
-            }]
-        },
-    });
-    case.verdicts = verdicts;
-    case.duration_ms = case_started.elapsed().as_millis() as u64;
-    case
+    match mcp_harness_wire::Transcript::from_jsonl(&text) {
+        Ok(transcript) => case.transcript = transcript,
+        Err(e) if text.is_empty() => {
+            let _ = e;
+            case.error = Some("the client never started the stdio server it was given".into());
+        }
+        Err(e) => case.error = Some(format!("the stdio recording could not be read: {e}")),
+    }
+    (exit, detail)
 }

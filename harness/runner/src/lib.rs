@@ -16,3 +16,4 @@ pub mod run;
 pub mod scenario;
 pub mod snapshot;
 pub mod starter_profile;
+pub mod stdio_tap;

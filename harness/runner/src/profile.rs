@@ -45,6 +45,11 @@ pub struct Profile {
     /// that a declined booking says "not booked" and never "booked at".
     #[serde(default)]
     pub outcomes: Vec<DomainOutcome>,
+    /// How the server speaks (`http` when absent): `stdio` for a server that
+    /// `--server-cmd` starts and talks to on its stdin and stdout. The
+    /// `--transport` option wins over it.
+    #[serde(default)]
+    pub transport: Option<crate::scenario::Transport>,
 }
 
 /// A domain outcome the profile requires of every call result in some scenarios.
@@ -111,6 +116,7 @@ impl Profile {
             reference: true,
             roles,
             outcomes: Vec::new(),
+            transport: None,
         }
     }
 
@@ -121,6 +127,7 @@ impl Profile {
             reference: false,
             roles: BTreeMap::new(),
             outcomes: Vec::new(),
+            transport: None,
         }
     }
 

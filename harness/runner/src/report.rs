@@ -265,7 +265,9 @@ pub fn human_case(case: &CaseResult, summary: &Summary) -> String {
         if let Some(error) = &case.error {
             out.push_str(&format!("     error: {error}\n"));
         }
-        for verdict in &case.verdicts {
+        // A skipped case counts for nothing: what its checks saw is not shown.
+        let judged = case.verdicts.iter().filter(|_| case.skipped.is_none());
+        for verdict in judged {
             if !matches!(
                 verdict.outcome,
                 Outcome::Fail | Outcome::Warn | Outcome::Unknown(_)

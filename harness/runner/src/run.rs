@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_harness_chaos::{ChaosStack, StackConfig, TargetProcess, Toxic};
+use mcp_harness_chaos::{ChaosStack, StackConfig, StdioServer, TargetProcess, Toxic};
 use mcp_harness_checks::{Level, Outcome, Verdict};
 use mcp_harness_wire::{Transcript, WireEvent};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use crate::client::{CallHooks, CallOutcome, ClientError, NoHooks, ScriptedClient};
 use crate::profile::Profile;
 use crate::scenario::{
-    AnswerExpect, CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step,
+    AnswerExpect, CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step, Transport,
 };
 
 /// What to test.
@@ -37,7 +37,51 @@ pub enum Target {
         /// The MCP endpoint's path, e.g. `/mcp`.
         path: String,
     },
+    /// The built-in reference agents over stdio (`mcp-harness serve --stdio`).
+    ReferenceStdio {
+        /// The `mcp-harness` executable.
+        exe: PathBuf,
+    },
+    /// A stdio server started from a command line: it speaks on its stdin
+    /// and stdout (no port).
+    StdioCommand {
+        /// The command line.
+        command: String,
+    },
 }
+
+impl Target {
+    /// How the harness talks to it.
+    pub fn transport(&self) -> Transport {
+        match self {
+            Self::ReferenceStdio { .. } | Self::StdioCommand { .. } => Transport::Stdio,
+            _ => Transport::Http,
+        }
+    }
+
+    /// The command that starts a stdio target (the reference agents keep
+    /// their runs in `store`), if it is one.
+    fn stdio_command(&self, store: Option<&tempfile::TempDir>) -> Option<String> {
+        match self {
+            Self::StdioCommand { command } => Some(command.clone()),
+            Self::ReferenceStdio { exe } => {
+                let store_path = store
+                    .map(|d| d.path().join("agents.db"))
+                    .unwrap_or_else(|| PathBuf::from("memory"));
+                Some(format!(
+                    "{} serve --stdio --time-scale 0 --input-timeout 1s --store {}",
+                    shell_quote(&exe.display().to_string()),
+                    shell_quote(&store_path.display().to_string())
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How long a stdio server may take to exit once its stdin closes, and again
+/// after SIGTERM, before the next step of the shutdown.
+pub const STDIO_EXIT_GRACE: Duration = Duration::from_secs(2);
 
 /// Time limits of a case.
 #[derive(Debug, Clone, Copy)]
@@ -170,11 +214,15 @@ pub const RECORD_LIMITS: mcp_harness_chaos::RecordLimits = mcp_harness_chaos::Re
 
 struct Server {
     process: Option<TargetProcess>,
+    /// A stdio target's process.
+    stdio: Option<Arc<StdioServer>>,
     limits: Limits,
 }
 
 struct RestartHook {
     server: Arc<Mutex<Server>>,
+    /// stdio: close the server's stdin after this many events.
+    close_stdin_after: Option<u32>,
     after: Option<u32>,
     after_polls: Option<u32>,
     after_server_events: Option<u32>,
@@ -206,6 +254,18 @@ fn server_events_on_latest_call(transcript: &Transcript) -> u32 {
 
 impl CallHooks for RestartHook {
     async fn after_event(&mut self, events: u32) {
+        if self.close_stdin_after == Some(events) {
+            self.close_stdin_after = None;
+            let stdio = self.server.lock().await.stdio.clone();
+            if let Some(stdio) = stdio {
+                self.recorder.fault(
+                    None,
+                    "close_stdin",
+                    format!("the server's stdin closed after {events} events"),
+                );
+                stdio.close_stdin().await;
+            }
+        }
         if self.done || self.after != Some(events) {
             return;
         }
@@ -244,6 +304,16 @@ impl RestartHook {
     async fn restart(&self, after: &str) {
         let mut server = self.server.lock().await;
         let limit = server.limits.start;
+        if let Some(stdio) = &server.stdio {
+            self.recorder.fault(
+                None,
+                "kill",
+                format!("server SIGKILLed after {after}, restarting"),
+            );
+            if let Err(e) = stdio.restart().await {
+                self.recorder.note(format!("restart failed: {e}"));
+            }
+        }
         if let Some(process) = server.process.as_mut() {
             self.recorder.fault(
                 None,
@@ -360,6 +430,21 @@ pub async fn run_case_recording(
         ));
         return case;
     }
+    let transport = target.transport();
+    if !scenario.scenario.transports.contains(&transport) {
+        let named: Vec<&str> = scenario
+            .scenario
+            .transports
+            .iter()
+            .map(|t| t.name())
+            .collect();
+        case.skipped = Some(format!(
+            "a scenario of {} only: this target speaks {}",
+            named.join(" and "),
+            transport.name()
+        ));
+        return case;
+    }
     let work = run_steps(
         scenario, version, target, profile, limits, record_to, &mut case,
     );
@@ -378,14 +463,55 @@ pub async fn run_case_recording(
     case
 }
 
-/// Start `target` (a URL needs no start) for a look outside any case: its
-/// process, if one was started, and the URL of its MCP endpoint.
+/// A target opened for a look outside any case (`profile`): what to close
+/// when done.
+pub struct OpenedTarget {
+    process: Option<TargetProcess>,
+    stdio: Option<(Arc<StdioServer>, mcp_harness_chaos::StdioBridge)>,
+}
+
+impl OpenedTarget {
+    /// Stop what was started: kill the process, or end the stdio server
+    /// (stdin closed, then SIGTERM, then SIGKILL).
+    pub async fn close(self) {
+        if let Some(mut process) = self.process {
+            process.kill().await;
+        }
+        if let Some((stdio, bridge)) = self.stdio {
+            stdio.shutdown(STDIO_EXIT_GRACE).await;
+            drop(bridge);
+        }
+    }
+}
+
+/// Start `target` (a URL needs no start) for a look outside any case: what
+/// to close afterwards, and the URL of its MCP endpoint (for a stdio target,
+/// the bridge's).
 pub async fn open_target(
     target: &Target,
     start: Duration,
-) -> Result<(Option<TargetProcess>, String), String> {
+) -> Result<(OpenedTarget, String), String> {
+    if let Some(command) = target.stdio_command(None) {
+        let recorder = mcp_harness_chaos::Recorder::new(&command);
+        let (stdio, from_server) = StdioServer::start(&command, recorder)
+            .await
+            .map_err(|e| format!("the target did not start: {e}"))?;
+        let bridge = mcp_harness_chaos::StdioBridge::start(stdio.clone(), from_server)
+            .await
+            .map_err(|e| format!("the stdio bridge did not start: {e}"))?;
+        let url = bridge.url().to_owned();
+        let opened = OpenedTarget {
+            process: None,
+            stdio: Some((stdio, bridge)),
+        };
+        return Ok((opened, url));
+    }
     let (process, base, path) = start_target(target, None, start).await?;
-    Ok((process, format!("{base}{path}")))
+    let opened = OpenedTarget {
+        process,
+        stdio: None,
+    };
+    Ok((opened, format!("{base}{path}")))
 }
 
 /// Start `target` (a process for a command or the reference agents, whose
@@ -412,6 +538,9 @@ async fn start_target(
             (command, "/mcp".to_owned())
         }
         Target::Command { command, path } => (command.clone(), path.clone()),
+        Target::ReferenceStdio { .. } | Target::StdioCommand { .. } => {
+            return Err("a stdio target has no URL: it is opened through the stdio bridge".into());
+        }
     };
     let what = match target {
         Target::Reference { .. } => "the reference agents",
@@ -431,23 +560,15 @@ async fn start_target(
 /// included? A target that never does would make every case wait out its
 /// time limits one after the other; `Err` says why, once, for all of them.
 pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Result<(), String> {
+    if let Some(command) = target.stdio_command(None) {
+        return preflight_stdio(&command, version, limit).await;
+    }
     let check = async {
         let store = tempfile::tempdir().ok();
         let (process, base, path) = start_target(target, store.as_ref(), limit).await?;
         let url = format!("{base}{path}");
-        let (method, params) = if crate::client::MODERN <= version {
-            (
-                "server/discover",
-                json!({"_meta": {"io.modelcontextprotocol/protocolVersion": version}}),
-            )
-        } else {
-            (
-                "initialize",
-                json!({"protocolVersion": version, "capabilities": {},
-                    "clientInfo": {"name": "mcp-harness-preflight", "version": env!("CARGO_PKG_VERSION")}}),
-            )
-        };
-        let body = json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params});
+        let body = first_request(version);
+        let method = body["method"].as_str().unwrap_or_default().to_owned();
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -495,6 +616,164 @@ pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Resul
     }
 }
 
+/// What the scripted client talks to: the recording chaos proxy before an
+/// HTTP server, or the bridge before a recorded stdio server.
+enum Front {
+    Http {
+        stack: ChaosStack,
+        path: String,
+    },
+    Stdio {
+        bridge: mcp_harness_chaos::StdioBridge,
+        recorder: Arc<mcp_harness_chaos::Recorder>,
+    },
+}
+
+impl Front {
+    fn recorder(&self) -> &Arc<mcp_harness_chaos::Recorder> {
+        match self {
+            Self::Http { stack, .. } => stack.recorder(),
+            Self::Stdio { recorder, .. } => recorder,
+        }
+    }
+
+    fn client_url(&self) -> String {
+        match self {
+            Self::Http { stack, path } => format!("{}{path}", stack.base_url()),
+            Self::Stdio { bridge, .. } => bridge.url().to_owned(),
+        }
+    }
+
+    fn stack(&self) -> Option<&ChaosStack> {
+        match self {
+            Self::Http { stack, .. } => Some(stack),
+            Self::Stdio { .. } => None,
+        }
+    }
+
+    async fn shutdown(self) {
+        if let Self::Http { stack, .. } = self {
+            stack.shutdown().await;
+        }
+    }
+}
+
+/// Start an HTTP target and the chaos proxy before it.
+async fn open_http_front(
+    target: &Target,
+    store: Option<&tempfile::TempDir>,
+    limits: Limits,
+    record_to: Option<PathBuf>,
+) -> Result<(Front, Server), String> {
+    let (process, base, path) = start_target(target, store, limits.start).await?;
+    let mut config = StackConfig::new(&base);
+    config.record_limits = limits.records;
+    config.proxy.max_event_bytes = limits.max_event_bytes;
+    config.record = record_to;
+    let stack = ChaosStack::start(config)
+        .await
+        .map_err(|e| format!("the chaos proxy did not start: {e}"))?;
+    let server = Server {
+        process,
+        stdio: None,
+        limits,
+    };
+    Ok((Front::Http { stack, path }, server))
+}
+
+/// Start a stdio target, recorded, and the bridge before it.
+async fn open_stdio_front(
+    command: &str,
+    limits: Limits,
+    record_to: Option<PathBuf>,
+) -> Result<(Front, Server), String> {
+    let recorder = mcp_harness_chaos::Recorder::with_limits(command, limits.records);
+    if let Some(path) = &record_to {
+        recorder.write_to(path).map_err(|e| e.to_string())?;
+    }
+    let (stdio, from_server) = StdioServer::start(command, recorder.clone())
+        .await
+        .map_err(|e| format!("the target did not start: {e}"))?;
+    let bridge = mcp_harness_chaos::StdioBridge::start(stdio.clone(), from_server)
+        .await
+        .map_err(|e| format!("the stdio bridge did not start: {e}"))?;
+    let server = Server {
+        process: None,
+        stdio: Some(stdio),
+        limits,
+    };
+    Ok((Front::Stdio { bridge, recorder }, server))
+}
+
+/// [`preflight`] of a stdio target: does it answer the first request with a
+/// line on stdout within `limit`?
+async fn preflight_stdio(command: &str, version: &str, limit: Duration) -> Result<(), String> {
+    let recorder = mcp_harness_chaos::Recorder::new(command);
+    let (stdio, mut from_server) = StdioServer::start(command, recorder.clone())
+        .await
+        .map_err(|e| format!("the target did not start: {e}"))?;
+    let first = first_request(version);
+    let answered = async {
+        stdio
+            .send(&first.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        // Any message will do (lines that are not messages are for the cases to judge).
+        loop {
+            match from_server.recv().await {
+                Some(mcp_harness_chaos::FromServer::Message(..)) => return Ok(()),
+                Some(mcp_harness_chaos::FromServer::NotJson(_)) => continue,
+                _ => {
+                    return Err(format!(
+                        "`{command}` closed its stdout without answering (hint: does it speak stdio?)"
+                    ));
+                }
+            }
+        }
+    };
+    let result = match tokio::time::timeout(limit, answered).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "`{command}` did not answer the first request on stdout within {limit:?}"
+        )),
+    };
+    stdio.shutdown(STDIO_EXIT_GRACE).await;
+    result.map_err(|cause| {
+        let stderr: Vec<String> = recorder
+            .transcript()
+            .records
+            .into_iter()
+            .filter_map(|r| match r.event {
+                WireEvent::Stderr { text, .. } => Some(text),
+                _ => None,
+            })
+            .collect();
+        let tail = stderr[stderr.len().saturating_sub(10)..].join("\n");
+        if tail.is_empty() {
+            cause
+        } else {
+            format!("{cause}; its stderr ends with:\n{tail}")
+        }
+    })
+}
+
+/// The first request of `version`: `initialize`, or `server/discover` from 2026-07-28.
+fn first_request(version: &str) -> Value {
+    let (method, params) = if crate::client::MODERN <= version {
+        (
+            "server/discover",
+            json!({"_meta": {"io.modelcontextprotocol/protocolVersion": version}}),
+        )
+    } else {
+        (
+            "initialize",
+            json!({"protocolVersion": version, "capabilities": {},
+                "clientInfo": {"name": "mcp-harness-preflight", "version": env!("CARGO_PKG_VERSION")}}),
+        )
+    };
+    json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params})
+}
+
 async fn run_steps(
     scenario: &ScenarioFile,
     version: &str,
@@ -507,37 +786,32 @@ async fn run_steps(
     // The case's time limit counts from here, set-up included.
     let deadline = tokio::time::Instant::now() + limits.case;
     let store = tempfile::tempdir().ok();
-    let (process, base, path) = match start_target(target, store.as_ref(), limits.start).await {
-        Ok(started) => started,
+    let opened = match target.stdio_command(store.as_ref()) {
+        Some(command) => open_stdio_front(&command, limits, record_to).await,
+        None => open_http_front(target, store.as_ref(), limits, record_to).await,
+    };
+    let (front, server) = match opened {
+        Ok(opened) => opened,
         Err(e) => {
             case.error = Some(e);
             return;
         }
     };
-    let server = Arc::new(Mutex::new(Server { process, limits }));
-    let mut config = StackConfig::new(&base);
-    config.record_limits = limits.records;
-    config.proxy.max_event_bytes = limits.max_event_bytes;
-    config.record = record_to;
-    let stack = match ChaosStack::start(config).await {
-        Ok(stack) => stack,
-        Err(e) => {
-            case.error = Some(format!("the chaos proxy did not start: {e}"));
-            return;
+    let server = Arc::new(Mutex::new(server));
+    let recorder = front.recorder().clone();
+    if let Some(stack) = front.stack() {
+        for rule in &scenario.scenario.faults {
+            stack.faults().add(rule.clone());
         }
-    };
-    let recorder = stack.recorder().clone();
-    for rule in &scenario.scenario.faults {
-        stack.faults().add(rule.clone());
-    }
-    for toxic in &scenario.scenario.toxics {
-        match Toxic::from_json(toxic) {
-            Ok(toxic) => {
-                if let Err(e) = stack.add_toxic(&toxic).await {
-                    case.error = Some(format!("toxic {toxic:?}: {e}"));
+        for toxic in &scenario.scenario.toxics {
+            match Toxic::from_json(toxic) {
+                Ok(toxic) => {
+                    if let Err(e) = stack.add_toxic(&toxic).await {
+                        case.error = Some(format!("toxic {toxic:?}: {e}"));
+                    }
                 }
+                Err(e) => case.error = Some(format!("toxic {toxic}: {e}")),
             }
-            Err(e) => case.error = Some(format!("toxic {toxic}: {e}")),
         }
     }
     let accept = profile
@@ -546,7 +820,7 @@ async fn run_steps(
         .find_map(|r| r.accept_content.clone())
         .unwrap_or_else(|| json!({}));
     let mut client = ScriptedClient::new(
-        &format!("{}{path}", stack.base_url()),
+        &front.client_url(),
         version,
         scenario.scenario.client.clone(),
         accept,
@@ -602,7 +876,8 @@ async fn run_steps(
         let mut script = Script {
             sessions: &mut sessions,
             calls: BTreeMap::new(),
-            stack: &stack,
+            stack: front.stack(),
+            recorder: &recorder,
             server: &server,
             profile,
             needs_resumption: scenario.scenario.needs_resumption
@@ -641,6 +916,13 @@ async fn run_steps(
     }
     case.steps = steps;
     tokio::time::sleep(Duration::from_millis(50)).await; // let the proxy record stream ends
+    // A stdio server ends as the spec's shutdown says (stdin closed, then
+    // SIGTERM, then SIGKILL), each step recorded for stdio.exits_on_stdin_close.
+    let stdio = server.lock().await.stdio.clone();
+    if let Some(stdio) = stdio {
+        stdio.shutdown(STDIO_EXIT_GRACE).await;
+        tokio::time::sleep(Duration::from_millis(20)).await; // let the readers record the pipes' ends
+    }
     case.transcript = recorder.transcript();
     if !recorder.is_complete() {
         case.error = Some(format!(
@@ -650,7 +932,7 @@ async fn run_steps(
             recorder.dropped()
         ));
     }
-    stack.shutdown().await;
+    front.shutdown().await;
     if let Some(mut process) = server.lock().await.process.take() {
         process.kill().await;
     }
@@ -720,7 +1002,7 @@ fn short_json(value: &Value) -> String {
 }
 
 /// `text` as one word for `sh`.
-pub(crate) fn shell_quote(text: &str) -> String {
+pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
@@ -783,7 +1065,9 @@ struct NamedCall {
 struct Script<'a> {
     sessions: &'a mut BTreeMap<String, ScriptedClient>,
     calls: BTreeMap<String, NamedCall>,
-    stack: &'a ChaosStack,
+    /// The chaos proxy (HTTP targets only).
+    stack: Option<&'a ChaosStack>,
+    recorder: &'a Arc<mcp_harness_chaos::Recorder>,
     server: &'a Arc<Mutex<Server>>,
     profile: &'a Profile,
     /// Skip the case when a call gets no event id (see `Scenario::needs_resumption`).
@@ -827,11 +1111,12 @@ impl Script<'_> {
     fn hooks(&self, call: &CallStep) -> RestartHook {
         RestartHook {
             server: self.server.clone(),
+            close_stdin_after: call.close_stdin_after_events,
             after: call.restart_after_events,
             after_polls: call.restart_after_task_polls,
             after_server_events: call.restart_after_server_events,
             done: false,
-            recorder: self.stack.recorder().clone(),
+            recorder: self.recorder.clone(),
         }
     }
 
@@ -1140,24 +1425,68 @@ impl Script<'_> {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 done(true, format!("waited {ms} ms"))
             }
+            Step::Pipe {
+                delay_to_server_ms,
+                delay_to_client_ms,
+                stall_to_server_ms,
+                stall_to_client_ms,
+                split_writes_ms,
+            } => {
+                let stdio = self.server.lock().await.stdio.clone();
+                let Some(stdio) = stdio else {
+                    return done(false, "a `pipe` step needs a stdio target".into());
+                };
+                let ms = Duration::from_millis;
+                let faults = mcp_harness_chaos::PipeFaults {
+                    delay_to_server: ms(*delay_to_server_ms),
+                    delay_to_client: ms(*delay_to_client_ms),
+                    stall_to_server: ms(*stall_to_server_ms),
+                    stall_to_client: ms(*stall_to_client_ms),
+                    split_writes: (*split_writes_ms > 0).then(|| ms(*split_writes_ms)),
+                };
+                let detail = format!("{faults:?}");
+                self.recorder.fault(None, "pipe", detail.clone());
+                stdio.set_faults(faults);
+                done(true, format!("pipe faults: {detail}"))
+            }
+            Step::Fault { .. }
+            | Step::Network { .. }
+            | Step::Toxic { .. }
+            | Step::RemoveToxic { .. }
+                if self.stack.is_none() =>
+            {
+                done(
+                    false,
+                    "this step needs the HTTP chaos proxy: the target speaks stdio".into(),
+                )
+            }
             Step::Fault { rule } => {
-                self.stack.faults().add(rule.clone());
+                if let Some(stack) = self.stack {
+                    stack.faults().add(rule.clone());
+                }
                 done(true, format!("fault {} armed", rule.fault.name()))
             }
-            Step::Network { up } => match self.stack.set_network(*up).await {
-                Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
-                Err(e) => done(false, e.to_string()),
+            Step::Network { up } => match self.stack.map(|s| s.set_network(*up)) {
+                Some(set) => match set.await {
+                    Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
+                    Err(e) => done(false, e.to_string()),
+                },
+                None => done(false, "no chaos proxy".into()),
             },
-            Step::Toxic { toxic } => match Toxic::from_json(toxic) {
-                Ok(toxic) => match self.stack.add_toxic(&toxic).await {
+            Step::Toxic { toxic } => match (Toxic::from_json(toxic), self.stack) {
+                (Ok(toxic), Some(stack)) => match stack.add_toxic(&toxic).await {
                     Ok(()) => done(true, format!("toxic {} added", toxic.name)),
                     Err(e) => done(false, format!("toxic {}: {e}", toxic.name)),
                 },
-                Err(e) => done(false, format!("toxic {toxic}: {e}")),
+                (Ok(_), None) => done(false, "no chaos proxy".into()),
+                (Err(e), _) => done(false, format!("toxic {toxic}: {e}")),
             },
-            Step::RemoveToxic { name } => match self.stack.remove_toxic(name).await {
-                Ok(()) => done(true, format!("toxic {name} removed")),
-                Err(e) => done(false, format!("toxic {name}: {e}")),
+            Step::RemoveToxic { name } => match self.stack.map(|s| s.remove_toxic(name)) {
+                Some(removed) => match removed.await {
+                    Ok(()) => done(true, format!("toxic {name} removed")),
+                    Err(e) => done(false, format!("toxic {name}: {e}")),
+                },
+                None => done(false, "no chaos proxy".into()),
             },
             Step::OpenGetStream => match self.main().open_get_stream().await {
                 Ok(status) => done(

@@ -288,6 +288,10 @@ pub struct CallStep {
     /// carry a token of their own. Judged by `tasks.owner_only`.
     #[serde(default)]
     pub intruder_after_polls: Option<u32>,
+    /// stdio: close the server's stdin after the client got this many events
+    /// of the call (the server should exit; `stdio.exits_on_stdin_close`).
+    #[serde(default)]
+    pub close_stdin_after_events: Option<u32>,
 }
 
 /// Which event id of a named call a `resume` step sends as `Last-Event-ID`.
@@ -461,6 +465,26 @@ pub enum Step {
         /// The notifications to opt in to, as the spec's `SubscriptionFilter`.
         notifications: Value,
     },
+    /// stdio: faults on the server's pipes from now on (all 0: none). A
+    /// delay holds every line of its direction, a stall only the next one;
+    /// `split_writes_ms` writes each client line in two parts that far apart.
+    Pipe {
+        /// Hold each line to the server, ms.
+        #[serde(default)]
+        delay_to_server_ms: u64,
+        /// Hold each line to the client, ms.
+        #[serde(default)]
+        delay_to_client_ms: u64,
+        /// Hold the next line to the server, ms.
+        #[serde(default)]
+        stall_to_server_ms: u64,
+        /// Hold the next line to the client, ms.
+        #[serde(default)]
+        stall_to_client_ms: u64,
+        /// Write each client line in two parts this far apart, ms (0: whole).
+        #[serde(default)]
+        split_writes_ms: u64,
+    },
     /// Wait until the `listen` streams have carried `count` notifications
     /// after their acknowledgement (`within_ms` at most).
     AwaitNotifications {
@@ -563,12 +587,42 @@ pub struct Scenario {
     /// (off where the interleaving of concurrent calls depends on timing).
     #[serde(default = "default_true")]
     pub snapshot: bool,
+    /// The transports the scenario applies to (`["http"]` when absent): a
+    /// case whose target speaks another is skipped with that reason. Only
+    /// scenarios whose steps need no HTTP (no faults, toxics, resumes, raw
+    /// requests or sessions) can name `stdio`.
+    #[serde(default = "default_transports")]
+    pub transports: Vec<Transport>,
     /// The steps.
     pub steps: Vec<Step>,
 }
 
+/// How a client and a server talk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// Streamable HTTP.
+    Http,
+    /// Newline-delimited JSON-RPC on the server's stdin and stdout.
+    Stdio,
+}
+
+impl Transport {
+    /// Its name, as a scenario writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Stdio => "stdio",
+        }
+    }
+}
+
 fn default_true() -> bool {
     true
+}
+
+fn default_transports() -> Vec<Transport> {
+    vec![Transport::Http]
 }
 
 /// The placeholder a `for_each_role` scenario calls its role by.
@@ -668,6 +722,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let scenario: Scenario = parse_as(path, text)?;
     check_versions(path, text, &scenario.versions)?;
     check_citations(path, text, &scenario.steps)?;
+    check_transports(path, text, &scenario)?;
     if scenario.steps.is_empty() {
         return Err(error_at(
             path,
@@ -677,6 +732,81 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         ));
     }
     Ok(scenario)
+}
+
+/// The HTTP thing a step needs, if it needs one.
+fn needs_http(step: &Step) -> Option<&'static str> {
+    Some(match step {
+        Step::Resume { .. } => "resume",
+        Step::Load { .. } => "load",
+        Step::Raw { .. } => "raw",
+        Step::DeleteSession => "delete_session",
+        Step::Fault { .. } => "fault",
+        Step::Network { .. } => "network",
+        Step::Toxic { .. } => "toxic",
+        Step::RemoveToxic { .. } => "remove_toxic",
+        Step::OpenGetStream => "open_get_stream",
+        Step::Parallel { calls } if calls.iter().any(|c| c.session.is_some()) => {
+            "parallel (with sessions)"
+        }
+        Step::Call(call) if call.session.is_some() => "call (with a session)",
+        Step::Call(call) if call.restart_after_server_events.is_some() => {
+            "call (restart_after_server_events, counted on SSE)"
+        }
+        _ => return None,
+    })
+}
+
+/// The stdio thing a step needs, if it needs one.
+fn needs_stdio(step: &Step) -> Option<&'static str> {
+    match step {
+        Step::Pipe { .. } => Some("pipe"),
+        Step::Call(call) if call.close_stdin_after_events.is_some() => {
+            Some("call (close_stdin_after_events)")
+        }
+        Step::Parallel { calls } if calls.iter().any(|c| c.close_stdin_after_events.is_some()) => {
+            Some("parallel (close_stdin_after_events)")
+        }
+        _ => None,
+    }
+}
+
+/// A scenario that names `stdio` must need nothing only HTTP has, and one
+/// that names `http` nothing only stdio has.
+fn check_transports(path: &Path, text: &str, scenario: &Scenario) -> Result<(), ScenarioError> {
+    let at = text.find("transports").map(|s| s..s + 1);
+    if scenario.transports.contains(&Transport::Http)
+        && let Some(step) = scenario.steps.iter().find_map(needs_stdio)
+    {
+        return Err(error_at(
+            path,
+            text,
+            at,
+            format!(
+                "field `transports` names http (the default), but a `{step}` step needs stdio (hint: `transports = [\"stdio\"]`)"
+            ),
+        ));
+    }
+    if !scenario.transports.contains(&Transport::Stdio) {
+        return Ok(());
+    }
+    let http = |what: String| {
+        error_at(
+            path,
+            text,
+            at.clone(),
+            format!(
+                "field `transports` names stdio, but {what} needs HTTP (hint: keep such a scenario `transports = [\"http\"]`)"
+            ),
+        )
+    };
+    if !scenario.faults.is_empty() || !scenario.toxics.is_empty() {
+        return Err(http("its `faults` or `toxics`".into()));
+    }
+    if let Some(step) = scenario.steps.iter().find_map(needs_http) {
+        return Err(http(format!("a `{step}` step")));
+    }
+    Ok(())
 }
 
 /// An error at byte `offset` of `text` (line and column computed).
@@ -949,6 +1079,20 @@ tool = "{role}"
         assert!(
             matches!(&samples.steps[3], Step::Load { sessions: 32, tool, .. } if tool == "samples")
         );
+    }
+
+    #[test]
+    fn transports_must_fit_the_steps() {
+        let stdio_with_raw = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"http\", \"stdio\"]\n[[steps]]\ndo = \"raw\"\n";
+        let err = parse(Path::new("s.toml"), stdio_with_raw).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(err.message.contains("`raw` step needs HTTP"), "{err}");
+        let http_with_pipe = "description = \"x\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"pipe\"\ndelay_to_client_ms = 5\n";
+        let err = parse(Path::new("h.toml"), http_with_pipe).unwrap_err();
+        assert!(err.message.contains("`pipe` step needs stdio"), "{err}");
+        let stdio_only = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"stdio\"]\n[[steps]]\ndo = \"pipe\"\nstall_to_client_ms = 5\n";
+        let scenario = parse(Path::new("p.toml"), stdio_only).unwrap();
+        assert_eq!(scenario.transports, [Transport::Stdio]);
     }
 
     #[test]

@@ -152,6 +152,12 @@ pub fn normalize(transcript: &Transcript) -> String {
     let mut order: Vec<u64> = Vec::new();
     let mut lines: HashMap<u64, Vec<String>> = HashMap::new();
     let mut general: Vec<String> = Vec::new();
+    // A stdio transcript: its lines, process events and notes, in order.
+    let mut stdio: Vec<String> = Vec::new();
+    let is_stdio = transcript
+        .records
+        .iter()
+        .any(|r| matches!(r.event, WireEvent::Line { .. } | WireEvent::Process { .. }));
     for record in &transcript.records {
         match &record.event {
             WireEvent::Request {
@@ -252,13 +258,57 @@ pub fn normalize(transcript: &Transcript) -> String {
                 exchange: None,
                 fault,
                 ..
+            } if is_stdio => stdio.push(format!("fault {fault}")),
+            WireEvent::Fault {
+                exchange: None,
+                fault,
+                ..
             } => general.push(format!("fault {fault}")),
+            WireEvent::Note { text } if is_stdio => {
+                stdio.push(format!("note {}", redact_text(text)))
+            }
             WireEvent::Note { text } => general.push(format!("note {}", redact_text(text))),
             WireEvent::Header { .. } => {}
+            WireEvent::Line {
+                process,
+                from,
+                body,
+                delivery,
+                ..
+            } => {
+                let arrow = match from {
+                    mcp_harness_wire::Side::Client => "->",
+                    mcp_harness_wire::Side::Server => "<-",
+                };
+                let withheld = if *delivery == Delivery::Withheld {
+                    " (withheld)"
+                } else {
+                    ""
+                };
+                stdio.push(format!("p{process} {arrow}{withheld} {}", body_text(body)));
+            }
+            // stderr is free text (timestamps, paths): counted by the checks, not shown.
+            WireEvent::Stderr { .. } => {}
+            WireEvent::Process {
+                process,
+                event,
+                detail,
+            } => {
+                // The exit's code or signal stays; how long it took does not.
+                let detail = match event {
+                    mcp_harness_wire::ProcessEvent::Exited => detail
+                        .as_deref()
+                        .and_then(|d| d.split(", ").next())
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                stdio.push(format!("p{process} {event:?}{detail}"));
+            }
         }
     }
     let mut out = String::new();
-    for line in general {
+    for line in general.into_iter().chain(stdio) {
         out.push_str(&line);
         out.push('\n');
     }

@@ -382,7 +382,12 @@ fn each_client_fault_fails_exactly_its_checks() {
         .iter()
         .flat_map(|(_, _, w)| w.iter().map(|(c, _)| *c))
         .collect();
-    for check in mcp_harness_checks::client_catalog() {
+    // The stdio client check's fixture is a stdio client of its own (see
+    // a_stdio_client_that_writes_text_on_the_server_s_stdin_fails_only_stdin_messages_only).
+    for check in mcp_harness_checks::client_catalog()
+        .iter()
+        .filter(|c| c.transports != mcp_harness_checks::Transports::StdioOnly)
+    {
         assert!(
             covered.contains(check.id),
             "no client fixture breaks {}",
@@ -587,4 +592,94 @@ fn the_host_token_follows_a_call_it_re_issued_in_a_new_session() {
         stack.shutdown().await;
         agents.shutdown().await;
     });
+}
+
+/// The same Python SDK client over stdio: client-test gives it the command of
+/// the scripted server (through `mcp-harness stdio-tap`, which records both
+/// directions); the stdio client scenarios run, and it keeps every rule.
+#[test]
+fn the_python_sdk_client_over_stdio_keeps_every_stdio_rule() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no {} (hint: run ci/test.sh)",
+        python.display()
+    );
+    let cmd = format!("{} fixtures/python_sdk/client.py", python.display());
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(&[
+        "client-test",
+        "--transport",
+        "stdio",
+        "--client-cmd",
+        &cmd,
+        "--client-timeout",
+        "30s",
+        "--format",
+        "json",
+        "--out",
+        out.path().join("report").to_str().unwrap(),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", text(&run.stdout), text(&run.stderr)));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    let ran: Vec<&serde_json::Value> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["skipped"].is_null())
+        .collect();
+    // travel and research under 2025-11-25 (the version it negotiates).
+    assert_eq!(ran.len(), 2, "{report}");
+    for case in ran {
+        let verdict = |id: &str| {
+            case["verdicts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["check"] == id)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let stdin = verdict("client.stdin_messages_only");
+        assert_eq!(stdin["outcome"]["outcome"], "pass", "{stdin}");
+        assert!(stdin["examined"].as_u64().unwrap() >= 3, "{stdin}");
+        assert_eq!(verdict("client.completed")["outcome"]["outcome"], "pass");
+        let answered = verdict("client.answers_once");
+        assert_eq!(answered["outcome"]["outcome"], "pass", "{answered}");
+    }
+}
+
+/// A stdio client that writes a line that is not a message on the server's
+/// stdin (fixtures/stdio/chatty_client.sh) fails client.stdin_messages_only,
+/// and no other check.
+#[test]
+fn a_stdio_client_that_writes_text_on_the_server_s_stdin_fails_only_stdin_messages_only() {
+    let run = harness(&[
+        "client-test",
+        "--transport",
+        "stdio",
+        "--client-cmd",
+        "sh fixtures/stdio/chatty_client.sh",
+        "clients/travel@2025-11-25",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|_| panic!("{}{}", text(&run.stdout), text(&run.stderr)));
+    let case = &report["cases"][0];
+    let broken: Vec<&str> = case["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["outcome"]["outcome"].as_str(), Some("fail" | "warn")))
+        .filter_map(|v| v["check"].as_str())
+        .collect();
+    assert_eq!(broken, ["client.stdin_messages_only"], "{case}");
 }

@@ -153,3 +153,42 @@ fn bad_input_and_a_silent_server_get_clear_errors() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_stdio_server_gets_a_starter_profile_that_says_stdio_and_run_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stdio.toml");
+    let server = format!(
+        "{} serve --stdio --time-scale 0 --store memory",
+        env!("CARGO_BIN_EXE_mcp-harness")
+    );
+    let made = harness(&[
+        "profile",
+        "--transport",
+        "stdio",
+        "--server-cmd",
+        &server,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let profile = Profile::load(&file).unwrap();
+    assert_eq!(
+        profile.transport,
+        Some(mcp_harness::scenario::Transport::Stdio)
+    );
+    assert_eq!(tool_of(&profile, Role::Elicits), "travel_agent");
+    // The profile alone says stdio: no --transport needed.
+    let run = harness(&[
+        "run",
+        "travel/accept",
+        "--version",
+        "2025-11-25",
+        "--server-cmd",
+        &server,
+        "--profile",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
+    assert!(text(&run.stdout).contains("PASS travel/accept@2025-11-25"));
+}

@@ -62,3 +62,23 @@ fn the_python_sdk_server_with_an_event_store_resumes_but_leaks_across_sessions()
         false,
     );
 }
+
+#[test]
+fn the_python_sdk_server_over_stdio_passes_all_but_its_recorded_deviations() {
+    let python = third_party::root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no {} (hint: run ci/test.sh)",
+        python.display()
+    );
+    // The profile says `transport = "stdio"`: the harness starts the command
+    // and speaks on its stdin and stdout.
+    let command = format!("{} fixtures/python_sdk/server.py --stdio", python.display());
+    third_party::run_against(
+        &command,
+        &[],
+        "fixtures/profiles/python-sdk-stdio.toml",
+        "fixtures/profiles/python-sdk-stdio.expected-failures.txt",
+        true,
+    );
+}

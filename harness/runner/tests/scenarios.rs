@@ -1,5 +1,7 @@
 //! Every scenario x version against the reference agents, one test case each
-//! (libtest-mimic): `cargo test --test scenarios -- travel/accept` filters,
+//! (libtest-mimic), and again over stdio (`ID@VERSION+stdio`, against
+//! `mcp-harness serve --stdio`) for the scenarios whose `transports` name it:
+//! `cargo test --test scenarios -- travel/accept` filters,
 //! `cargo nextest run` lists, runs and shards them. Each case must break no
 //! rule (MUST or SHOULD), and its normalized transcript must match its snapshot under
 //! snapshots/ (`cargo insta review` shows any difference). Minimal fault
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mcp_harness::profile::Profile;
 use mcp_harness::run::{Limits, Target, run_case};
-use mcp_harness::scenario::load_dir;
+use mcp_harness::scenario::{ScenarioFile, Transport, load_dir};
 use mcp_harness::snapshot::normalize;
 
 fn root() -> PathBuf {
@@ -30,61 +32,106 @@ fn main() {
         }));
     }
     for scenario in scenarios {
+        let over_stdio = scenario.scenario.transports.contains(&Transport::Stdio);
+        let over_http = scenario.scenario.transports.contains(&Transport::Http);
         for version in scenario.scenario.versions.clone() {
-            let scenario = scenario.clone();
-            let name = format!("{}@{version}", scenario.id);
-            trials.push(Trial::test(name.clone(), move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
-                let target = Target::Reference { exe: PathBuf::from(env!("CARGO_BIN_EXE_mcp-harness")) };
-                let case = runtime.block_on(run_case(&scenario, &version, &target, &Profile::reference_agents(), Limits::default()));
-                if let Some(reason) = &case.skipped {
-                    return Err(Failed::from(format!("skipped against the reference agents: {reason}")));
+            for stdio in [false, true] {
+                if (stdio && !over_stdio) || (!stdio && !over_http) {
+                    continue;
                 }
-                let warned = case.verdicts.iter().any(|v| v.outcome == mcp_harness_checks::Outcome::Warn);
-                // The reference agents keep every rule, SHOULDs included, and
-                // never lose a call a fault hit (resilience, as `run` judges it).
-                if case.failed() || warned || case.lost_a_call() {
-                    let mut report = format!("{name} failed");
-                    if case.lost_a_call() {
-                        report.push_str(&format!("\n  resilience: {:?}", case.resilience));
-                    }
-                    if let Some(error) = &case.error {
-                        report.push_str(&format!("\n  error: {error}"));
-                    }
-                    for verdict in case.verdicts.iter().filter(|v| matches!(v.outcome, mcp_harness_checks::Outcome::Fail | mcp_harness_checks::Outcome::Warn)) {
-                        for finding in &verdict.findings {
-                            report.push_str(&format!("\n  {} ({}): {} (expected {})", verdict.check, verdict.citation, finding.observed, finding.expected));
-                        }
-                    }
-                    let dump = std::env::temp_dir().join(format!("mcp-harness-{}.jsonl", name.replace('/', "__")));
-                    if std::fs::write(&dump, case.transcript.to_jsonl()).is_ok() {
-                        report.push_str(&format!("\n  transcript: {}", dump.display()));
-                    }
-                    report.push_str(&format!("\n--- transcript ---\n{}", normalize(&case.transcript)));
-                    return Err(Failed::from(report));
-                }
-                if !scenario.scenario.snapshot {
-                    // Concurrent calls interleave as timing has it: judged by the checks alone.
-                    return Ok(());
-                }
-                if scenario.id.starts_with("regressions/") {
-                    // Explored fault schedules are judged by the checks alone: their
-                    // timing (cuts under latency) is not meant to be snapshot-stable.
-                    return Ok(());
-                }
-                let snapshot = normalize(&case.transcript);
-                let mut settings = insta::Settings::clone_current();
-                settings.set_snapshot_path(root().join("snapshots"));
-                settings.set_prepend_module_to_snapshot(false);
-                settings.set_omit_expression(true);
-                settings.set_description(scenario.scenario.description.clone());
-                let snapshot_name = name.replace('/', "__");
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    settings.bind(|| insta::assert_snapshot!(snapshot_name, snapshot));
-                }));
-                outcome.map_err(|_| Failed::from(format!("{name}: the normalized transcript differs from snapshots/{}.snap (run `cargo insta review`)", name.replace('/', "__"))))
-            }));
+                trials.push(trial(scenario.clone(), version.clone(), stdio));
+            }
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// One case: `scenario` under `version` against the reference agents, over
+/// stdio when `stdio`.
+fn trial(scenario: ScenarioFile, version: String, stdio: bool) -> Trial {
+    let suffix = if stdio { "+stdio" } else { "" };
+    let name = format!("{}@{version}{suffix}", scenario.id);
+    Trial::test(name.clone(), move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-harness"));
+        let target = if stdio {
+            Target::ReferenceStdio { exe }
+        } else {
+            Target::Reference { exe }
+        };
+        let case = runtime.block_on(run_case(
+            &scenario,
+            &version,
+            &target,
+            &Profile::reference_agents(),
+            Limits::default(),
+        ));
+        if let Some(reason) = &case.skipped {
+            return Err(Failed::from(format!(
+                "skipped against the reference agents: {reason}"
+            )));
+        }
+        let warned = case
+            .verdicts
+            .iter()
+            .any(|v| v.outcome == mcp_harness_checks::Outcome::Warn);
+        // The reference agents keep every rule, SHOULDs included, and
+        // never lose a call a fault hit (resilience, as `run` judges it).
+        if case.failed() || warned || case.lost_a_call() {
+            let mut report = format!("{name} failed");
+            if case.lost_a_call() {
+                report.push_str(&format!("\n  resilience: {:?}", case.resilience));
+            }
+            if let Some(error) = &case.error {
+                report.push_str(&format!("\n  error: {error}"));
+            }
+            for verdict in case.verdicts.iter().filter(|v| {
+                matches!(
+                    v.outcome,
+                    mcp_harness_checks::Outcome::Fail | mcp_harness_checks::Outcome::Warn
+                )
+            }) {
+                for finding in &verdict.findings {
+                    report.push_str(&format!(
+                        "\n  {} ({}): {} (expected {})",
+                        verdict.check, verdict.citation, finding.observed, finding.expected
+                    ));
+                }
+            }
+            let dump =
+                std::env::temp_dir().join(format!("mcp-harness-{}.jsonl", name.replace('/', "__")));
+            if std::fs::write(&dump, case.transcript.to_jsonl()).is_ok() {
+                report.push_str(&format!("\n  transcript: {}", dump.display()));
+            }
+            report.push_str(&format!(
+                "\n--- transcript ---\n{}",
+                normalize(&case.transcript)
+            ));
+            return Err(Failed::from(report));
+        }
+        if !scenario.scenario.snapshot {
+            // Concurrent calls interleave as timing has it: judged by the checks alone.
+            return Ok(());
+        }
+        if scenario.id.starts_with("regressions/") {
+            // Explored fault schedules are judged by the checks alone: their
+            // timing (cuts under latency) is not meant to be snapshot-stable.
+            return Ok(());
+        }
+        let snapshot = normalize(&case.transcript);
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(root().join("snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        settings.set_description(scenario.scenario.description.clone());
+        let snapshot_name = name.replace('/', "__");
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(snapshot_name, snapshot));
+        }));
+        outcome.map_err(|_| Failed::from(format!("{name}: the normalized transcript differs from snapshots/{}.snap (run `cargo insta review`)", name.replace('/', "__"))))
+    })
 }

@@ -5,10 +5,11 @@
 pub mod credential;
 pub mod header_value;
 pub mod sse;
+pub mod stdio_route;
 pub mod transcript;
 
 pub use sse::{SseBlock, SseDecoder, SseError, SseEvent};
 pub use transcript::{
-    Body, Delivery, EndReason, Headers, JsonText, Record, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION,
-    Transcript, TranscriptError, WireEvent,
+    Body, Delivery, EndReason, Headers, JsonText, ProcessEvent, Record, Side, TRANSCRIPT_FORMAT,
+    TRANSCRIPT_VERSION, Transcript, TranscriptError, WireEvent,
 };

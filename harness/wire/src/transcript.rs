@@ -315,6 +315,66 @@ pub enum WireEvent {
         /// The remark.
         text: String,
     },
+    /// stdio: one line a peer wrote (on the server's stdin or stdout),
+    /// without its newline.
+    Line {
+        /// Which server process (from 1; a restart starts the next).
+        process: u64,
+        /// Who wrote it: `client` (stdin) or `server` (stdout).
+        from: Side,
+        /// The line: JSON when it parses, else its text (lossy UTF-8).
+        body: Body,
+        /// The line was not valid UTF-8.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        invalid_utf8: bool,
+        /// Whether the other peer got it (a fault may hold it back).
+        delivery: Delivery,
+    },
+    /// stdio: one line the server wrote on its stderr.
+    Stderr {
+        /// Which server process.
+        process: u64,
+        /// The line (lossy UTF-8).
+        text: String,
+    },
+    /// stdio: something that happened to the server process.
+    Process {
+        /// Which server process.
+        process: u64,
+        /// What happened.
+        event: ProcessEvent,
+        /// Details: the command, the exit code or signal, how long it took.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+}
+
+/// Who wrote a stdio line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The client, on the server's stdin.
+    Client,
+    /// The server, on its stdout.
+    Server,
+}
+
+/// What happened to a stdio server process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessEvent {
+    /// It was started.
+    Started,
+    /// The harness closed its stdin (the first step of a shutdown).
+    StdinClosed,
+    /// The harness sent SIGTERM (it had not exited after its stdin closed).
+    Sigterm,
+    /// The harness sent SIGKILL (a kill fault, or it outlived SIGTERM).
+    Sigkill,
+    /// It exited (`detail`: the code or the signal).
+    Exited,
+    /// It closed its stdout (before or as it exited).
+    StdoutClosed,
 }
 
 /// A whole transcript.

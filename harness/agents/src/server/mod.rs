@@ -105,9 +105,16 @@ impl AgentsFactory {
     pub fn new(settings: AgentSettings, runs: RunStore) -> Self {
         let subscriptions = Subscriptions::default();
         subscriptions.spawn_notifier(&runs);
-        let mut key = Vec::with_capacity(32);
-        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-        key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        // The key that seals requestState lives in the store: on a durable
+        // store a retry sealed before a restart still opens after it.
+        let key = runs
+            .durable_secret("request-state-key", 32)
+            .unwrap_or_else(|_| {
+                let mut key = Vec::with_capacity(32);
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                key
+            });
         let codec = RequestStateCodec::try_new(key).expect("a 32-byte key is long enough");
         Self {
             shared: Arc::new(Shared {
@@ -879,7 +886,25 @@ impl ServerHandler for ReferenceAgents {
         tasks::require_extension(&ctx)?;
         let run = self.task_of(&request.task_id, &ctx).await?;
         if !run.status.is_terminal() {
+            // Acknowledge once the cancel has taken effect, so a tasks/get
+            // right after it sees the task cancelled (bounded: a task that
+            // does not stop within a second is acknowledged anyway).
+            let mut changes = self.shared.runs.subscribe();
             self.shared.tasks.cancel(&run.id);
+            let stopped = async {
+                loop {
+                    let current = self.shared.runs.get(&run.id).await.ok().flatten();
+                    if current.is_none_or(|r| r.status.is_terminal()) {
+                        return;
+                    }
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) =
+                        changes.recv().await
+                    {
+                        return;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stopped).await;
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::support::{answers, method_of, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -30,6 +31,7 @@ pub(crate) const CHECKS: &[Check] = &[Check {
         quote: "Servers MUST include caching hints on results with resultType: \"complete\" returned by the following operations: server/discover, tools/list, prompts/list, resources/list, resources/templates/list, resources/read. ttlMs is an integer value in milliseconds; cacheScope is \"public\" or \"private\".",
     }],
     needs: Needs::Nothing,
+    transports: Transports::Both,
     run: cacheable_results_hinted,
 }];
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::support::{is_message, is_response};
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -24,6 +25,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: jsonrpc_well_formed,
     },
     Check {
@@ -35,6 +37,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "the client MUST include the MCP-Protocol-Version header on all subsequent requests to the MCP server; ... the client MUST include [the Mcp-Session-Id] in all of its subsequent HTTP requests.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: headers_after_init,
     },
     Check {
@@ -46,6 +49,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "When a client receives HTTP 404 in response to a request containing an Mcp-Session-Id, it MUST start a new session by sending a new InitializeRequest without a session ID attached.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: reinitializes_after_404,
     },
     Check {
@@ -57,6 +61,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Streams are not resumable in 2026-07-28: a request whose stream broke before its response is lost, and the client MUST re-issue it with a new request id.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: reissues_broken_request,
     },
     Check {
@@ -68,6 +73,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If the client wishes to resume after a disconnection, it SHOULD issue an HTTP GET to the MCP endpoint, and include the Last-Event-ID header to indicate the last event ID it received.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: resumes_with_last_event_id,
     },
     Check {
@@ -79,6 +85,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The client MUST respect the retry field, waiting the given number of milliseconds before attempting to reconnect.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: waits_retry,
     },
     Check {
@@ -90,6 +97,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Responses MUST include the same ID as the request they correspond to; every request gets exactly one response, also when its stream was resumed.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: answers_once,
     },
     Check {
@@ -101,6 +109,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Disconnection SHOULD NOT be interpreted as the client cancelling its request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: no_cancel_on_disconnect,
     },
     Check {
@@ -112,6 +121,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "action is accept, decline or cancel; content only with accept, and it matches the requested schema.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: elicitation_answer_valid,
     },
     Check {
@@ -123,6 +133,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The result of sampling/createMessage has a role, content and the model used.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: sampling_result_well_formed,
     },
     Check {
@@ -134,6 +145,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Clients that no longer need a particular session ... SHOULD send an HTTP DELETE to the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: delete_when_done,
     },
 ];

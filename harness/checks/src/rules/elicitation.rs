@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::support::{only_if_declared, questions};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::schema::official_schema;
 use crate::verdict::{Finding, Level};
@@ -20,6 +21,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Clients that support elicitation MUST declare the elicitation capability; servers must not elicit from clients that did not.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: elicitation_declared,
     },
     Check {
@@ -39,6 +41,7 @@ pub(crate) const CHECKS: &[Check] = &[
             },
         ],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: requested_schema_allowed,
     },
 ];

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::support::{error_code, is_response, short};
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -25,6 +26,7 @@ pub(crate) const SERVER_CHECKS: &[Check] = &[Check {
         quote: "Servers that process the request body MUST reject requests where the values specified in the headers do not match the corresponding values in the request body. When rejecting a request due to header validation failure, servers MUST return HTTP status 400 Bad Request and MUST include a JSON-RPC error response using the following error code: -32020 (HeaderMismatch). Validation failure conditions include: a required standard header (MCP-Protocol-Version, Mcp-Method, Mcp-Name) is missing.",
     }],
     needs: Needs::Nothing,
+    transports: Transports::HttpOnly,
     run: mismatch_refused,
 }];
 
@@ -38,6 +40,7 @@ pub(crate) const CLIENT_CHECKS: &[Check] = &[Check {
         quote: "The client MUST include the request metadata headers on each POST request: Mcp-Method (from method) on all requests, Mcp-Name (from params.name or params.uri) on tools/call, resources/read and prompts/get requests. These headers are REQUIRED for compliance.",
     }],
     needs: Needs::Nothing,
+    transports: Transports::HttpOnly,
     run: client_sends_headers,
 }];
 

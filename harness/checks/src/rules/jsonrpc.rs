@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::support::{delivered_in_order, id_scope, is_message, is_response, short};
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -23,6 +24,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: jsonrpc_well_formed,
     },
     Check {
@@ -34,6 +36,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The Server MUST reply with a Response (JSON-RPC 2.0, section 4): every request gets exactly one, unless a fault, a kill or the client's own silence stood in its way.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: response_exactly_once,
     },
     Check {
@@ -45,6 +48,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "resultType: indicates the type of the result, which allows the client to determine how to parse the result object. Servers implementing this protocol version MUST include this field.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: result_type_present,
     },
 ];

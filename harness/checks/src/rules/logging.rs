@@ -6,6 +6,7 @@ use super::support::method_of;
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -20,6 +21,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers that emit log message notifications MUST declare the logging capability.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: logging_declared,
     },
     Check {
@@ -31,6 +33,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "io.modelcontextprotocol/logLevel: the desired log level for this request. If absent, the server MUST NOT send any notifications/message notifications for this request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: logging_only_when_requested,
     },
 ];

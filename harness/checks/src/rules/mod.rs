@@ -16,6 +16,7 @@ pub(crate) mod schema;
 pub(crate) mod security;
 pub(crate) mod sessions;
 pub(crate) mod stateless;
+pub(crate) mod stdio;
 pub(crate) mod streams;
 pub(crate) mod subscriptions;
 pub(crate) mod support;

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::support::{Answered, answers, method_of, only_if_declared, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -35,6 +36,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers MAY send InputRequiredResult responses on the following client requests: prompts/get, resources/read, tools/call. Servers MUST NOT send InputRequiredResult responses on any other client requests.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: supported_requests_only,
     },
     Check {
@@ -46,6 +48,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "inputRequests values are request objects that MUST be one of ElicitRequest, CreateMessageRequest, or ListRootsRequest. Servers MUST include at least one of inputRequests or requestState in every InputRequiredResult response.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: input_required_well_formed,
     },
     Check {
@@ -57,6 +60,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If requestState influences authorization, resource access, or business logic, servers MUST protect its integrity (e.g. HMAC or AEAD) and MUST reject state that fails verification. Integrity protection MAY be omitted only when tampering can cause nothing worse than request failure. (A warning here: the harness cannot see whether the state influences business logic, the condition of the MUST.)",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: tampered_state_rejected,
     },
     Check {
@@ -68,6 +72,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If the client fails to send all the information requested in a previous InputRequests, and the missing information is necessary for the server to process the request, the server SHOULD respond with a new InputRequiredResult requesting the missing information again, rather than returning an error.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: missing_input_rerequested,
     },
     Check {
@@ -79,6 +84,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If additional, unexpected parameters are provided in the InputResponses object, the server SHOULD ignore any information it does not recognize or need.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: extra_input_ignored,
     },
     Check {
@@ -90,6 +96,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers SHOULD validate that the data provided by the client is a valid InputResponses object and that the information inside can be correctly parsed. Protocol errors (malformed JSON, invalid schema, internal server errors) SHOULD return a JSON-RPC error response with an appropriate error code and message.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: invalid_input_refused,
     },
     Check {
@@ -109,6 +116,7 @@ pub(crate) const CHECKS: &[Check] = &[
             },
         ],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: roots_declared,
     },
 ];

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::support::{answered, error_code, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -35,6 +36,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers SHOULD: Provide stable cursors; Handle invalid cursors gracefully (a `nextCursor` the server gave, sent back at once, leads to the next page, and a listing does not loop)",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: cursors_stable,
     },
     Check {
@@ -46,6 +48,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Invalid cursors SHOULD result in an error with code -32602 (Invalid params).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: invalid_cursor_refused,
     },
 ];

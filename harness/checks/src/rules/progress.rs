@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::support::{delivered_in_order, is_response, is_token_text, progress_of};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -21,6 +22,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Progress notifications MUST only reference tokens that were provided in an active request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: progress_token_known,
     },
     Check {
@@ -32,6 +34,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The progress value MUST increase with each notification, even if the total is unknown.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: progress_increasing,
     },
     Check {
@@ -43,6 +46,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Progress notifications MUST only reference tokens that were provided in an active request (none after its response).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: progress_not_after_response,
     },
 ];

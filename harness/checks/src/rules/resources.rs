@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::support::{answered, error_code, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -34,6 +35,7 @@ pub(crate) const CHECKS: &[Check] = &[Check {
         },
     ],
     needs: Needs::Nothing,
+    transports: Transports::Both,
     run: not_found_code,
 }];
 

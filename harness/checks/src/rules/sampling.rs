@@ -3,6 +3,7 @@
 
 use super::support::only_if_declared;
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::Level;
 
@@ -16,6 +17,7 @@ pub(crate) const CHECKS: &[Check] = &[Check {
         quote: "Clients that support sampling MUST declare the sampling capability; servers must not sample from clients that did not.",
     }],
     needs: Needs::Nothing,
+    transports: Transports::Both,
     run: sampling_declared,
 }];
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::schema::{SchemaJudgement, official_schema};
 use crate::verdict::{Finding, Level};
@@ -25,6 +26,7 @@ pub(crate) const SERVER_CHECKS: &[Check] = &[Check {
     id: "schema.server_messages",
     rules: SCHEMA_RULE,
     needs: Needs::Nothing,
+    transports: Transports::Both,
     run: server_messages_valid,
 }];
 
@@ -33,6 +35,7 @@ pub(crate) const CLIENT_CHECKS: &[Check] = &[Check {
     id: "client.schema_messages",
     rules: SCHEMA_RULE,
     needs: Needs::Nothing,
+    transports: Transports::Both,
     run: client_messages_valid,
 }];
 

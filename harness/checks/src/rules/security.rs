@@ -2,6 +2,7 @@
 //! Fixtures: tests/every_check_can_fail.rs (a good and a bad transcript per check).
 
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -15,6 +16,7 @@ pub(crate) const CHECKS: &[Check] = &[Check {
         quote: "If the Origin header is present and invalid, servers MUST respond with HTTP 403 Forbidden.",
     }],
     needs: Needs::Nothing,
+    transports: Transports::HttpOnly,
     run: origin_403,
 }];
 

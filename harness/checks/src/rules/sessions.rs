@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::{Analysis, KNOWN_VERSIONS};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -18,6 +19,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The session ID MUST only contain visible ASCII characters (ranging from 0x21 to 0x7E).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: session_id_ascii,
     },
     Check {
@@ -29,6 +31,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers that require a session ID SHOULD respond to requests without an Mcp-Session-Id header (other than initialization) with HTTP 400 Bad Request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: session_missing_400,
     },
     Check {
@@ -40,6 +43,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MAY terminate the session at any time, after which it MUST respond to requests containing that session ID with HTTP 404 Not Found.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: session_unknown_404,
     },
     Check {
@@ -51,6 +55,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If the server receives a request with an invalid or unsupported MCP-Protocol-Version, it MUST respond with 400 Bad Request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: version_header_400,
     },
 ];

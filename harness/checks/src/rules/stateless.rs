@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::support::{Answered, answered, answers, error_code, short};
 use crate::analysis::{Analysis, KNOWN_VERSIONS};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -27,6 +28,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "server/discover lets a client query a server's supported protocol versions, capabilities, and identity before sending any other requests. Servers MUST implement it.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: discover_answered,
     },
     Check {
@@ -38,6 +40,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If the server does not implement the requested version (whether the version is unknown to the server, or is a known version the server has chosen not to support), it MUST respond with an UnsupportedProtocolVersionError listing the versions it does support",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: unsupported_version_refused,
     },
     Check {
@@ -49,6 +52,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "A request missing any required field is malformed; the server MUST reject it with JSON-RPC error code -32602 (Invalid params). On HTTP, the response status MUST be 400 Bad Request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: missing_meta_refused,
     },
     Check {
@@ -60,6 +64,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers SHOULD include the following io.modelcontextprotocol/* field in every result's _meta, unless specifically configured not to do so, to identify themselves without relying on any prior connection state: io.modelcontextprotocol/serverInfo (Implementation: server name and version).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: results_name_their_server,
     },
 ];

@@ -11,6 +11,7 @@ use super::support::{
     replayed_messages, resumes_of,
 };
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -25,6 +26,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Event IDs ... act as a cursor within that particular stream; a resumed stream must not deliver an event the client already had.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: no_duplicate_event,
     },
     Check {
@@ -36,6 +38,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MUST send each of its JSON-RPC messages on only one of the connected streams; that is, it MUST NOT broadcast the same message across multiple streams.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: no_duplicate_message,
     },
     Check {
@@ -47,6 +50,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MUST NOT send a JSON-RPC response on the stream unless resuming a stream associated with a previous client request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: get_no_response,
     },
     Check {
@@ -58,6 +62,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MUST NOT replay messages that would have been delivered on a different stream.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: replay_same_stream_only,
     },
     Check {
@@ -69,6 +74,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "These event IDs MUST be globally unique across all streams within that session.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: event_id_unique,
     },
     Check {
@@ -80,6 +86,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MAY use this header to replay messages that would have been sent after the last event ID, on the stream that was disconnected (judged after a partition, when the proxy saw them all).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: nothing_lost,
     },
     Check {
@@ -91,6 +98,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The SSE stream SHOULD eventually include a JSON-RPC response for the JSON-RPC request sent in the POST body.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: response_after_resume,
     },
     Check {
@@ -102,6 +110,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MAY use this header to replay messages that would have been sent after the last event ID (after it: the event the ID names is one the client has).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: replay_after_last_event_id,
     },
     Check {
@@ -113,6 +122,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server MUST NOT replay messages that would have been delivered on a different stream (another session's streams are different streams).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: replay_own_session_only,
     },
     Check {
@@ -124,6 +134,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "These messages SHOULD be unrelated to any concurrently-running JSON-RPC request from the client (a request's progress goes on its own stream).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: request_scoped_on_own_stream,
     },
     Check {
@@ -135,6 +146,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "If the input is a JSON-RPC request, the server MUST either return Content-Type: text/event-stream, to initiate an SSE stream, or Content-Type: application/json, to return one JSON object (a refusal under load returns neither).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: load_refusals,
     },
     Check {
@@ -146,6 +158,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The server SHOULD immediately send an SSE event consisting of an event ID and an empty data field in order to prime the client to reconnect.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: priming_event,
     },
     Check {
@@ -157,6 +170,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "2026-07-28 removes SSE stream resumability and message redelivery (the Last-Event-ID header and SSE event ids): a server ignores Last-Event-ID, and a client whose stream broke re-issues its request.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
         run: not_resumable,
     },
 ];

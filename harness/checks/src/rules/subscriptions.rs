@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::support::{method_of, short};
 use crate::analysis::{Analysis, Exchange};
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -27,6 +28,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "notifications/subscriptions/acknowledged MUST be the first message the server sends carrying the subscription's ID in io.modelcontextprotocol/subscriptionId. The server MUST NOT send any notification on the subscription before acknowledging it.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: acknowledged_first,
     },
     Check {
@@ -38,6 +40,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "On notifications delivered via a subscriptions/listen stream, the server MUST include io.modelcontextprotocol/subscriptionId in _meta so the client can correlate the notification with the originating subscription request (the JSON-RPC id of the subscriptions/listen request).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: notifications_tagged,
     },
     Check {
@@ -49,6 +52,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Each notification type is opt-in; the server MUST NOT send notification types the client has not explicitly requested. Request-scoped notifications like notifications/progress and notifications/message are not delivered on the listen stream.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: only_requested,
     },
 ];

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::support::{Answered, answers, delivered_in_order, error_code, method_of, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -30,6 +31,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Tasks move from working to input_required or a terminal status; terminal statuses are final.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: task_transitions,
     },
     Check {
@@ -41,6 +43,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "A server MUST NOT return CreateTaskResult to a client that did not include the extension capability on its request, regardless of prior declarations. Servers MUST NOT set resultType to \"task\" on result types other than CreateTaskResult (the methods that support tasks: tools/call).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: task_results_only_if_declared,
     },
     Check {
@@ -52,6 +55,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Upon receiving a tasks/get request, the server MUST check the status of the task and respond accordingly: input_required with an inputRequests field that MUST contain all outstanding requests; completed with a result field; failed with the error that occurred. The resultType field MUST be set to \"complete\" on this object.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: get_answers_detailed,
     },
     Check {
@@ -63,6 +67,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "On success, the server MUST acknowledge the request with an empty result (tasks/update and tasks/cancel). The resultType field MUST be set to \"complete\" on UpdateTaskResult and CancelTaskResult.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: acknowledgements_empty,
     },
     Check {
@@ -74,6 +79,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers MUST return standard JSON-RPC errors for the following protocol error cases: Invalid or nonexistent taskId: -32602 (Invalid params). Servers MUST return this error for tasks/get.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: unknown_get_refused,
     },
     Check {
@@ -85,6 +91,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Invalid or nonexistent taskId: -32602 (Invalid params). Servers SHOULD return this error for tasks/update and tasks/cancel.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: unknown_update_or_cancel_refused,
     },
     Check {
@@ -96,6 +103,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "A server MUST NOT return CreateTaskResult until the task is durably created — that is, until a tasks/get for the returned taskId would resolve. (Servers MAY delete a task once its ttlMs has elapsed.)",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: issued_tasks_resolve,
     },
     Check {
@@ -107,6 +115,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Task ID unguessability. A server MAY use task IDs as bearer tokens for a server's stored state. Servers MUST generate them with sufficient entropy that a third party cannot enumerate or guess them.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: task_ids_unguessable,
     },
     Check {
@@ -118,6 +127,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Auth binding. Servers MUST perform authentication and authorization checks on each task-related request to ensure that the client has permission to access a task. (A warning here: a server with no authentication has no client to bind a task to, and the wire cannot show whether it authenticates.)",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: foreign_task_requests_refused,
     },
     Check {
@@ -129,6 +139,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Missing required client capabilities: -32021 (Missing Required Client Capability). Servers MUST return this error for non-declaring clients issuing tasks/get, tasks/update, and tasks/cancel requests.",
         }],
         needs: Needs::ServerTasks,
+        transports: Transports::Both,
         run: undeclared_task_requests_refused,
     },
 ];

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::support::{answered, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -24,6 +25,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "inputSchema: JSON Schema defining the expected parameters for the tool ... MUST be a valid JSON Schema object (not null); and (basic#schema-validation) Schemas MUST be valid according to their declared or default dialect (2020-12 without `$schema`)",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: schemas_valid,
     },
     Check {
@@ -35,6 +37,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Tool names SHOULD be unique within a server.",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: names_unique,
     },
     Check {
@@ -46,6 +49,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Tool names SHOULD be between 1 and 128 characters in length (inclusive). The following SHOULD be the only allowed characters: uppercase and lowercase ASCII letters (A-Z, a-z), digits (0-9), underscore (_), hyphen (-), and dot (.)",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: name_characters,
     },
     Check {
@@ -57,6 +61,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers SHOULD return tools in a deterministic order (i.e., the same ordering across requests when the underlying set of tools has not changed).",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: deterministic_order,
     },
 ];

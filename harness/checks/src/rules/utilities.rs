@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::support::{answered, short};
 use crate::analysis::Analysis;
+use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
 use crate::verdict::{Finding, Level};
 
@@ -20,6 +21,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "The receiver MUST respond promptly with an empty response",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: ping_empty,
     },
     Check {
@@ -31,6 +33,7 @@ pub(crate) const CHECKS: &[Check] = &[
             quote: "Servers return an array of completion values ranked by relevance, with: Maximum 100 items per response (schema: values \"Must not exceed 100 items\")",
         }],
         needs: Needs::Nothing,
+        transports: Transports::Both,
         run: at_most_100,
     },
 ];

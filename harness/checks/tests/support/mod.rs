@@ -1,7 +1,9 @@
 //! Builds transcripts as the recording proxy would, for check fixtures.
 #![allow(dead_code)]
 
-use mcp_harness_wire::{Body, Delivery, EndReason, Headers, Record, Transcript, WireEvent};
+use mcp_harness_wire::{
+    Body, Delivery, EndReason, Headers, ProcessEvent, Record, Side, Transcript, WireEvent,
+};
 use serde_json::{Value, json};
 
 /// Builds transcripts as a proxy would record them.
@@ -444,5 +446,43 @@ pub fn modern_answered(method: &str, params: Value, answer: Value, status: u16) 
         body: Body::from_json(&body),
         delivery: Delivery::Delivered,
     });
+    w.transcript()
+}
+
+/// An `initialize` request as a client writes it on a stdio server's stdin.
+pub const INITIALIZE_LINE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+/// The server's answer to [`INITIALIZE_LINE`], on its stdout.
+pub const INITIALIZED_LINE: &str = r#"{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"s","version":"0"}}}"#;
+
+/// A stdio transcript of process 1: started, `lines` in order (each as
+/// written, without its newline), then the process events `ending`.
+pub fn stdio_transcript(lines: &[(Side, &str)], ending: &[ProcessEvent]) -> Transcript {
+    let mut w = Wire {
+        records: Vec::new(),
+        exchange: 0,
+        session: None,
+        clock_us: 0,
+    };
+    w.push(WireEvent::Process {
+        process: 1,
+        event: ProcessEvent::Started,
+        detail: Some("server".into()),
+    });
+    for (from, text) in lines {
+        w.push(WireEvent::Line {
+            process: 1,
+            from: *from,
+            body: Body::from_bytes(text.as_bytes(), 1 << 20),
+            invalid_utf8: false,
+            delivery: Delivery::Delivered,
+        });
+    }
+    for event in ending {
+        w.push(WireEvent::Process {
+            process: 1,
+            event: *event,
+            detail: None,
+        });
+    }
     w.transcript()
 }
