@@ -599,11 +599,13 @@ pub fn main() -> ExitCode {
                     }
                 }
                 for c in &clients {
+                    let transports: Vec<&str> =
+                        c.scenario.transports.iter().map(|t| t.name()).collect();
                     outln!(
                         "{:<40} {:<36} {:<10} {} (client-test)",
                         c.id,
                         c.scenario.versions.join(","),
-                        "http",
+                        transports.join(","),
                         c.scenario.description
                     );
                 }
