@@ -51,7 +51,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The bridge, serving until dropped.
 pub struct StdioBridge {
     url: String,
-    server: Arc<StdioServer>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -63,7 +62,7 @@ impl StdioBridge {
         mut from_server: mpsc::UnboundedReceiver<FromServer>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            server: server.clone(),
+            server,
             streams: Mutex::new(Streams::default()),
         });
         let pump = shared.clone();
@@ -85,7 +84,6 @@ impl StdioBridge {
         });
         Ok(Self {
             url,
-            server,
             stop: Some(stop),
         })
     }
@@ -93,11 +91,6 @@ impl StdioBridge {
     /// The URL to give the HTTP client.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// The stdio server behind it.
-    pub fn server(&self) -> &Arc<StdioServer> {
-        &self.server
     }
 }
 

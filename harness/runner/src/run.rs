@@ -302,27 +302,24 @@ impl RestartHook {
     /// SIGKILL the server and start it again (a target without a process of
     /// ours cannot be restarted: nothing happens).
     async fn restart(&self, after: &str) {
-        let mut server = self.server.lock().await;
+        let mut guard = self.server.lock().await;
+        let server = &mut *guard;
         let limit = server.limits.start;
-        if let Some(stdio) = &server.stdio {
-            self.recorder.fault(
-                None,
-                "kill",
-                format!("server SIGKILLed after {after}, restarting"),
-            );
-            if let Err(e) = stdio.restart().await {
-                self.recorder.note(format!("restart failed: {e}"));
-            }
+        if server.stdio.is_none() && server.process.is_none() {
+            return;
         }
-        if let Some(process) = server.process.as_mut() {
-            self.recorder.fault(
-                None,
-                "kill",
-                format!("server SIGKILLed after {after}, restarting"),
-            );
-            if let Err(e) = process.restart(limit).await {
-                self.recorder.note(format!("restart failed: {e}"));
-            }
+        self.recorder.fault(
+            None,
+            "kill",
+            format!("server SIGKILLed after {after}, restarting"),
+        );
+        let restarted = match (&server.stdio, server.process.as_mut()) {
+            (Some(stdio), _) => stdio.restart().await,
+            (None, Some(process)) => process.restart(limit).await,
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = restarted {
+            self.recorder.note(format!("restart failed: {e}"));
         }
     }
 }
@@ -492,13 +489,14 @@ pub async fn open_target(
     start: Duration,
 ) -> Result<(OpenedTarget, String), String> {
     if let Some(command) = target.stdio_command(None) {
-        let recorder = mcp_harness_chaos::Recorder::new(&command);
-        let (stdio, from_server) = StdioServer::start(&command, recorder)
-            .await
-            .map_err(|e| format!("the target did not start: {e}"))?;
-        let bridge = mcp_harness_chaos::StdioBridge::start(stdio.clone(), from_server)
-            .await
-            .map_err(|e| format!("the stdio bridge did not start: {e}"))?;
+        let limits = Limits {
+            start,
+            ..Limits::default()
+        };
+        let (front, server) = open_stdio_front(&command, limits, None).await?;
+        let (Front::Stdio { bridge, .. }, Some(stdio)) = (front, server.stdio) else {
+            unreachable!("open_stdio_front opens a stdio front and server");
+        };
         let url = bridge.url().to_owned();
         let opened = OpenedTarget {
             process: None,

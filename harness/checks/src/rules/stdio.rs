@@ -96,19 +96,33 @@ pub(crate) const CLIENT_CHECKS: &[Check] = &[Check {
 }];
 
 fn stdin_messages_only(a: &Analysis) -> Judged {
+    messages_only(
+        &lines_from(a, Side::Client),
+        &BTreeSet::new(),
+        "the client wrote {} on the server's stdin",
+        "only JSON-RPC messages on the server's stdin, one per line",
+    )
+}
+
+/// Each of `lines` must be a message, but those in `excused`: a finding per
+/// other line, `observed` saying what it was in place of its `{}`.
+fn messages_only(
+    lines: &[&StdioLine],
+    excused: &BTreeSet<u64>,
+    observed: &str,
+    expected: &str,
+) -> Judged {
     let mut judged = Judged::default();
-    let lines = a
-        .stdio
-        .iter()
-        .flat_map(|s| s.lines.iter())
-        .filter(|l| l.from == Side::Client);
     for line in lines {
         judged.examined += 1;
+        if excused.contains(&line.seq) {
+            continue;
+        }
         if let Some(what) = not_a_message(line) {
             judged.findings.push(Finding::at(
                 line.seq,
-                format!("the client wrote {what} on the server's stdin"),
-                "only JSON-RPC messages on the server's stdin, one per line",
+                observed.replacen("{}", &what, 1),
+                expected,
             ));
         }
     }
@@ -184,37 +198,29 @@ fn split_messages(lines: &[&StdioLine]) -> Vec<Vec<u64>> {
 }
 
 /// The server's lines, per process in order.
-fn server_lines(a: &Analysis) -> Vec<&StdioLine> {
+fn lines_from(a: &Analysis, side: Side) -> Vec<&StdioLine> {
     a.stdio
         .iter()
         .flat_map(|s| s.lines.iter())
-        .filter(|l| l.from == Side::Server)
+        .filter(|l| l.from == side)
         .collect()
 }
 
 fn stdout_messages_only(a: &Analysis) -> Judged {
-    let mut judged = Judged::default();
-    let lines = server_lines(a);
+    let lines = lines_from(a, Side::Server);
+    // A message with its newlines kept is stdio.no_embedded_newlines's.
     let split: BTreeSet<u64> = split_messages(&lines).into_iter().flatten().collect();
-    for line in lines {
-        judged.examined += 1;
-        if split.contains(&line.seq) {
-            continue; // a message with its newlines kept: stdio.no_embedded_newlines
-        }
-        if let Some(what) = not_a_message(line) {
-            judged.findings.push(Finding::at(
-                line.seq,
-                format!("the server wrote {what} on stdout"),
-                "only JSON-RPC messages on stdout, one per line (logs go to stderr)",
-            ));
-        }
-    }
-    judged
+    messages_only(
+        &lines,
+        &split,
+        "the server wrote {} on stdout",
+        "only JSON-RPC messages on stdout, one per line (logs go to stderr)",
+    )
 }
 
 fn no_embedded_newlines(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
-    let lines = server_lines(a);
+    let lines = lines_from(a, Side::Server);
     judged.examined = lines.iter().filter(|l| l.message.is_some()).count();
     for run in split_messages(&lines) {
         judged.examined += 1;

@@ -251,13 +251,7 @@ fn acknowledgements_empty(a: &Analysis) -> Judged {
 /// Task ids the server issued in this transcript (in the task results of
 /// tool calls: a `tasks/get` answer naming an id does not issue it).
 fn issued_task_ids(a: &Analysis) -> BTreeSet<String> {
-    answers(a)
-        .filter(|x| method_of(x.request) == Some("tools/call"))
-        .filter_map(|x| {
-            let result = x.result().filter(|r| result_type(r) == Some("task"))?;
-            result.get("taskId")?.as_str().map(str::to_owned)
-        })
-        .collect()
+    created_tasks(a).into_keys().collect()
 }
 
 fn unknown_get_refused(a: &Analysis) -> Judged {
