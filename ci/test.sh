@@ -27,6 +27,17 @@ if [ ! -d fixtures/npm_stdio/node_modules/@modelcontextprotocol/server-filesyste
     npm ci --prefix fixtures/npm_stdio --no-audit --no-fund --silent
 fi
 
+# The HTML report is checked in a real browser (harness/runner/tests/report_browser.rs):
+# Debian's chromium, driven headless by playwright-core (pinned in ci/browser/package-lock.json).
+if [ ! -x /usr/bin/chromium ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
+        || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+fi
+if [ ! -d ci/browser/node_modules/playwright-core ]; then
+    npm ci --prefix ci/browser --no-audit --no-fund --silent
+fi
+
 cargo build --workspace --all-targets --locked
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -10,7 +10,7 @@
 //! durability tests judge restarts), nor a run whose server offered neither
 //! resumption (no SSE event ids) nor durability (no tasks, no run links).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::analysis::{Analysis, Exchange};
@@ -26,7 +26,7 @@ const STREAM_FAULTS: [&str; 5] = [
 ];
 
 /// A call a fault hit that never got its response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LostCall {
     /// The record of the call's request.
     pub seq: u64,
@@ -35,7 +35,7 @@ pub struct LostCall {
 }
 
 /// The resilience answer of one case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Resilience {
     /// No stream fault hit a call (kills are judged by the durability tests).

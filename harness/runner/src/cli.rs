@@ -144,6 +144,31 @@ enum Command {
         /// The transcript file.
         transcript: std::path::PathBuf,
     },
+    /// Draw a stored run as report.html: a sequence diagram per case.
+    ///
+    /// PATH is an `--out` folder of `run` or `client-test` (its report.json and
+    /// transcripts are read; `run --out` already writes report.html there) or
+    /// one transcript file (JSON Lines from `proxy --record`, `stdio-tap` or
+    /// `run --out`), judged afresh as `check` does. The page is one
+    /// self-contained file: open it in any browser, no network needed.
+    ///
+    /// Examples:
+    ///   mcp-harness report report/
+    ///   mcp-harness report run.jsonl --output run.html
+    ///   mcp-harness report --client client.jsonl
+    #[command(verbatim_doc_comment)]
+    Report {
+        /// An `--out` folder or a transcript file.
+        path: std::path::PathBuf,
+        /// Where to write the page [default: PATH/report.html for a folder,
+        /// the transcript's name with .html for a file].
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// The transcript is of a client under test (judge it with the client
+        /// checks); only for a transcript file.
+        #[arg(long)]
+        client: bool,
+    },
     /// Be a stdio server that is another one, recorded: start COMMAND, pass
     /// this process's stdin to it and its stdout back, and record both
     /// directions, its stderr and its process events in FILE (a transcript).
@@ -215,7 +240,8 @@ struct ClientTestArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Also write report.json, junit.xml, transcripts and the clients' output here.
+    /// Also write report.html (a sequence diagram per case), report.json, junit.xml,
+    /// transcripts and the clients' output here.
     #[arg(long, value_name = "DIR")]
     out: Option<std::path::PathBuf>,
     /// Failures to expect: lines of `scenario@version check-id  # reason`.
@@ -386,7 +412,8 @@ struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Also write report.json, junit.xml and the transcripts here.
+    /// Also write report.html (a sequence diagram per case), report.json, junit.xml
+    /// and the transcripts here.
     #[arg(long, value_name = "DIR")]
     out: Option<std::path::PathBuf>,
     /// Write normalized transcripts as insta snapshots here (.snap.new where they differ).
@@ -569,6 +596,11 @@ pub fn main() -> ExitCode {
             Command::Host(args) => host(args).await,
             Command::ClientTest(args) => client_test(args).await,
             Command::Check { transcript } => check(&transcript),
+            Command::Report {
+                path,
+                output,
+                client,
+            } => report(&path, output.as_deref(), client),
             Command::StdioTap { record, command } => {
                 let command: Vec<String> = command
                     .iter()
@@ -732,7 +764,7 @@ fn target_of_with(
     Ok(target)
 }
 
-/// Print the report in `format`; with `out`, also write report.json, junit.xml,
+/// Print the report in `format`; with `out`, also write report.html, report.json, junit.xml,
 /// the transcripts and (client tests) the clients' output there. With `live`
 /// (as `run` does) the cases' readable lines were printed and their
 /// transcripts written as they ended: only the rest is.
@@ -761,6 +793,11 @@ fn emit_reports(
         std::fs::write(
             out.join("junit.xml"),
             mcp_harness::report::junit(results, summary),
+        )?;
+        // The transcripts are in `results` even when `live` wrote them already.
+        std::fs::write(
+            out.join("report.html"),
+            mcp_harness::html::render(results, summary),
         )?;
         for case in results {
             let name = case.name().replace('/', "__");
@@ -1477,6 +1514,52 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_FAILED)
     })
+}
+
+/// `mcp-harness report`: draw a stored run (an `--out` folder or one
+/// transcript) as a self-contained HTML page.
+fn report(
+    path: &std::path::Path,
+    output: Option<&std::path::Path>,
+    client: bool,
+) -> anyhow::Result<ExitCode> {
+    let loaded = if path.is_dir() {
+        if client {
+            eprintln!(
+                "error: --client is for a transcript file; a folder's report.json already holds its verdicts"
+            );
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        mcp_harness::stored_run::read_out_folder(path)
+    } else {
+        mcp_harness::stored_run::read_transcript(path, client)
+    };
+    let (cases, summary) = match loaded {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let output = match output {
+        Some(output) => output.to_owned(),
+        None if path.is_dir() => path.join("report.html"),
+        None => path.with_extension("html"),
+    };
+    if let Err(e) = std::fs::write(&output, mcp_harness::html::render(&cases, &summary)) {
+        eprintln!("error: cannot write `{}`: {e}", output.display());
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    eprintln!(
+        "wrote {} ({} cases, {} records)",
+        output.display(),
+        cases.len(),
+        cases
+            .iter()
+            .map(|c| c.transcript.records.len())
+            .sum::<usize>()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {

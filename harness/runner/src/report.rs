@@ -59,7 +59,7 @@ impl Baseline {
 }
 
 /// The run's conclusions.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Cases run (not skipped).
     pub cases: usize,
@@ -178,7 +178,7 @@ impl Summary {
     }
 
     /// The status word of case `name`.
-    fn status_of(&self, name: &str) -> &'static str {
+    pub fn status_of(&self, name: &str) -> &'static str {
         if self.failed_cases.iter().any(|c| c == name) {
             "FAIL"
         } else if self.lost_cases.iter().any(|c| c == name) {

@@ -111,7 +111,7 @@ impl Default for Limits {
 }
 
 /// The result of one step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct StepResult {
     /// Step number, from 1.
     pub step: usize,
@@ -128,7 +128,7 @@ pub struct StepResult {
 }
 
 /// One scenario x version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CaseResult {
     /// Scenario id.
     pub scenario: String,
