@@ -51,6 +51,9 @@ try {
       () => Array.from(document.querySelectorAll("section.case")).filter((s) => s.querySelectorAll("svg.diagram").length === 1).length
     );
 
+    // Cases whose faults are told in a line ("faults: cut #13 · ...").
+    result.stories = await page.locator("section.case p.story").count();
+
     // A click on a finding's record scrolls to that record.
     const link = page.locator("ol.findings a.jump").first();
     if ((await link.count()) > 0) {

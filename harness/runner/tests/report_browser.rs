@@ -121,6 +121,7 @@ fn a_failing_third_party_run_reads_in_chromium() {
     assert_eq!(result["cases"], json!(2), "{result}");
     assert_eq!(result["filters"]["onlyFail"], json!(1), "{result}");
     assert_eq!(result["filters"]["all"], json!(2), "{result}");
+    assert_eq!(result["stories"], json!(2), "both cases were cut: {result}");
     let picture = std::fs::read(&png).unwrap();
     assert!(
         picture.starts_with(b"\x89PNG") && picture.len() > 10_000,

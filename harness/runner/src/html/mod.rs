@@ -272,6 +272,7 @@ pub fn case_section(i: usize, case: &CaseResult, summary: &Summary) -> String {
             escape(&case.resilience.summary())
         );
     }
+    out.push_str(&story(i, &diagram));
     if let Some(reason) = &case.skipped {
         let _ = writeln!(out, "<p class='skipped'>skipped: {}</p>", escape(reason));
     }
@@ -318,6 +319,112 @@ pub fn case_section(i: usize, case: &CaseResult, summary: &Summary) -> String {
     out.push_str(&diagram_block(i, case, &diagram));
     out.push_str("</section>\n");
     out
+}
+
+/// What the faults did, in one line with links to the records: where the
+/// stream was cut, what was withheld and never delivered, what a resume
+/// replayed, what came twice or from another session. Empty when nothing
+/// of the kind happened.
+fn story(case: usize, diagram: &Diagram) -> String {
+    use diagram::{Fate, Kind};
+    let links = |rows: Vec<u64>| -> String {
+        let mut text: String = rows
+            .iter()
+            .take(3)
+            .map(|seq| {
+                format!(" <a class='jump' href='#c{case}-r{seq}' data-seq='{seq}'>#{seq}</a>")
+            })
+            .collect();
+        if rows.len() > 3 {
+            text.push_str(" …");
+        }
+        text
+    };
+    let seqs = |keep: &dyn Fn(&diagram::Row) -> bool| -> Vec<u64> {
+        diagram
+            .rows
+            .iter()
+            .filter(|r| keep(r))
+            .map(|r| r.seq)
+            .collect()
+    };
+    let mut parts = Vec::new();
+    let faults: Vec<&diagram::Row> = diagram
+        .rows
+        .iter()
+        .filter(|r| matches!(r.kind, Kind::Fault | Kind::Kill))
+        .collect();
+    if !faults.is_empty() {
+        let named: Vec<String> = faults
+            .iter()
+            .take(4)
+            .map(|r| {
+                let name = r.label.split([' ', ':']).next().unwrap_or_default();
+                format!(
+                    "{} <a class='jump' href='#c{case}-r{}' data-seq='{}'>#{}</a>",
+                    escape(name),
+                    r.seq,
+                    r.seq,
+                    r.seq
+                )
+            })
+            .collect();
+        let more = if faults.len() > 4 { ", …" } else { "" };
+        parts.push(format!(
+            "<span class='s fault'>faults: {}{more}</span>",
+            named.join(", ")
+        ));
+    }
+    let mut add = |class: &str, rows: Vec<u64>, one: &str, many: &str| {
+        if !rows.is_empty() {
+            let words = if rows.len() == 1 { one } else { many };
+            parts.push(format!(
+                "<span class='s {class}'>{} {words}{}</span>",
+                rows.len(),
+                links(rows)
+            ));
+        }
+    };
+    add(
+        "broken",
+        seqs(&|r| r.kind == Kind::End && r.fate == Fate::Broken),
+        "stream ended badly",
+        "streams ended badly",
+    );
+    add(
+        "lost",
+        seqs(&|r| r.fate == Fate::NeverDelivered),
+        "message withheld by a fault, never delivered to its client",
+        "messages withheld by a fault, never delivered to their client",
+    );
+    add(
+        "held",
+        seqs(&|r| r.fate == Fate::WithheldThenReplayed),
+        "withheld, then replayed",
+        "withheld, then replayed",
+    );
+    add(
+        "replay",
+        seqs(&|r| r.fate == Fate::Replay),
+        "event replayed on a resume",
+        "events replayed on a resume",
+    );
+    add(
+        "repeat",
+        seqs(&|r| r.fate == Fate::Repeat),
+        "event delivered twice",
+        "events delivered twice",
+    );
+    add(
+        "foreign",
+        seqs(&|r| r.fate == Fate::Foreign),
+        "event replayed from another session",
+        "events replayed from another session",
+    );
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("<p class='story'>{}</p>\n", parts.join(" · "))
 }
 
 /// One finding group: the check, level, citation, what was seen and what

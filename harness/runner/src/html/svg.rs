@@ -266,7 +266,7 @@ fn draw_row(out: &mut String, row: &Row, y: u32, case: usize) {
             first.group,
             PINS_X + 4 + 14 * shown as u32,
             mid + 4,
-            escape(&super::label::clip(&names.join(", "), 34))
+            escape(&super::label::clip(&names.join(", "), 30))
         );
     }
     out.push_str("</g>\n");
