@@ -151,6 +151,9 @@ pub struct Row {
     pub pins: Vec<Pin>,
     /// The SSE event's `id:`, if any.
     pub event_id: Option<String>,
+    /// It happened while the network was down (between `network_down` and
+    /// `network_up` faults).
+    pub network_down: bool,
 }
 
 /// An HTTP exchange (or a stdio process) from its first row to its last.
@@ -258,10 +261,19 @@ pub fn diagram(transcript: &Transcript, findings: Vec<FindingGroup>) -> Diagram 
     let mut rows: Vec<Row> = Vec::new();
     // (session, event id) -> (row index of its first sending, delivered?)
     let mut sent: HashMap<(Option<&str>, &str), (usize, bool)> = HashMap::new();
+    let mut network_down = false;
     for record in &transcript.records {
         let Some(mut row) = row_of(record) else {
             continue;
         };
+        if let WireEvent::Fault { fault, .. } = &record.event {
+            match fault.as_str() {
+                "network_down" => network_down = true,
+                "network_up" => network_down = false,
+                _ => {}
+            }
+        }
+        row.network_down = network_down;
         if let WireEvent::Sse {
             exchange,
             id: Some(id),
@@ -393,6 +405,7 @@ fn row_of(record: &Record) -> Option<Row> {
         first_sent: None,
         pins: Vec::new(),
         event_id: None,
+        network_down: false,
     };
     let delivered_to = |delivery: &Delivery, to: Lane| match delivery {
         Delivery::Delivered => to,
@@ -502,10 +515,15 @@ fn row_of(record: &Record) -> Option<Row> {
             let on = exchange
                 .map(|e| format!(" (exchange {e})"))
                 .unwrap_or_default();
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {detail}")
+            };
             row(
                 Shape::Across,
                 kind,
-                label::clip(&format!("{fault}{on}: {detail}"), 96),
+                label::clip(&format!("{fault}{on}{detail}"), 96),
                 None,
             )
         }
@@ -748,5 +766,32 @@ mod tests {
         assert_eq!(d.rows[3].pins.len(), 1);
         // seq 0 (the header, not drawn) pins the first row.
         assert_eq!(d.rows[0].pins.len(), 1);
+    }
+
+    #[test]
+    fn rows_while_the_network_is_down_are_marked_and_empty_details_add_no_colon() {
+        let fault = |seq: u64, name: &str| {
+            record(
+                seq,
+                WireEvent::Fault {
+                    exchange: None,
+                    fault: name.into(),
+                    detail: String::new(),
+                },
+            )
+        };
+        let transcript = Transcript {
+            records: vec![
+                request(1, 1),
+                fault(2, "network_down"),
+                request(3, 2),
+                fault(4, "network_up"),
+                request(5, 3),
+            ],
+        };
+        let d = diagram(&transcript, Vec::new());
+        let down: Vec<bool> = d.rows.iter().map(|r| r.network_down).collect();
+        assert_eq!(down, vec![false, true, true, false, false]);
+        assert_eq!(d.rows[1].label, "network_down");
     }
 }

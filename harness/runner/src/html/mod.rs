@@ -525,7 +525,7 @@ pub fn packed(svg: &str) -> String {
 }
 
 /// What the diagram's colours and marks mean.
-const LEGEND: &str = "<p class='legend'><span class='k req'>→ request</span> <span class='k evt'>← response or event</span> <span class='k lost'>✕ withheld by a fault, never delivered</span> <span class='k held'>✕ withheld, replayed later</span> <span class='k replay'>↺ replay</span> <span class='k repeat'>↺ delivered twice</span> <span class='k foreign'>↺ another session's event</span> <span class='k fault'>fault</span> <span class='k kill'>kill</span> <span class='k pinfail'>● broken MUST</span> <span class='k pinwarn'>● broken SHOULD</span> (hover a record for it whole; click it to keep it below)</p>\n";
+const LEGEND: &str = "<p class='legend'><span class='k req'>→ request</span> <span class='k evt'>← response or event</span> <span class='k lost'>✕ withheld by a fault, never delivered</span> <span class='k held'>✕ withheld, replayed later</span> <span class='k replay'>↺ replay</span> <span class='k repeat'>↺ delivered twice</span> <span class='k foreign'>↺ another session's event</span> <span class='k fault'>fault</span> <span class='k kill'>kill</span> <span class='k down'>network down</span> <span class='k pinfail'>● broken MUST</span> <span class='k pinwarn'>● broken SHOULD</span> (hover a record for it whole; click it to keep it below)</p>\n";
 
 #[cfg(test)]
 mod tests {

@@ -154,9 +154,10 @@ fn draw_row(out: &mut String, row: &Row, y: u32, case: usize) {
     let mid = y + ROW_HEIGHT / 2;
     let _ = write!(
         out,
-        "<g class='r {} {}' id='c{case}-r{}' data-seq='{}'><title>{}</title><rect class='hit' x='0' y='{y}' width='{WIDTH}' height='{ROW_HEIGHT}'/>",
+        "<g class='r {} {}{}' id='c{case}-r{}' data-seq='{}'><title>{}</title><rect class='hit' x='0' y='{y}' width='{WIDTH}' height='{ROW_HEIGHT}'/>",
         row.kind.class(),
         row.fate.class(),
+        if row.network_down { " down" } else { "" },
         row.seq,
         row.seq,
         escape(&row.detail)
