@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::diagram::{Diagram, Fate, Lane, Row, Shape};
+use super::diagram::{Diagram, Fate, FindingGroup, Lane, Pin, Row, Shape};
 use super::escape;
 
 /// Height of one row, px.
@@ -128,7 +128,7 @@ pub fn page(
     };
     for (i, row) in rows.iter().enumerate() {
         let y = TOP + i as u32 * ROW_HEIGHT;
-        draw_row(&mut out, row, y, case);
+        draw_row(&mut out, row, y, case, &diagram.findings);
         // A replay's link to its first sending, when both are on this page.
         if let Some(first) = row.first_sent {
             let here = y + ROW_HEIGHT / 2;
@@ -150,7 +150,7 @@ pub fn page(
 
 /// One row's group: its number and time, band number, shape and label,
 /// replay link text and pins.
-fn draw_row(out: &mut String, row: &Row, y: u32, case: usize) {
+fn draw_row(out: &mut String, row: &Row, y: u32, case: usize, findings: &[FindingGroup]) {
     let mid = y + ROW_HEIGHT / 2;
     let _ = write!(
         out,
@@ -249,7 +249,7 @@ fn draw_row(out: &mut String, row: &Row, y: u32, case: usize) {
             pin.group,
             pin.group,
             PINS_X + 6 + 14 * n as u32,
-            escape(&pin.check)
+            escape(&pin_title(pin, findings))
         );
     }
     if let Some(first) = row.pins.first() {
@@ -271,6 +271,17 @@ fn draw_row(out: &mut String, row: &Row, y: u32, case: usize) {
         );
     }
     out.push_str("</g>\n");
+}
+
+/// A pin's tooltip: the rule, where it is written, and what broke it.
+fn pin_title(pin: &Pin, findings: &[FindingGroup]) -> String {
+    match findings.get(pin.group) {
+        Some(group) => format!(
+            "{} ({} {}, {}): observed {}; expected {}",
+            group.check, group.outcome, group.level, group.citation, group.observed, group.expected
+        ),
+        None => pin.check.clone(),
+    }
 }
 
 /// `µs` as milliseconds with one decimal.
