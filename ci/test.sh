@@ -21,9 +21,10 @@ if [ ! -d fixtures/typescript_sdk/node_modules/@modelcontextprotocol/sdk ]; then
     npm ci --prefix fixtures/typescript_sdk --no-audit --no-fund --silent
 fi
 
-# A third-party stdio server from npm (fixtures/npm_stdio: the reference servers'
-# filesystem server), at the version pinned in its package-lock.json.
-if [ ! -d fixtures/npm_stdio/node_modules/@modelcontextprotocol/server-filesystem ]; then
+# Third-party stdio servers from npm (fixtures/npm_stdio: the reference servers' filesystem and
+# "everything" servers), at the versions pinned in its package-lock.json.
+if [ ! -d fixtures/npm_stdio/node_modules/@modelcontextprotocol/server-filesystem ] \
+    || [ ! -d fixtures/npm_stdio/node_modules/@modelcontextprotocol/server-everything ]; then
     npm ci --prefix fixtures/npm_stdio --no-audit --no-fund --silent
 fi
 

@@ -98,6 +98,8 @@ struct Running {
     child: Option<Child>,
     pid: Option<u32>,
     stdin: Option<ChildStdin>,
+    /// When the harness closed its stdin (mid-call, or at shutdown).
+    stdin_closed_at: Option<Instant>,
     /// The reader of its stdout, which ends at the pipe's end.
     stdout_reader: Option<tokio::task::JoinHandle<()>>,
 }
@@ -137,6 +139,7 @@ impl StdioServer {
                 child: None,
                 pid: None,
                 stdin: None,
+                stdin_closed_at: None,
                 stdout_reader: None,
             }),
             current: std::sync::atomic::AtomicU64::new(0),
@@ -180,6 +183,7 @@ impl StdioServer {
             .store(process, std::sync::atomic::Ordering::Relaxed);
         running.pid = child.id();
         running.stdin = child.stdin.take();
+        running.stdin_closed_at = None;
         self.recorder.record(WireEvent::Process {
             process,
             event: ProcessEvent::Started,
@@ -265,6 +269,7 @@ impl StdioServer {
                 event: ProcessEvent::StdinClosed,
                 detail: None,
             });
+            running.stdin_closed_at = Some(Instant::now());
         }
         drop(stdin);
     }
@@ -354,7 +359,8 @@ impl StdioServer {
             return ShutdownStep::NotRunning;
         };
         let pid = running.pid.take();
-        let closed_at = Instant::now();
+        // Closed mid-call already (close_stdin), the wait counts from then.
+        let closed_at = *running.stdin_closed_at.get_or_insert_with(Instant::now);
         let stdin = running.stdin.take();
         if stdin.is_some() {
             self.recorder.record(WireEvent::Process {
@@ -375,7 +381,7 @@ impl StdioServer {
                 event: ProcessEvent::Sigterm,
                 detail: Some(format!(
                     "still running {} ms after its stdin closed",
-                    grace.as_millis()
+                    closed_at.elapsed().as_millis()
                 )),
             });
             // SAFETY: signalling our own child's process group.
