@@ -98,13 +98,16 @@ enum Command {
     /// Search fault schedules with proptest until a check fails, then shrink it.
     ///
     /// Each schedule (which stream is cut after how many events, resume delays,
-    /// restarts, TCP latency, elicitation and sampling answers) becomes an
-    /// ordinary scenario; the minimal failing one is written to --out as a
-    /// scenario file that reproduces it. Exit code 1 when one was found.
+    /// restarts, TCP latency, elicitation and sampling answers; over stdio,
+    /// pipe delays, a stall, split writes, stdin closed mid-call and restarts)
+    /// becomes an ordinary scenario; the minimal failing one is written to
+    /// --out as a scenario file that reproduces it. Exit code 1 when one was
+    /// found, 2 when every schedule was skipped (nothing was tested).
     ///
     /// Examples:
     ///   mcp-harness explore --cases 50
     ///   mcp-harness explore --server-cmd "python server.py --port {port}" --out found/
+    ///   mcp-harness explore --transport stdio --server-cmd "python server.py"
     #[command(verbatim_doc_comment)]
     Explore(ExploreArgs),
     /// Test an MCP client: run it against scripted servers and judge its side of the wire.
@@ -1124,12 +1127,31 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
+    let (skipped, why_skipped) = &found.skipped;
+    if *skipped > 0 && found.failure.is_none() {
+        let why = why_skipped.as_deref().unwrap_or("no reason given");
+        if *skipped == found.runs {
+            eprintln!(
+                "error: every one of the {skipped} fault schedules was skipped, so nothing was tested: {why}"
+            );
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+        eprintln!(
+            "note: {skipped} of {} fault schedules were skipped ({why})",
+            found.runs
+        );
+    }
     match found.failure {
         None => {
             outln!(
-                "no check failed in {} fault schedules ({} asked for)",
-                found.runs,
-                cases
+                "no check failed in {} fault schedules ({} asked for{})",
+                found.runs - skipped,
+                cases,
+                if *skipped > 0 {
+                    format!(", {skipped} skipped")
+                } else {
+                    String::new()
+                }
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -1,7 +1,8 @@
 //! Property-based chaos: a proptest strategy of fault schedules (which stream is
 //! cut after how many events, resume delays, server restarts, TCP latency, the
-//! answers to elicitation and sampling), each turned into an ordinary scenario
-//! file and run against a target. The property: no check fails. When one does,
+//! answers to elicitation and sampling; over stdio, pipe delays, a stall, split
+//! writes, stdin closed mid-call and restarts), each turned into an ordinary
+//! scenario file and run against a target. The property: no check fails. When one does,
 //! proptest shrinks the schedule, and the minimal one is written out as a
 //! scenario file that reproduces it (keep it under scenarios/regressions/).
 
@@ -13,7 +14,7 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use crate::profile::Profile;
 use crate::run::{CaseResult, Limits, Target, run_case};
-use crate::scenario::{ScenarioFile, parse};
+use crate::scenario::{ScenarioFile, Transport, parse};
 
 /// The agent role a schedule exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,21 @@ pub struct Schedule {
     pub restart_after: Option<u32>,
     /// TCP latency each way, ms.
     pub latency_ms: Option<u64>,
+    /// stdio: the pipe faults (the stream and TCP ones above are HTTP's).
+    pub pipes: Option<PipeSchedule>,
+}
+
+/// The faults of a stdio schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PipeSchedule {
+    /// Hold every line, both ways, ms.
+    pub delay_ms: u64,
+    /// Hold the next line to the client, ms.
+    pub stall_to_client_ms: u64,
+    /// Write each client line in two parts this far apart, ms.
+    pub split_writes_ms: u64,
+    /// Close the server's stdin after the client got this many events.
+    pub close_stdin_after: Option<u32>,
 }
 
 impl Schedule {
@@ -65,6 +81,21 @@ impl Schedule {
         if let Some(ms) = self.latency_ms {
             parts.push(format!("latency {ms} ms"));
         }
+        if let Some(pipes) = &self.pipes {
+            parts.push("over stdio".into());
+            for (ms, what) in [
+                (pipes.delay_ms, "lines held"),
+                (pipes.stall_to_client_ms, "next line to the client stalled"),
+                (pipes.split_writes_ms, "client lines split"),
+            ] {
+                if ms > 0 {
+                    parts.push(format!("{what} {ms} ms"));
+                }
+            }
+            if let Some(n) = pipes.close_stdin_after {
+                parts.push(format!("stdin closed after {n} events"));
+            }
+        }
         parts.join(", ")
     }
 
@@ -75,8 +106,13 @@ impl Schedule {
             Flow::Samples => ("samples", "samples"),
             Flow::LongRunning => ("long_running", "long_running"),
         };
+        let transports = if self.pipes.is_some() {
+            "transports = [\"stdio\"]\n"
+        } else {
+            ""
+        };
         let mut text = format!(
-            "description = \"explored fault schedule: {}\"\nversions = [\"{}\"]\nneeds = [\"{needs}\"]\n\n[client]\nresume_delay_ms = {}\nmax_resumes = 4\n",
+            "description = \"explored fault schedule: {}\"\nversions = [\"{}\"]\n{transports}needs = [\"{needs}\"]\n\n[client]\nresume_delay_ms = {}\nmax_resumes = 4\n",
             self.summary(),
             self.version,
             self.resume_delay_ms
@@ -104,24 +140,51 @@ impl Schedule {
                 "\n[[toxics]]\ntype = \"latency\"\nattributes = {{ latency = {ms} }}\n"
             ));
         }
+        if let Some(pipes) = &self.pipes {
+            text.push_str(&format!(
+                "\n[[steps]]\ndo = \"pipe\"\ndelay_to_server_ms = {0}\ndelay_to_client_ms = {0}\nstall_to_client_ms = {1}\nsplit_writes_ms = {2}\n",
+                pipes.delay_ms, pipes.stall_to_client_ms, pipes.split_writes_ms
+            ));
+        }
         text.push_str(&format!(
             "\n[[steps]]\ndo = \"call\"\ntool = \"{tool}\"\nprogress_token = \"explored\"\nexpect = \"any\"\n"
         ));
         if let Some(after) = self.restart_after {
             text.push_str(&format!("restart_after_events = {after}\n"));
         }
+        if let Some(after) = self.pipes.as_ref().and_then(|p| p.close_stdin_after) {
+            text.push_str(&format!("close_stdin_after_events = {after}\n"));
+        }
         text
     }
 }
 
 /// Fault schedules over `versions`; restarts only where the harness starts the
-/// server (`restarts`), and only in the eras with resumable streams.
+/// server (`restarts`), and only in the eras with resumable streams. Over
+/// `Transport::Stdio` the faults are the pipes' (and restarts), never a cut,
+/// a resume or TCP latency.
 pub fn schedules(
     versions: Vec<String>,
     restarts: bool,
     flows: Vec<Flow>,
+    transport: Transport,
 ) -> impl Strategy<Value = Schedule> {
     let flow = proptest::sample::select(flows);
+    let stdio = transport == Transport::Stdio;
+    let pipes = (
+        prop_oneof![Just(0u64), Just(5), Just(25)],
+        prop_oneof![Just(0u64), Just(0), Just(300)],
+        prop_oneof![Just(0u64), Just(3)],
+        proptest::option::weighted(0.15, 1u32..4),
+    )
+        .prop_map(
+            |(delay_ms, stall_to_client_ms, split_writes_ms, close_stdin_after)| PipeSchedule {
+                delay_ms,
+                stall_to_client_ms,
+                split_writes_ms,
+                close_stdin_after,
+            },
+        );
     (
         proptest::sample::select(versions),
         flow,
@@ -131,24 +194,40 @@ pub fn schedules(
         prop_oneof![Just(0u64), Just(20), Just(150)],
         proptest::option::weighted(if restarts { 0.2 } else { 0.0 }, 2u32..6),
         proptest::option::weighted(0.3, 1u64..40),
+        pipes,
     )
         .prop_map(
-            |(version, flow, pick, cut_after, cut_resume_after, delay, restart, latency)| {
+            move |(
+                version,
+                flow,
+                pick,
+                cut_after,
+                cut_resume_after,
+                delay,
+                restart,
+                latency,
+                pipes,
+            )| {
                 let answer = match flow {
                     Flow::Elicits => ["accept", "decline", "cancel"][pick],
                     Flow::Samples => ["text", "error", "text"][pick],
                     Flow::LongRunning => "none",
                 };
                 let legacy = !mcp_harness_checks::is_modern_version(&version);
+                let http = !stdio;
                 Schedule {
                     version,
                     flow,
                     answer,
-                    cut_after,
-                    cut_resume_after: cut_resume_after.filter(|_| cut_after.is_some() && legacy),
-                    resume_delay_ms: delay,
-                    restart_after: restart.filter(|_| legacy),
-                    latency_ms: latency,
+                    cut_after: cut_after.filter(|_| http),
+                    cut_resume_after: cut_resume_after
+                        .filter(|_| http && cut_after.is_some() && legacy),
+                    resume_delay_ms: if http { delay } else { 0 },
+                    // A stdio kill and stdin closed mid-call are one fault too many.
+                    restart_after: restart
+                        .filter(|_| legacy && !(stdio && pipes.close_stdin_after.is_some())),
+                    latency_ms: latency.filter(|_| http),
+                    pipes: stdio.then_some(pipes),
                 }
             },
         )
@@ -196,6 +275,9 @@ pub fn violation(case: &CaseResult) -> Option<String> {
 pub struct Exploration {
     /// Schedules run (including shrinking).
     pub runs: u32,
+    /// Of those, the schedules the target could not run (a case skipped),
+    /// with the first reason: they tested nothing and count for nothing.
+    pub skipped: (u32, Option<String>),
     /// The minimal failing schedule, why it fails, and where it was written.
     pub failure: Option<(Schedule, String, PathBuf)>,
 }
@@ -243,21 +325,32 @@ pub fn explore(
         ..Config::default()
     });
     let runs = std::cell::Cell::new(0u32);
-    let result = runner.run(&schedules(versions, restarts, flows), |schedule| {
-        runs.set(runs.get() + 1);
-        let scenario = scenario_of(&schedule).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let case = runtime.block_on(run_case(
-            &scenario,
-            &schedule.version,
-            target,
-            profile,
-            limits,
-        ));
-        match violation(&case) {
-            Some(why) => Err(TestCaseError::fail(why)),
-            None => Ok(()),
-        }
-    });
+    let skipped = std::cell::RefCell::new((0u32, None::<String>));
+    let transport = target.transport();
+    let result = runner.run(
+        &schedules(versions, restarts, flows, transport),
+        |schedule| {
+            runs.set(runs.get() + 1);
+            let scenario =
+                scenario_of(&schedule).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let case = runtime.block_on(run_case(
+                &scenario,
+                &schedule.version,
+                target,
+                profile,
+                limits,
+            ));
+            if let Some(reason) = &case.skipped {
+                let mut skipped = skipped.borrow_mut();
+                skipped.0 += 1;
+                skipped.1.get_or_insert_with(|| reason.clone());
+            }
+            match violation(&case) {
+                Some(why) => Err(TestCaseError::fail(why)),
+                None => Ok(()),
+            }
+        },
+    );
     let failure = match result {
         Ok(()) => None,
         Err(TestError::Fail(why, schedule)) => {
@@ -277,6 +370,7 @@ pub fn explore(
     };
     Ok(Exploration {
         runs: runs.get(),
+        skipped: skipped.into_inner(),
         failure,
     })
 }
@@ -311,14 +405,29 @@ mod tests {
         #[test]
         fn every_schedule_is_a_valid_scenario(schedule in schedules(
             vec!["2025-06-18".into(), "2025-11-25".into(), "2026-07-28".into()], true,
-            vec![Flow::Elicits, Flow::Samples, Flow::LongRunning])) {
+            vec![Flow::Elicits, Flow::Samples, Flow::LongRunning], Transport::Http)) {
             let scenario = scenario_of(&schedule).unwrap();
             prop_assert_eq!(&scenario.scenario.versions, &vec![schedule.version.clone()]);
             prop_assert_eq!(scenario.scenario.faults.len(),
                 schedule.cut_after.is_some() as usize + schedule.cut_resume_after.is_some() as usize);
+            prop_assert!(schedule.pipes.is_none());
             if mcp_harness_checks::is_modern_version(&schedule.version) {
                 prop_assert!(schedule.restart_after.is_none());
             }
+        }
+
+        #[test]
+        fn stdio_schedules_fault_the_pipes_only(schedule in schedules(
+            vec!["2025-06-18".into(), "2025-11-25".into(), "2026-07-28".into()], true,
+            vec![Flow::Elicits, Flow::Samples, Flow::LongRunning], Transport::Stdio)) {
+            let scenario = scenario_of(&schedule).unwrap();
+            prop_assert_eq!(&scenario.scenario.transports, &vec![Transport::Stdio]);
+            prop_assert!(scenario.scenario.faults.is_empty() && scenario.scenario.toxics.is_empty());
+            prop_assert!(schedule.cut_after.is_none() && schedule.latency_ms.is_none());
+            let pipes = schedule.pipes.clone().unwrap();
+            let first_is_pipe = matches!(scenario.scenario.steps[0], crate::scenario::Step::Pipe { .. });
+            prop_assert!(first_is_pipe, "the pipe step comes first");
+            prop_assert!(schedule.restart_after.is_none() || pipes.close_stdin_after.is_none());
         }
     }
 }

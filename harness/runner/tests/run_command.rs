@@ -660,3 +660,109 @@ fn a_transcript_keeps_a_fingerprint_of_each_credential_never_the_credential() {
         assert!(transcript.contains(&fingerprint), "no {fingerprint}");
     }
 }
+
+#[test]
+fn explore_over_stdio_faults_the_pipes_of_the_reference_agents() {
+    let out = tempfile::tempdir().unwrap();
+    let run = harness(&[
+        "explore",
+        "--transport",
+        "stdio",
+        "--cases",
+        "6",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let stdout = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}{}", text(&run.stderr));
+    // Every schedule ran: none was skipped as a scenario of HTTP only.
+    assert!(
+        stdout.contains("no check failed in 6 fault schedules (6 asked for)"),
+        "{stdout}"
+    );
+    assert!(
+        !text(&run.stderr).contains("skipped"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
+#[test]
+fn explore_over_stdio_shrinks_a_broken_rule_to_a_stdio_scenario_that_reproduces_it() {
+    let out = tempfile::tempdir().unwrap();
+    // Progress notifications pretty-printed over several lines: no_embedded_newlines fails.
+    let cmd = format!(
+        "python3 fixtures/stdio/faulty_stdio.py pretty -- {} serve --stdio --time-scale 0 --store memory",
+        env!("CARGO_BIN_EXE_mcp-harness")
+    );
+    let args = |verb: &'static str| {
+        vec![
+            verb.to_owned(),
+            "--transport".into(),
+            "stdio".into(),
+            "--server-cmd".into(),
+            cmd.clone(),
+            "--profile".into(),
+            "fixtures/profiles/reference-agents-stdio.toml".into(),
+        ]
+    };
+    let mut explore = args("explore");
+    explore.extend(["--cases", "4", "--out", out.path().to_str().unwrap()].map(String::from));
+    let explore: Vec<&str> = explore.iter().map(String::as_str).collect();
+    let run = harness(&explore);
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    assert!(
+        text(&run.stdout).contains("stdio.no_embedded_newlines"),
+        "{}",
+        text(&run.stdout)
+    );
+    let files: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let written = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(written.contains("transports = [\"stdio\"]"), "{written}");
+    // Shrunk: no pipe fault is needed to break the rule.
+    assert!(written.contains("delay_to_server_ms = 0"), "{written}");
+    assert!(!written.contains("close_stdin_after_events"), "{written}");
+    let mut rerun = args("run");
+    rerun.extend(["--scenarios", out.path().to_str().unwrap()].map(String::from));
+    let rerun: Vec<&str> = rerun.iter().map(String::as_str).collect();
+    let rerun = harness(&rerun);
+    assert_eq!(rerun.status.code(), Some(1), "{}", text(&rerun.stdout));
+    assert!(
+        text(&rerun.stdout).contains("fail: stdio.no_embedded_newlines"),
+        "{}",
+        text(&rerun.stdout)
+    );
+}
+
+#[test]
+fn explore_refuses_to_report_success_when_every_schedule_was_skipped() {
+    let out = tempfile::tempdir().unwrap();
+    // mcp 1.x does not speak 2026-07-28: every schedule is skipped.
+    let run = harness(&[
+        "explore",
+        "--server-cmd",
+        ".venv/bin/python fixtures/python_sdk/server.py --port {port}",
+        "--profile",
+        "fixtures/profiles/python-sdk.toml",
+        "--version",
+        "2026-07-28",
+        "--cases",
+        "2",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{}{stderr}", text(&run.stdout));
+    assert!(stderr.contains("nothing was tested"), "{stderr}");
+    assert!(!text(&run.stdout).contains("no check failed"));
+}
