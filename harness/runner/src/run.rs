@@ -221,7 +221,8 @@ struct Server {
 
 struct RestartHook {
     server: Arc<Mutex<Server>>,
-    /// stdio: close the server's stdin after this many events.
+    /// stdio: close the server's stdin after this many events, and end the
+    /// process as the stdio shutdown says.
     close_stdin_after: Option<u32>,
     after: Option<u32>,
     after_polls: Option<u32>,
@@ -264,6 +265,14 @@ impl CallHooks for RestartHook {
                     format!("the server's stdin closed after {events} events"),
                 );
                 stdio.close_stdin().await;
+                // As a client ending the session would: wait for the exit,
+                // then SIGTERM, then SIGKILL, each after STDIO_EXIT_GRACE, so
+                // a server that outlives its stdin ends the call in seconds
+                // rather than at the call's time limit. The case's own
+                // shutdown waits for this one (both hold the process's lock).
+                tokio::spawn(async move {
+                    stdio.shutdown(STDIO_EXIT_GRACE).await;
+                });
             }
         }
         if self.done || self.after != Some(events) {

@@ -290,6 +290,8 @@ pub struct CallStep {
     pub intruder_after_polls: Option<u32>,
     /// stdio: close the server's stdin after the client got this many events
     /// of the call (the server should exit; `stdio.exits_on_stdin_close`).
+    /// A server still running 2 s later gets SIGTERM, 2 s after that
+    /// SIGKILL, which ends the call if nothing else did.
     #[serde(default)]
     pub close_stdin_after_events: Option<u32>,
 }
