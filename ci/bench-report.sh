@@ -4,7 +4,7 @@
 # (judging included) and opened in headless chromium (ci/browser), printing
 # the render time, the page's size and the time to a usable page (load event
 # and first diagram drawn), median of 3 opens. Needs what ci/test.sh installs.
-# Usage: ci/bench-report.sh [RECORDS]
+# Usage: ci/bench-report.sh [RECORDS]   (PROFILE=release for an optimized build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records="${1:-100000}"
@@ -28,9 +28,14 @@ with open(path, "w") as f:
             data={"type": "json", "value": {"jsonrpc": "2.0", "method": "notifications/progress",
                   "params": {"progressToken": "t", "progress": seq, "message": "step %d" % seq}}})
 PY
-cargo build --quiet --bin mcp-harness
+profile="${PROFILE:-debug}"
+if [ "$profile" = release ]; then
+    cargo build --quiet --release --bin mcp-harness
+else
+    cargo build --quiet --bin mcp-harness
+fi
 start=$(date +%s%N)
-./target/debug/mcp-harness report "$dir/long__call@2025-11-25.jsonl" --output "$dir/long.html" 2>/dev/null
+"./target/$profile/mcp-harness" report "$dir/long__call@2025-11-25.jsonl" --output "$dir/long.html" 2>/dev/null
 render_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 size=$(stat -c %s "$dir/long.html")
 loads=()
@@ -38,4 +43,4 @@ for _ in 1 2 3; do
     loads+=("$(node ci/browser/check_report.mjs --load-only "$dir/long.html" | python3 -c 'import json,sys; print(json.load(sys.stdin)["loadMs"])')")
 done
 median=$(printf '%s\n' "${loads[@]}" | sort -n | sed -n 2p)
-echo "records: $records; mcp-harness report (debug build, judging included): ${render_ms} ms; report.html: $((size / 1024)) KiB; opened in chromium (load + first diagram): ${loads[*]} ms, median ${median} ms"
+echo "records: $records; mcp-harness report ($profile build, judging included): ${render_ms} ms; report.html: $((size / 1024)) KiB; opened in chromium (load + first diagram): ${loads[*]} ms, median ${median} ms"
