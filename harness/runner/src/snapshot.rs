@@ -5,7 +5,8 @@
 //! `close_with_retry` are left out: both close the server's side at once, so
 //! how many of the server's later events the proxy had read by then depends
 //! on timing (a `partition` drains the server's stream, so its withheld events
-//! are stable and shown). Pure.
+//! are stable and shown). Over stdio, where one pipe carries every stream,
+//! each run of server lines is regrouped by the request each belongs to. Pure.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
@@ -107,6 +108,76 @@ fn body_text(body: &Body) -> String {
     }
 }
 
+/// The client's requests on a stdio transcript, in the order sent: what a
+/// server line can belong to.
+#[derive(Default)]
+struct ClientRequests {
+    /// Request id (as JSON text) -> position.
+    ids: HashMap<String, usize>,
+    /// Progress token (as JSON text) -> position.
+    tokens: HashMap<String, usize>,
+    sent: usize,
+}
+
+impl ClientRequests {
+    fn sent(&mut self, message: &Value) {
+        let (Some(_), Some(id)) = (message.get("method"), message.get("id")) else {
+            return;
+        };
+        self.ids.insert(id.to_string(), self.sent);
+        if let Some(token) = message.pointer("/params/_meta/progressToken") {
+            self.tokens.insert(token.to_string(), self.sent);
+        }
+        self.sent += 1;
+    }
+
+    /// A response by its id, progress by its token, a subscription's
+    /// notification by its subscription id (the id of its listen request).
+    fn of_server_message(&self, message: &Value) -> Option<usize> {
+        if message.get("method").is_none() {
+            return self.ids.get(&message.get("id")?.to_string()).copied();
+        }
+        if let Some(token) = message.pointer("/params/progressToken") {
+            return self.tokens.get(&token.to_string()).copied();
+        }
+        let meta = message.pointer("/params/_meta")?;
+        if let Some(subscription) = meta.get("io.modelcontextprotocol/subscriptionId") {
+            return self.ids.get(&subscription.to_string()).copied();
+        }
+        self.tokens
+            .get(&meta.get("progressToken")?.to_string())
+            .copied()
+    }
+}
+
+/// A stdio transcript's lines, where each run of consecutive server lines
+/// that belong to client requests is regrouped by request (in the order the
+/// requests were sent), each request's lines in their own order; every other
+/// line stays where it was. One pipe carries every stream, and how two
+/// streams interleave in time (a subscription's notification and a call's
+/// progress) must not show, as over HTTP, where each stream is its own
+/// exchange.
+fn server_runs_by_request(lines: Vec<(String, Option<usize>)>) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut run: Vec<(String, usize)> = Vec::new();
+    let flush = |run: &mut Vec<(String, usize)>, out: &mut Vec<String>| {
+        // Stable: each request's lines keep their order.
+        run.sort_by_key(|(_, request)| *request);
+        out.extend(run.drain(..).map(|(line, _)| line));
+    };
+    for (line, belongs) in lines {
+        match belongs {
+            Some(request) => run.push((line, request)),
+            None => {
+                flush(&mut run, &mut out);
+                out.push(line);
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// Render `transcript` as stable text.
 pub fn normalize(transcript: &Transcript) -> String {
     let mut names = Placeholders::default();
@@ -152,8 +223,11 @@ pub fn normalize(transcript: &Transcript) -> String {
     let mut order: Vec<u64> = Vec::new();
     let mut lines: HashMap<u64, Vec<String>> = HashMap::new();
     let mut general: Vec<String> = Vec::new();
-    // A stdio transcript: its lines, process events and notes, in order.
-    let mut stdio: Vec<String> = Vec::new();
+    // A stdio transcript: its lines, process events and notes, in order, each
+    // server line with the client request it belongs to, if it belongs to one
+    // (see server_runs_by_request).
+    let mut stdio: Vec<(String, Option<usize>)> = Vec::new();
+    let mut requests_of_client = ClientRequests::default();
     let is_stdio = transcript
         .records
         .iter()
@@ -258,14 +332,14 @@ pub fn normalize(transcript: &Transcript) -> String {
                 exchange: None,
                 fault,
                 ..
-            } if is_stdio => stdio.push(format!("fault {fault}")),
+            } if is_stdio => stdio.push((format!("fault {fault}"), None)),
             WireEvent::Fault {
                 exchange: None,
                 fault,
                 ..
             } => general.push(format!("fault {fault}")),
             WireEvent::Note { text } if is_stdio => {
-                stdio.push(format!("note {}", redact_text(text)))
+                stdio.push((format!("note {}", redact_text(text)), None))
             }
             WireEvent::Note { text } => general.push(format!("note {}", redact_text(text))),
             WireEvent::Header { .. } => {}
@@ -285,7 +359,20 @@ pub fn normalize(transcript: &Transcript) -> String {
                 } else {
                     ""
                 };
-                stdio.push(format!("p{process} {arrow}{withheld} {}", body_text(body)));
+                let belongs = match (from, body.json()) {
+                    (mcp_harness_wire::Side::Client, Some(message)) => {
+                        requests_of_client.sent(&message);
+                        None
+                    }
+                    (mcp_harness_wire::Side::Server, Some(message)) => {
+                        requests_of_client.of_server_message(&message)
+                    }
+                    _ => None,
+                };
+                stdio.push((
+                    format!("p{process} {arrow}{withheld} {}", body_text(body)),
+                    belongs,
+                ));
             }
             // stderr is free text (timestamps, paths): counted by the checks, not shown.
             WireEvent::Stderr { .. } => {}
@@ -303,12 +390,12 @@ pub fn normalize(transcript: &Transcript) -> String {
                         .unwrap_or_default(),
                     _ => String::new(),
                 };
-                stdio.push(format!("p{process} {event:?}{detail}"));
+                stdio.push((format!("p{process} {event:?}{detail}"), None));
             }
         }
     }
     let mut out = String::new();
-    for line in general.into_iter().chain(stdio) {
+    for line in general.into_iter().chain(server_runs_by_request(stdio)) {
         out.push_str(&line);
         out.push('\n');
     }
@@ -375,5 +462,68 @@ mod tests {
             redact(&value),
             serde_json::json!({"requestState": "<redacted>", "text": "x"})
         );
+    }
+
+    /// A stdio transcript of `lines` (client lines start with `>`).
+    fn stdio(lines: &[&str]) -> Transcript {
+        use mcp_harness_wire::{Record, Side};
+        let records = lines
+            .iter()
+            .enumerate()
+            .map(|(seq, line)| {
+                let (from, text) = match line.strip_prefix('>') {
+                    Some(text) => (Side::Client, text),
+                    None => (Side::Server, *line),
+                };
+                Record {
+                    seq: seq as u64,
+                    at_us: seq as u64,
+                    event: WireEvent::Line {
+                        process: 1,
+                        from,
+                        body: Body::from_bytes(text.as_bytes(), 1 << 20),
+                        invalid_utf8: false,
+                        delivery: Delivery::Delivered,
+                    },
+                }
+            })
+            .collect();
+        Transcript { records }
+    }
+
+    const LISTEN: &str = r#">{"jsonrpc":"2.0","id":2,"method":"subscriptions/listen","params":{}}"#;
+    const CALL: &str = r#">{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"p","_meta":{"progressToken":"t"}}}"#;
+    const CHANGED: &str = r#"{"jsonrpc":"2.0","method":"notifications/resources/list_changed","params":{"_meta":{"io.modelcontextprotocol/subscriptionId":2}}}"#;
+    const PROGRESS_1: &str = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}}"#;
+    const PROGRESS_2: &str = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":2}}"#;
+    const DONE: &str = r#"{"jsonrpc":"2.0","id":3,"result":{"content":[]}}"#;
+    const LOG: &str = r#"{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"x"}}"#;
+
+    #[test]
+    fn how_two_stdio_streams_interleave_does_not_show() {
+        let first = normalize(&stdio(&[
+            LISTEN, CALL, CHANGED, PROGRESS_1, PROGRESS_2, DONE,
+        ]));
+        for order in [
+            [PROGRESS_1, CHANGED, PROGRESS_2, DONE],
+            [PROGRESS_1, PROGRESS_2, DONE, CHANGED],
+        ] {
+            let mut lines = vec![LISTEN, CALL];
+            lines.extend(order);
+            assert_eq!(normalize(&stdio(&lines)), first);
+        }
+        // Within a stream, the order shows.
+        let swapped = normalize(&stdio(&[
+            LISTEN, CALL, CHANGED, PROGRESS_2, PROGRESS_1, DONE,
+        ]));
+        assert_ne!(swapped, first);
+    }
+
+    #[test]
+    fn a_stdio_line_of_no_request_stays_where_it_was() {
+        let before = normalize(&stdio(&[CALL, LOG, PROGRESS_1, DONE]));
+        let after = normalize(&stdio(&[CALL, PROGRESS_1, LOG, DONE]));
+        assert_ne!(before, after);
+        assert!(before.find("notifications/message") < before.find("notifications/progress"));
     }
 }
