@@ -642,7 +642,7 @@ impl Analysis {
             }
             None => match name.as_str() {
                 "kill" => *seq > exchange.request_seq && open_at(*seq),
-                "toxic_removed" | "network_up" => false,
+                "toxic_removed" | "network_up" | "pipe_cleared" => false,
                 _ => open_at(*seq),
             },
         })

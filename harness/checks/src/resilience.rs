@@ -9,6 +9,11 @@
 //! A call the harness killed the server under is not judged here (the
 //! durability tests judge restarts), nor a run whose server offered neither
 //! resumption (no SSE event ids) nor durability (no tasks, no run links).
+//!
+//! A fault that only slows delivery down loses nothing, so a request it hit
+//! must get its response with no recovery at all: a stall of its stream, a
+//! latency, bandwidth or slicer toxic, the stdio pipe faults (lines held,
+//! stalled or split). Any server is judged on those.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +29,18 @@ const STREAM_FAULTS: [&str; 5] = [
     "drop_request",
     "drop_response",
 ];
+
+/// Faults on one exchange that only slow its stream down.
+const SLOWING_STREAM_FAULTS: [&str; 1] = ["stall"];
+
+/// Faults on the whole connection (or the pipes) that only slow delivery
+/// down, from their record to their removal: the TCP toxics that lose
+/// nothing, and the stdio pipe faults.
+const SLOWING_FAULTS: [&str; 5] = ["latency", "bandwidth", "slicer", "slow_close", "pipe"];
+
+/// What ends a slowing fault of the whole connection: a toxic's removal, or
+/// the pipe faults set again (or cleared).
+const SLOWING_ENDS: [&str; 3] = ["toxic_removed", "pipe", "pipe_cleared"];
 
 /// A call a fault hit that never got its response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,7 +118,15 @@ fn call_key(x: &Exchange) -> Option<(Value, Value, Value)> {
     ))
 }
 
+/// Whether `x` got its final response (not a 2026-07-28 `input_required`).
 fn answered(a: &Analysis, x: &Exchange) -> bool {
+    got_response(a, x, false)
+}
+
+/// Whether a response to `x` reached the client: on its own stream (or, in
+/// the legacy era, any stream of its session); an `input_required` counts
+/// only when `input_required_counts`.
+fn got_response(a: &Analysis, x: &Exchange, input_required_counts: bool) -> bool {
     let Some(id) = x.rpc_id() else { return false };
     let modern = a.is_modern();
     a.exchanges
@@ -118,8 +143,132 @@ fn answered(a: &Analysis, x: &Exchange) -> bool {
             d == mcp_harness_wire::Delivery::Delivered
                 && is_response(m)
                 && &m["id"] == id
-                && m.pointer("/result/resultType").and_then(Value::as_str) != Some("input_required")
+                && (input_required_counts
+                    || m.pointer("/result/resultType").and_then(Value::as_str)
+                        != Some("input_required"))
         })
+}
+
+/// The records between which a slowing fault of the whole connection stood:
+/// (from, until), `until` the record that ended it, if any did.
+fn slowing_spans(a: &Analysis) -> Vec<(u64, Option<u64>)> {
+    a.faults
+        .iter()
+        .filter(|(_, hit, name)| hit.is_none() && SLOWING_FAULTS.contains(&name.as_str()))
+        .map(|(from, _, _)| {
+            let until = a
+                .faults
+                .iter()
+                .find(|(seq, hit, name)| {
+                    seq > from && hit.is_none() && SLOWING_ENDS.contains(&name.as_str())
+                })
+                .map(|(seq, _, _)| *seq);
+            (*from, until)
+        })
+        .collect()
+}
+
+/// The requests a slowing fault hit and nothing else stood in the way of:
+/// no stream fault, kill, network down, losing toxic or closed stdin while
+/// they were open, and the client did not cancel them.
+fn slowed_calls<'a>(a: &'a Analysis, calls: &[&'a Exchange]) -> Vec<&'a Exchange> {
+    let spans = slowing_spans(a);
+    let cancelled: Vec<Value> = a
+        .exchanges
+        .iter()
+        .filter(|x| x.rpc_method() == Some("notifications/cancelled"))
+        .filter_map(|x| x.body.as_ref()?.pointer("/params/requestId").cloned())
+        .collect();
+    calls
+        .iter()
+        .copied()
+        .filter(|x| {
+            let open_at = |seq: u64| seq > x.request_seq && x.end_seq.is_none_or(|end| seq < end);
+            let on_its_stream = a.faults_on(x).any(|f| SLOWING_STREAM_FAULTS.contains(&f));
+            let in_a_span = spans.iter().any(|(from, until)| {
+                *from < x.end_seq.unwrap_or(u64::MAX) && until.is_none_or(|u| u > x.request_seq)
+            });
+            let other_fault = a.faults.iter().any(|(seq, hit, name)| {
+                let name = name.as_str();
+                match hit {
+                    Some(id) => *id == x.id && !SLOWING_STREAM_FAULTS.contains(&name),
+                    None if name == "kill" => open_at(*seq),
+                    None if SLOWING_FAULTS.contains(&name)
+                        || SLOWING_ENDS.contains(&name)
+                        || name == "network_up" =>
+                    {
+                        false
+                    }
+                    // A losing fault of the whole connection (network down,
+                    // a reset_peer or timeout toxic, stdin closed) stands
+                    // from its record to its end.
+                    None => {
+                        let ends: &[&str] = match name {
+                            "network_down" => &["network_up"],
+                            "close_stdin" => &["kill"],
+                            _ => &["toxic_removed"],
+                        };
+                        let until = a
+                            .faults
+                            .iter()
+                            .find(|(s, h, n)| s > seq && h.is_none() && ends.contains(&n.as_str()))
+                            .map(|(s, _, _)| *s);
+                        *seq < x.end_seq.unwrap_or(u64::MAX)
+                            && until.is_none_or(|u| u > x.request_seq)
+                    }
+                }
+            });
+            let was_cancelled = x.rpc_id().is_some_and(|id| cancelled.contains(id));
+            (on_its_stream || in_a_span) && !other_fault && !was_cancelled
+        })
+        .collect()
+}
+
+/// `x`, lost: it never got its response, `why`.
+fn lost_call(x: &Exchange, why: &str) -> LostCall {
+    LostCall {
+        seq: x.request_seq,
+        detail: format!(
+            "request {} ({} at record {}) never got its response {why}",
+            x.rpc_id().cloned().unwrap_or_default(),
+            call_key(x).map(|k| k.0.to_string()).unwrap_or_default(),
+            x.request_seq
+        ),
+    }
+}
+
+/// Judge the requests only slowed down: each must have got its response.
+fn judge_slowed(a: &Analysis, calls: &[&Exchange]) -> (usize, Vec<LostCall>) {
+    let slowed = slowed_calls(a, calls);
+    let lost = slowed
+        .iter()
+        .filter(|x| !got_response(a, x, true))
+        .map(|x| lost_call(x, "though the faults only slowed it down"))
+        .collect();
+    (slowed.len(), lost)
+}
+
+/// `judged` with the slowed-down calls' answer added.
+fn with_slowed(
+    judged: Resilience,
+    (slowed, mut slowed_lost): (usize, Vec<LostCall>),
+) -> Resilience {
+    if slowed == 0 {
+        return judged;
+    }
+    let (calls, mut lost) = match judged {
+        Resilience::Survived { calls } => (calls, Vec::new()),
+        Resilience::Lost { calls, lost } => (calls, lost),
+        Resilience::NotChaos | Resilience::NotJudged { .. } => (0, Vec::new()),
+    };
+    lost.append(&mut slowed_lost);
+    lost.sort_by_key(|l| l.seq);
+    let calls = calls + slowed;
+    if lost.is_empty() {
+        Resilience::Survived { calls }
+    } else {
+        Resilience::Lost { calls, lost }
+    }
 }
 
 /// Judge the resilience of the calls in `a`.
@@ -129,6 +278,11 @@ pub fn resilience(a: &Analysis) -> Resilience {
         .iter()
         .filter(|x| x.method == "POST" && x.rpc_method() == Some("tools/call"))
         .collect();
+    with_slowed(stream_faults(a, &calls), judge_slowed(a, &calls))
+}
+
+/// The calls a stream fault hit, judged.
+fn stream_faults(a: &Analysis, calls: &[&Exchange]) -> Resilience {
     let hit: Vec<(&Exchange, &str)> = calls
         .iter()
         .filter_map(|x| {
@@ -190,15 +344,7 @@ pub fn resilience(a: &Analysis) -> Resilience {
     for (x, fault) in &recovering {
         let survived = answered(a, x) || reissues(x).iter().any(|r| answered(a, r));
         if !survived {
-            lost.push(LostCall {
-                seq: x.request_seq,
-                detail: format!(
-                    "request {} ({} at record {}) never got its response after a {fault}",
-                    x.rpc_id().cloned().unwrap_or_default(),
-                    call_key(x).map(|k| k.0.to_string()).unwrap_or_default(),
-                    x.request_seq
-                ),
-            });
+            lost.push(lost_call(x, &format!("after a {fault}")));
         }
     }
     let calls = recovering.len();

@@ -85,3 +85,151 @@ fn no_fault_or_a_kill_is_not_chaos_for_resilience() {
     w.fault(None, "kill");
     assert_eq!(judge(&w.transcript()), Resilience::NotChaos);
 }
+
+/// Call `x` on `w` ends, with its response or without.
+fn finish(mut w: Wire, x: u64, answered: bool) -> Transcript {
+    if answered {
+        w.sent(x, "1-2", result(1));
+    }
+    w.end(x, EndReason::Complete);
+    w.transcript()
+}
+
+/// A legacy call on `w` with its stream stalled (a fault on it), and its
+/// response delivered or not.
+fn stalled_call(answered: bool) -> Transcript {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.fault(Some(x), "stall");
+    w.advance(300);
+    finish(w, x, answered)
+}
+
+#[test]
+fn a_stalled_call_survives_by_its_response_with_no_recovery() {
+    assert_eq!(
+        judge(&stalled_call(true)),
+        Resilience::Survived { calls: 1 }
+    );
+}
+
+#[test]
+fn a_stalled_call_that_never_gets_its_response_is_lost() {
+    let judged = judge(&stalled_call(false));
+    assert!(judged.lost(), "{judged:?}");
+    assert!(
+        judged.summary().contains("only slowed it down"),
+        "{}",
+        judged.summary()
+    );
+}
+
+/// A legacy call through a latency toxic, after `before` (fault names
+/// recorded between the toxic and the call), answered or not.
+fn call_through_latency(before: &[&str], answered: bool, cancelled: bool) -> Transcript {
+    let mut w = Wire::legacy();
+    w.fault(None, "latency");
+    for name in before {
+        w.fault(None, name);
+    }
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    if cancelled {
+        let c = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}}),
+            mcp_harness_wire::Headers::default(),
+        );
+        w.status(c, 202);
+    }
+    finish(w, x, answered)
+}
+
+#[test]
+fn a_call_through_a_latency_toxic_must_get_its_response() {
+    assert_eq!(
+        judge(&call_through_latency(&[], true, false)),
+        Resilience::Survived { calls: 1 }
+    );
+    assert!(judge(&call_through_latency(&[], false, false)).lost());
+}
+
+#[test]
+fn a_slowed_call_is_not_judged_once_the_toxic_is_gone_or_a_losing_fault_stands_or_it_was_cancelled()
+{
+    for (before, cancelled) in [
+        (&["toxic_removed"][..], false),
+        (&["network_down"][..], false),
+        (&["reset_peer"][..], false),
+        (&[][..], true),
+    ] {
+        assert_eq!(
+            judge(&call_through_latency(before, false, cancelled)),
+            Resilience::NotChaos,
+            "{before:?}, cancelled {cancelled}"
+        );
+    }
+}
+
+/// A stdio call after a pipe fault (or after it was cleared), answered or
+/// not.
+fn call_through_pipes(cleared: bool, answered: bool) -> Transcript {
+    use mcp_harness_wire::{ProcessEvent, Record, Side, WireEvent};
+    let mut lines = vec![
+        (Side::Client, INITIALIZE_LINE),
+        (Side::Server, INITIALIZED_LINE),
+        (
+            Side::Client,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        ),
+        (
+            Side::Client,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#,
+        ),
+    ];
+    if answered {
+        lines.push((
+            Side::Server,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#,
+        ));
+    }
+    let mut transcript =
+        stdio_transcript(&lines, &[ProcessEvent::StdinClosed, ProcessEvent::Exited]);
+    // The pipe faults set after the initialization, before the call.
+    let mut faults = vec!["pipe"];
+    if cleared {
+        faults.push("pipe_cleared");
+    }
+    for (i, name) in faults.into_iter().enumerate() {
+        transcript.records.insert(
+            4 + i,
+            Record {
+                seq: 0,
+                at_us: 0,
+                event: WireEvent::Fault {
+                    exchange: None,
+                    fault: name.into(),
+                    detail: String::new(),
+                },
+            },
+        );
+    }
+    for (seq, record) in transcript.records.iter_mut().enumerate() {
+        record.seq = seq as u64;
+    }
+    transcript
+}
+
+#[test]
+fn a_stdio_call_through_pipe_faults_must_get_its_response() {
+    assert_eq!(
+        judge(&call_through_pipes(false, true)),
+        Resilience::Survived { calls: 1 }
+    );
+    assert!(judge(&call_through_pipes(false, false)).lost());
+    assert_eq!(
+        judge(&call_through_pipes(true, false)),
+        Resilience::NotChaos
+    );
+}

@@ -1452,7 +1452,17 @@ impl Script<'_> {
                     split_writes: (*split_writes_ms > 0).then(|| ms(*split_writes_ms)),
                 };
                 let detail = format!("{faults:?}");
-                self.recorder.fault(None, "pipe", detail.clone());
+                let cleared = [
+                    delay_to_server_ms,
+                    delay_to_client_ms,
+                    stall_to_server_ms,
+                    stall_to_client_ms,
+                    split_writes_ms,
+                ]
+                .iter()
+                .all(|ms| **ms == 0);
+                let name = if cleared { "pipe_cleared" } else { "pipe" };
+                self.recorder.fault(None, name, detail.clone());
                 stdio.set_faults(faults);
                 done(true, format!("pipe faults: {detail}"))
             }
