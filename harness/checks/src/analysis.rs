@@ -616,6 +616,21 @@ impl Analysis {
                 .iter()
                 .find_map(|x| x.headers.mcp_protocol_version.clone());
         }
+        if version.is_none() {
+            // No version negotiated (an initialize refused, say): the one the
+            // client asked for.
+            version = self
+                .exchanges
+                .iter()
+                .filter(|x| x.rpc_method() == Some("initialize"))
+                .find_map(|x| {
+                    x.body
+                        .as_ref()?
+                        .pointer("/params/protocolVersion")?
+                        .as_str()
+                })
+                .map(str::to_owned);
+        }
         self.version = version.unwrap_or_else(|| DEFAULT_VERSION.into());
     }
 

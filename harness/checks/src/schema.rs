@@ -93,7 +93,18 @@ pub struct OfficialSchema {
     notifications: HashMap<String, String>,
     /// Every definition name.
     names: BTreeSet<String>,
+    /// The methods of each side's unions (`ClientRequest`, `ServerNotification`...),
+    /// by union name; a union the schema does not define is absent.
+    sides: HashMap<&'static str, BTreeSet<String>>,
 }
+
+/// The unions that say which side sends which message.
+const SIDE_UNIONS: [&str; 4] = [
+    "ClientRequest",
+    "ClientNotification",
+    "ServerRequest",
+    "ServerNotification",
+];
 
 /// The compiled schema of `version`, or `None` for a version the harness does
 /// not know. Compiled on first use, then shared.
@@ -137,6 +148,23 @@ fn compile(version: &'static str, text: &str) -> OfficialSchema {
             notifications.insert(method.to_owned(), name.clone());
         }
     }
+    let sides = SIDE_UNIONS
+        .iter()
+        .filter_map(|union| {
+            let members = document[key].get(*union)?.get("anyOf")?.as_array()?;
+            let methods = members
+                .iter()
+                .filter_map(|member| {
+                    let name = member.get("$ref")?.as_str()?.rsplit('/').next()?;
+                    document[key][name]
+                        .pointer("/properties/method/const")?
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .collect();
+            Some((*union, methods))
+        })
+        .collect();
     OfficialSchema {
         version,
         validators,
@@ -144,6 +172,7 @@ fn compile(version: &'static str, text: &str) -> OfficialSchema {
         requests,
         notifications,
         names,
+        sides,
     }
 }
 
@@ -156,6 +185,54 @@ impl OfficialSchema {
     /// Whether the schema defines `name`.
     pub fn defines(&self, name: &str) -> bool {
         self.names.contains(name)
+    }
+
+    /// Why `message` (a request or notification) may not be sent by the server
+    /// (`from_server`) or the client: its method is one the schema gives only
+    /// to the other side (`initialize` from a server, `elicitation/create`
+    /// from a client). A method in neither side's union is not judged here.
+    pub fn wrong_side(&self, message: &Value, from_server: bool) -> Option<SchemaBreach> {
+        let method = message.get("method")?.as_str()?;
+        let kind = if message.get("id").is_some() {
+            "Request"
+        } else {
+            "Notification"
+        };
+        let (own, other) = if from_server {
+            ("Server", "Client")
+        } else {
+            ("Client", "Server")
+        };
+        let own_union = format!("{own}{kind}");
+        let other_union = format!("{other}{kind}");
+        let in_union = |union: &str| {
+            self.sides
+                .get(union)
+                .is_some_and(|methods| methods.contains(method))
+        };
+        if !in_union(&other_union) || in_union(&own_union) {
+            return None;
+        }
+        let sender = if from_server {
+            "the server"
+        } else {
+            "the client"
+        };
+        let own_has = if self.sides.contains_key(own_union.as_str()) {
+            format!("it is not in `{own_union}`")
+        } else {
+            format!("this version defines no `{own_union}`")
+        };
+        Some(SchemaBreach {
+            definition: other_union.clone(),
+            pointer: "/method".into(),
+            keyword: "direction".into(),
+            explanation: format!(
+                "`{method}` is a {} only the {} sends (`{other_union}`) and {sender} sent it: {own_has}",
+                kind.to_lowercase(),
+                other.to_lowercase()
+            ),
+        })
     }
 
     /// The request definition of `method`, e.g. `CallToolRequest` for `tools/call`.
@@ -385,6 +462,50 @@ mod tests {
             let wrong = json!({"jsonrpc": "2.0", "id": 1, "error": {"code": "x", "message": "m"}});
             assert!(!schema.judge(&wrong, None).breaches.is_empty(), "{version}");
         }
+    }
+
+    #[test]
+    fn a_message_only_the_other_side_sends_is_a_breach() {
+        for version in KNOWN_VERSIONS {
+            let schema = official_schema(version).unwrap();
+            let initialize =
+                json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}});
+            let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+            let progress = json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                "params": {"progressToken": 1, "progress": 1}});
+            // From the client: its own.
+            assert_eq!(schema.wrong_side(&initialized, false), None, "{version}");
+            // From the server: the client's, where the version has them.
+            if !crate::is_modern_version(version) {
+                let breach = schema.wrong_side(&initialize, true).unwrap();
+                assert_eq!(breach.keyword, "direction", "{version}");
+                assert!(breach.explanation.contains("`initialize`"), "{breach}");
+                assert_eq!(schema.wrong_side(&initialize, false), None, "{version}");
+                let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+                assert_eq!(
+                    schema.wrong_side(&ping, true),
+                    None,
+                    "{version}: both sides ping"
+                );
+                assert!(schema.wrong_side(&initialized, true).is_some(), "{version}");
+            }
+            assert_eq!(
+                schema.wrong_side(&progress, true),
+                None,
+                "{version}: both sides"
+            );
+            let custom = json!({"jsonrpc": "2.0", "method": "vendor/thing"});
+            assert_eq!(
+                schema.wrong_side(&custom, true),
+                None,
+                "{version}: in no union"
+            );
+        }
+        let elicit =
+            json!({"jsonrpc": "2.0", "id": 3, "method": "elicitation/create", "params": {}});
+        let schema = official_schema("2025-06-18").unwrap();
+        assert!(schema.wrong_side(&elicit, false).is_some());
+        assert_eq!(schema.wrong_side(&elicit, true), None);
     }
 
     #[test]

@@ -425,6 +425,10 @@ impl ScriptedClient {
                 return Err(ClientError::Protocol("initialize got no response".into()));
             }
         };
+        if answer.get("result").is_none() {
+            // Refused: there is no session to acknowledge.
+            return Ok(answer);
+        }
         let ack = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         self.post(&ack)
             .send()

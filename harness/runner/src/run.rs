@@ -947,8 +947,8 @@ async fn run_steps(
 
 /// Why the server's answer to `initialize` / `server/discover` means it does not
 /// speak `version`: `Ok(Some(reason))` skips the case (another real version is
-/// the server's right), `Err` fails it (a version that does not exist is a
-/// broken answer).
+/// the server's right), `Err` fails it (a version that does not exist, a
+/// refused `initialize` or one answered without a version is a broken answer).
 fn unsupported_version(answer: &Value, version: &str) -> Result<Option<String>, String> {
     if let Some(error) = answer.get("error") {
         if version >= crate::client::MODERN {
@@ -956,13 +956,22 @@ fn unsupported_version(answer: &Value, version: &str) -> Result<Option<String>, 
                 "the target does not support {version}: server/discover answered {error}"
             )));
         }
-        return Ok(None);
+        // A server that does not support the version answers with one it
+        // does (basic/lifecycle#version-negotiation): a refusal ends the case.
+        return Err(format!(
+            "initialize was refused: {error} (a server answers an initialize it cannot serve with the protocol version it supports, basic/lifecycle#version-negotiation)"
+        ));
     }
     let Some(negotiated) = answer
         .pointer("/result/protocolVersion")
         .and_then(Value::as_str)
     else {
-        return Ok(None);
+        if version >= crate::client::MODERN {
+            return Ok(None);
+        }
+        return Err(format!(
+            "initialize was answered without a protocolVersion: {answer} (basic/lifecycle#initialization)"
+        ));
     };
     if !mcp_harness_checks::analysis::KNOWN_VERSIONS.contains(&negotiated) {
         return Err(format!(

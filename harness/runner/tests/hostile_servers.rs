@@ -93,3 +93,73 @@ async fn every_hostile_server_gets_a_failing_verdict_in_bounded_time_and_memory(
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Programs that are no MCP server, started over stdio: one that echoes
+/// every line back (so each request comes back as the server's request, and
+/// the client's answers as the server's answers), one that floods its stdout,
+/// one that exits at once and one that never writes. Each case fails (a case
+/// error or a failed check), in bounded time, with a bounded transcript.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn programs_that_are_no_mcp_server_over_stdio_get_a_failing_verdict() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (scenarios, errors) = mcp_harness::scenario::load_dir(&root.join("scenarios"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let ping = scenarios
+        .iter()
+        .find(|s| s.id == "discovery/ping")
+        .unwrap()
+        .clone();
+    let limits = Limits {
+        start: Duration::from_secs(5),
+        case: Duration::from_secs(20),
+        call: Duration::from_secs(4),
+        ..Limits::default()
+    };
+    let mut problems = Vec::new();
+    for command in ["cat", "yes", "true", "sleep 60"] {
+        let started = Instant::now();
+        let scenario = ping.clone();
+        let case = tokio::spawn(async move {
+            let target = Target::StdioCommand {
+                command: command.to_owned(),
+            };
+            run_case(
+                &scenario,
+                "2025-11-25",
+                &target,
+                &Profile::reference_agents(),
+                limits,
+            )
+            .await
+        })
+        .await;
+        let elapsed = started.elapsed();
+        let case = match case {
+            Ok(case) => case,
+            Err(panic) => {
+                problems.push(format!("{command}: the harness panicked: {panic}"));
+                continue;
+            }
+        };
+        if !case.failed() {
+            problems.push(format!(
+                "{command}: no failing verdict: {:?} {:?}",
+                case.error, case.steps
+            ));
+        }
+        if elapsed > Duration::from_secs(40) {
+            problems.push(format!("{command}: took {elapsed:?}"));
+        }
+        let size = case.transcript.to_jsonl().len();
+        if size > 48 << 20 {
+            problems.push(format!("{command}: transcript of {size} bytes"));
+        }
+        eprintln!(
+            "{command}: {:.1}s, transcript {} KB, error {:?}",
+            elapsed.as_secs_f64(),
+            size / 1024,
+            case.error
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -1,6 +1,9 @@
 //! Schema: every JSON-RPC message on the wire, both directions, every stream
 //! (replays and withheld events included), judged by the official JSON Schema
-//! of the negotiated version ([`crate::schema`]). Fixtures: `schema_bad_result`
+//! of the negotiated version ([`crate::schema`]), and by its unions of who
+//! sends what (`ServerRequest`, `ClientNotification`...): a method only the
+//! other side sends is a breach, as a server echoing `initialize` back.
+//! Fixtures: `schema_bad_result`
 //! and `schema_bad_client_answer` in tests/every_check_can_fail.rs and
 //! tests/client_checks_can_fail.rs.
 
@@ -122,10 +125,11 @@ fn server_messages_valid(a: &Analysis) -> Judged {
                 Some(id) if message.get("method").is_none() => answered_by_server(a, x, id, &index),
                 _ => None,
             };
-            let judgement = schema.judge(message, answers);
+            let mut judgement = schema.judge(message, answers);
             if judgement.definitions.is_empty() {
                 continue; // not JSON-RPC: jsonrpc.well_formed judges it
             }
+            judgement.breaches.extend(schema.wrong_side(message, true));
             findings_of(seq, schema.version(), judgement, &mut judged);
         }
     }
@@ -146,10 +150,11 @@ fn client_messages_valid(a: &Analysis) -> Judged {
                     .map(String::as_str),
                 _ => None,
             };
-            let judgement = schema.judge(message, answers);
+            let mut judgement = schema.judge(message, answers);
             if judgement.definitions.is_empty() {
                 continue;
             }
+            judgement.breaches.extend(schema.wrong_side(message, false));
             findings_of(x.request_seq, schema.version(), judgement, &mut judged);
         }
     }
