@@ -1430,8 +1430,15 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Err(cause) =
         mcp_harness::run::preflight(&target, &first_version, args.start_timeout).await
     {
+        let hint = match &target {
+            mcp_harness::run::Target::Url(_) => "is the server up, on that URL?",
+            mcp_harness::run::Target::StdioCommand { .. } => {
+                "does the command speak MCP on its stdin and stdout?"
+            }
+            _ => "does the command serve MCP on {port}?",
+        };
         eprintln!(
-            "error: {cause}\nerror: every case fails without being run (hint: is the server up, on that URL? --start-timeout sets the wait)"
+            "error: {cause}\nerror: every case fails without being run (hint: {hint} --start-timeout sets the wait)"
         );
         let results: Vec<_> = cases
             .iter()

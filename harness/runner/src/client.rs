@@ -409,9 +409,25 @@ impl ScriptedClient {
             .await
             .map_err(http_error("initialize"))?;
         if !response.status().is_success() {
+            let status = response.status();
+            // What the server (or, over stdio, the bridge) said, in short.
+            let said: String = response
+                .text()
+                .await
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(300)
+                .collect();
+            let said = if said.is_empty() {
+                String::new()
+            } else {
+                format!(": {said}")
+            };
             return Err(ClientError::Protocol(format!(
-                "initialize answered HTTP {}",
-                response.status()
+                "initialize answered HTTP {status}{said}"
             )));
         }
         self.session = response

@@ -766,3 +766,28 @@ fn explore_refuses_to_report_success_when_every_schedule_was_skipped() {
     assert!(stderr.contains("nothing was tested"), "{stderr}");
     assert!(!text(&run.stdout).contains("no check failed"));
 }
+
+/// A stdio command that is no server (it exits at once): every case fails at
+/// once, with what happened and a hint in stdio's terms, not HTTP's.
+#[test]
+fn a_stdio_command_that_exits_at_once_fails_every_case_with_a_stdio_hint() {
+    let run = harness(&[
+        "run",
+        "discovery/ping@2025-11-25",
+        "--transport",
+        "stdio",
+        "--server-cmd",
+        "true",
+    ]);
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`true` closed its stdout without answering"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: does the command speak MCP on its stdin and stdout?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("on that URL"), "{stderr}");
+}
