@@ -155,17 +155,23 @@ fn slowing_spans(a: &Analysis) -> Vec<(u64, Option<u64>)> {
     a.faults
         .iter()
         .filter(|(_, hit, name)| hit.is_none() && SLOWING_FAULTS.contains(&name.as_str()))
-        .map(|(from, _, _)| {
-            let until = a
-                .faults
-                .iter()
-                .find(|(seq, hit, name)| {
-                    seq > from && hit.is_none() && SLOWING_ENDS.contains(&name.as_str())
-                })
-                .map(|(seq, _, _)| *seq);
-            (*from, until)
-        })
+        .map(|(from, _, _)| (*from, ended_by(a, *from, &SLOWING_ENDS)))
         .collect()
+}
+
+/// The first fault of the whole connection named in `ends` after record
+/// `from`: where a fault recorded at `from` stopped standing.
+fn ended_by(a: &Analysis, from: u64, ends: &[&str]) -> Option<u64> {
+    a.faults
+        .iter()
+        .find(|(seq, hit, name)| *seq > from && hit.is_none() && ends.contains(&name.as_str()))
+        .map(|(seq, _, _)| *seq)
+}
+
+/// Whether a fault standing from record `from` until `until` (or to the end)
+/// stood while `x` was open.
+fn stood_during(x: &Exchange, from: u64, until: Option<u64>) -> bool {
+    from < x.end_seq.unwrap_or(u64::MAX) && until.is_none_or(|u| u > x.request_seq)
 }
 
 /// The requests a slowing fault hit and nothing else stood in the way of:
@@ -185,9 +191,9 @@ fn slowed_calls<'a>(a: &'a Analysis, calls: &[&'a Exchange]) -> Vec<&'a Exchange
         .filter(|x| {
             let open_at = |seq: u64| seq > x.request_seq && x.end_seq.is_none_or(|end| seq < end);
             let on_its_stream = a.faults_on(x).any(|f| SLOWING_STREAM_FAULTS.contains(&f));
-            let in_a_span = spans.iter().any(|(from, until)| {
-                *from < x.end_seq.unwrap_or(u64::MAX) && until.is_none_or(|u| u > x.request_seq)
-            });
+            let in_a_span = spans
+                .iter()
+                .any(|(from, until)| stood_during(x, *from, *until));
             let other_fault = a.faults.iter().any(|(seq, hit, name)| {
                 let name = name.as_str();
                 match hit {
@@ -208,13 +214,7 @@ fn slowed_calls<'a>(a: &'a Analysis, calls: &[&'a Exchange]) -> Vec<&'a Exchange
                             "close_stdin" => &["kill"],
                             _ => &["toxic_removed"],
                         };
-                        let until = a
-                            .faults
-                            .iter()
-                            .find(|(s, h, n)| s > seq && h.is_none() && ends.contains(&n.as_str()))
-                            .map(|(s, _, _)| *s);
-                        *seq < x.end_seq.unwrap_or(u64::MAX)
-                            && until.is_none_or(|u| u > x.request_seq)
+                        stood_during(x, *seq, ended_by(a, *seq, ends))
                     }
                 }
             });
