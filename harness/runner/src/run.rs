@@ -721,10 +721,13 @@ async fn preflight_stdio(command: &str, version: &str, limit: Duration) -> Resul
         .map_err(|e| format!("the target did not start: {e}"))?;
     let first = first_request(version);
     let answered = async {
-        stdio
-            .send(&first.to_string())
-            .await
-            .map_err(|e| e.to_string())?;
+        // A process that already exited refuses the write; what it did is
+        // then told by its stdout closing, as for one that exits after
+        // reading the request, whichever comes first.
+        let refused = match stdio.send(&first.to_string()).await {
+            Ok(()) => String::new(),
+            Err(e) => format!(", and refused the first request ({e})"),
+        };
         // Any message will do (lines that are not messages are for the cases to judge).
         loop {
             match from_server.recv().await {
@@ -732,7 +735,7 @@ async fn preflight_stdio(command: &str, version: &str, limit: Duration) -> Resul
                 Some(mcp_harness_chaos::FromServer::NotJson(_)) => continue,
                 _ => {
                     return Err(format!(
-                        "`{command}` closed its stdout without answering (hint: does it speak stdio?)"
+                        "`{command}` closed its stdout without answering{refused} (hint: does it speak stdio?)"
                     ));
                 }
             }
@@ -1461,15 +1464,7 @@ impl Script<'_> {
                     split_writes: (*split_writes_ms > 0).then(|| ms(*split_writes_ms)),
                 };
                 let detail = format!("{faults:?}");
-                let cleared = [
-                    delay_to_server_ms,
-                    delay_to_client_ms,
-                    stall_to_server_ms,
-                    stall_to_client_ms,
-                    split_writes_ms,
-                ]
-                .iter()
-                .all(|ms| **ms == 0);
+                let cleared = faults == mcp_harness_chaos::PipeFaults::default();
                 let name = if cleared { "pipe_cleared" } else { "pipe" };
                 self.recorder.fault(None, name, detail.clone());
                 stdio.set_faults(faults);
