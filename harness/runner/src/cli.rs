@@ -1592,17 +1592,10 @@ fn report(
 }
 
 fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", path.display());
-            return Ok(ExitCode::from(EXIT_USAGE));
-        }
-    };
-    let transcript = match mcp_harness_wire::Transcript::from_jsonl(&text) {
+    let transcript = match mcp_harness::stored_run::parse_transcript(path) {
         Ok(transcript) => transcript,
         Err(e) => {
-            eprintln!("error: {}: {e}", path.display());
+            eprintln!("error: {e}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };

@@ -55,7 +55,8 @@ fn read(path: &Path) -> Result<String, StoredRunError> {
     })
 }
 
-fn parse_transcript(path: &Path) -> Result<Transcript, StoredRunError> {
+/// The transcript in the file at `path` (JSON Lines), read and parsed.
+pub fn parse_transcript(path: &Path) -> Result<Transcript, StoredRunError> {
     Transcript::from_jsonl(&read(path)?).map_err(|source| StoredRunError::BadTranscript {
         path: path.to_owned(),
         source,
