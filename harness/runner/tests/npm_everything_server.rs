@@ -19,9 +19,21 @@ fn the_npm_everything_server_over_stdio_passes_all_but_its_recorded_deviations()
         server.display()
     );
     let command = format!("node {} stdio", server.display());
+    // stdio/close_stdin_mid_call is left out: whether the server exits within
+    // the 2 s grace after its stdin closes mid-call depends on how far its
+    // operation had got (see the baseline's header).
+    let (scenarios, errors) =
+        mcp_harness::scenario::load_dir(&third_party::root().join("scenarios"));
+    assert!(errors.is_empty(), "{errors:?}");
+    let ids: Vec<String> = scenarios
+        .iter()
+        .map(|s| format!("{}@", s.id))
+        .filter(|id| id != "stdio/close_stdin_mid_call@")
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     third_party::run_against(
         &command,
-        &[],
+        &ids,
         "fixtures/profiles/npm-everything.toml",
         "fixtures/profiles/npm-everything.expected-failures.txt",
         true,
