@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+pub use mcp_harness_wire::fault::{HoldUntil, StreamFault};
+
 /// Which HTTP exchanges (and so which streams) a fault applies to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +20,12 @@ pub struct StreamSelector {
     /// Tool name of a `tools/call`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// The role (`elicits`, `samples`, `progress`...) of the called tool, as
+    /// calls name it: the runner replaces it with the tool the target's
+    /// profile binds to the role before the fault is armed, so a scenario's
+    /// faults hit any server's own tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
     /// Progress token of the request (`_meta.progressToken`), as written in
     /// the scenario (`"trip"` or `7`): tells apart calls that run at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,125 +99,8 @@ impl StreamSelector {
             && self
                 .resume
                 .is_none_or(|r| info.http_method == "GET" && r == info.resume)
-    }
-}
-
-/// When a held response is let go.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum HoldUntil {
-    /// After this many milliseconds.
-    Elapsed {
-        /// Milliseconds.
-        ms: u64,
-    },
-    /// When a later request with this HTTP method (`GET`) or JSON-RPC method
-    /// (`tools/list`) arrives at the proxy.
-    Request {
-        /// The method.
-        method: String,
-    },
-}
-
-/// A fault on one exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "fault", rename_all = "snake_case", deny_unknown_fields)]
-pub enum StreamFault {
-    /// Deliver the first `after` events, then drop the client's connection and
-    /// the proxy's connection to the server at once, as when a client process
-    /// dies or a laptop lid closes: the server sees its stream break (its next
-    /// write fails or its read sees EOF). Events already read from the server
-    /// but not delivered are recorded as withheld.
-    Cut {
-        /// Events delivered before the cut.
-        after: u32,
-    },
-    /// Deliver the first `after` events, then drop the client's connection
-    /// only: the server's stream is kept open and read for a bounded time
-    /// (`drain_limit`), and everything it sends is recorded as withheld, so
-    /// the checks see what the client missed. The server does not see the
-    /// client go until the drain ends.
-    Partition {
-        /// Events delivered before the partition.
-        after: u32,
-    },
-    /// Deliver every event up to the JSON-RPC response of the stream, then cut
-    /// as `cut` does (both sides closed; the response is withheld).
-    CutBeforeResponse,
-    /// Deliver every event up to the JSON-RPC response of the stream, then
-    /// partition as `partition` does (the server's stream is drained).
-    PartitionBeforeResponse,
-    /// After `after` events, deliver nothing for `ms`, then go on.
-    Stall {
-        /// Events delivered before the stall.
-        after: u32,
-        /// Length of the stall.
-        ms: u64,
-    },
-    /// Delay every event by `ms`.
-    Delay {
-        /// Delay per event.
-        ms: u64,
-    },
-    /// After `after` events, send `retry: retry_ms` and end the stream cleanly
-    /// (SSE polling), and close the proxy's connection to the server, as a
-    /// server that closes its stream would; the client must come back with
-    /// `Last-Event-ID`.
-    CloseWithRetry {
-        /// Events delivered before the close.
-        after: u32,
-        /// The `retry:` value sent.
-        retry_ms: u64,
-    },
-    /// Hold back the JSON-RPC response (not notifications or requests) of the
-    /// stream until the condition.
-    HoldResponse {
-        /// When to let it go.
-        until: HoldUntil,
-    },
-    /// The request never reaches the server; the client's connection is dropped.
-    DropRequest,
-    /// The request reaches the server, but the client's connection is dropped
-    /// before it gets any response, and the proxy's connection to the server is
-    /// closed as soon as the response head arrives (a JSON body already read is
-    /// recorded as withheld).
-    DropResponse,
-    /// The proxy answers with this HTTP status itself and the request never
-    /// reaches the server (e.g. 404 for a session the server "expired").
-    Answer {
-        /// The status, e.g. 404.
-        status: u16,
-    },
-}
-
-impl StreamFault {
-    /// Short name, as recorded in `Fault` records.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Cut { .. } => "cut",
-            Self::Partition { .. } => "partition",
-            Self::CutBeforeResponse => "cut",
-            Self::PartitionBeforeResponse => "partition",
-            Self::Stall { .. } => "stall",
-            Self::Delay { .. } => "delay",
-            Self::CloseWithRetry { .. } => "close_with_retry",
-            Self::HoldResponse { .. } => "hold_response",
-            Self::DropRequest => "drop_request",
-            Self::DropResponse => "drop_response",
-            Self::Answer { .. } => "answer",
-        }
-    }
-}
-
-impl StreamFault {
-    /// Whether a cut or partition happens before event number `index` (from
-    /// 1), whose data is `data`.
-    pub fn cuts_before(&self, index: u32, data: &str) -> bool {
-        match self {
-            Self::Cut { after } | Self::Partition { after } => index > *after,
-            Self::CutBeforeResponse | Self::PartitionBeforeResponse => is_response_data(data),
-            _ => false,
-        }
+            // A role the runner did not resolve to a tool matches nothing.
+            && self.role.is_none()
     }
 }
 
@@ -236,6 +127,7 @@ pub struct FaultRule {
 }
 
 struct ArmedRule {
+    id: u32,
     rule: FaultRule,
     seen: AtomicU32,
 }
@@ -252,9 +144,11 @@ impl FaultPlan {
         Self::default()
     }
 
-    /// Add a rule; it counts occurrences from now.
-    pub fn add(&self, rule: FaultRule) {
+    /// Add a rule, declared as fault `id` (the records of its phases carry
+    /// it); it counts occurrences from now.
+    pub fn add(&self, id: u32, rule: FaultRule) {
         self.lock().push(ArmedRule {
+            id,
             rule,
             seen: AtomicU32::new(0),
         });
@@ -269,8 +163,9 @@ impl FaultPlan {
         self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The faults for a new exchange described by `info`, in rule order.
-    pub fn faults_for(&self, info: &ExchangeInfo) -> Vec<StreamFault> {
+    /// The faults for a new exchange described by `info`, in rule order, each
+    /// with the id of the rule that chose it.
+    pub fn faults_for(&self, info: &ExchangeInfo) -> Vec<(u32, StreamFault)> {
         self.lock()
             .iter()
             .filter(|armed| armed.rule.select.matches(info))
@@ -278,11 +173,57 @@ impl FaultPlan {
                 let nth = armed.seen.fetch_add(1, Ordering::Relaxed) + 1;
                 match armed.rule.select.occurrence {
                     Some(k) if k != nth => None,
-                    _ => Some(armed.rule.fault.clone()),
+                    _ => Some((armed.id, armed.rule.fault.clone())),
                 }
             })
             .collect()
     }
+}
+
+impl std::fmt::Display for StreamSelector {
+    /// What the selector picks, in words: `the 1st tools/call of tool
+    /// `travel_agent``, `every GET that resumes`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        parts.push(match self.occurrence {
+            Some(k) => format!("the {}", ordinal(k)),
+            None => "every".into(),
+        });
+        let calls_a_tool = self.tool.is_some() || self.role.is_some();
+        parts.push(match (&self.rpc_method, &self.http_method) {
+            (Some(method), _) => method.clone(),
+            (None, _) if calls_a_tool => "tools/call".into(),
+            (None, Some(http)) => http.to_ascii_uppercase(),
+            (None, None) => "request".into(),
+        });
+        if let Some(tool) = &self.tool {
+            parts.push(format!("of tool `{tool}`"));
+        }
+        if let Some(role) = &self.role {
+            parts.push(format!("of the tool of role `{role}`"));
+        }
+        if let Some(token) = &self.progress_token {
+            parts.push(format!("with progress token {token}"));
+        }
+        match self.resume {
+            Some(true) => parts.push("that resumes".into()),
+            Some(false) => parts.push("that does not resume".into()),
+            None => {}
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `11th`, `22nd`.
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 #[cfg(test)]
@@ -318,20 +259,44 @@ mod tests {
     #[test]
     fn occurrence_picks_the_kth_match_only() {
         let plan = FaultPlan::new();
-        plan.add(FaultRule {
-            select: StreamSelector {
-                rpc_method: Some("tools/call".into()),
-                occurrence: Some(2),
-                ..Default::default()
+        plan.add(
+            7,
+            FaultRule {
+                select: StreamSelector {
+                    rpc_method: Some("tools/call".into()),
+                    occurrence: Some(2),
+                    ..Default::default()
+                },
+                fault: StreamFault::Cut { after: 3 },
             },
-            fault: StreamFault::Cut { after: 3 },
-        });
+        );
         assert!(plan.faults_for(&call("a")).is_empty());
         assert_eq!(
             plan.faults_for(&call("b")),
-            vec![StreamFault::Cut { after: 3 }]
+            vec![(7, StreamFault::Cut { after: 3 })]
         );
         assert!(plan.faults_for(&call("c")).is_empty());
+    }
+
+    #[test]
+    fn a_selector_says_what_it_picks() {
+        let first_travel = StreamSelector {
+            tool: Some("travel_agent".into()),
+            occurrence: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(
+            first_travel.to_string(),
+            "the 1st tools/call of tool `travel_agent`"
+        );
+        let resumes = StreamSelector {
+            http_method: Some("get".into()),
+            resume: Some(true),
+            occurrence: Some(12),
+            ..Default::default()
+        };
+        assert_eq!(resumes.to_string(), "the 12th GET that resumes");
+        assert_eq!(StreamSelector::default().to_string(), "every request");
     }
 
     #[test]

@@ -20,12 +20,14 @@ use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use mcp_harness_wire::{Body, Delivery, EndReason, Headers, SseBlock, SseDecoder, WireEvent};
+use mcp_harness_wire::{
+    Body, Delivery, EndReason, Fault, FaultMark, Headers, SseBlock, SseDecoder, WireEvent,
+};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::faults::{ExchangeInfo, FaultPlan, HoldUntil, StreamFault, is_response_data};
+use crate::faults::{ExchangeInfo, FaultPlan, FaultRule, HoldUntil, StreamFault, is_response_data};
 use crate::recorder::Recorder;
 
 type ProxyBody = BoxBody<Bytes, std::io::Error>;
@@ -164,6 +166,21 @@ impl RecordingProxy {
         &self.shared.recorder
     }
 
+    /// Put an SSE fault rule in force: it is declared in the transcript (an
+    /// `armed` record with a new id and what its selector picks), and the
+    /// records of what it does later carry the same id. Returns the id.
+    pub fn add_fault(&self, rule: FaultRule) -> u32 {
+        let recorder = self.recorder();
+        let id = recorder.next_fault_id();
+        recorder.fault(
+            FaultMark::declared(id),
+            &Fault::stream(rule.fault.clone()),
+            format!("armed for {}", rule.select),
+        );
+        self.faults().add(id, rule);
+        id
+    }
+
     /// Stop accepting and drop every connection.
     pub async fn shutdown(mut self) {
         self.stop.cancel();
@@ -280,8 +297,8 @@ async fn handle(
                 },
             });
             recorder.fault(
-                Some(exchange),
-                "proxy_refused",
+                FaultMark::fired(None, Some(exchange)),
+                &Fault::BodyRefused,
                 format!("request body refused by the proxy: {e}"),
             );
             return text_response(
@@ -306,10 +323,23 @@ async fn handle(
     });
     let _ = shared.requests.send(info.clone());
     let faults = shared.faults.faults_for(&info);
-    for fault in &faults {
-        recorder.fault(Some(exchange), fault.name(), format!("{fault:?}"));
+    for (id, fault) in &faults {
+        // The faults that act on the request itself fire now; the others
+        // are armed on this exchange and fire when their point comes.
+        let at_once = matches!(fault, StreamFault::Answer { .. } | StreamFault::DropRequest);
+        let mark = if at_once {
+            FaultMark::fired(Some(*id), Some(exchange))
+        } else {
+            FaultMark::matched(*id, exchange)
+        };
+        let detail = if at_once {
+            "the request never reaches the server".to_owned()
+        } else {
+            format!("armed on exchange {exchange}")
+        };
+        recorder.fault(mark, &Fault::stream(fault.clone()), detail);
     }
-    if let Some(status) = faults.iter().find_map(|f| match f {
+    if let Some(status) = faults.iter().find_map(|(_, f)| match f {
         StreamFault::Answer { status } => Some(*status),
         _ => None,
     }) {
@@ -323,7 +353,7 @@ async fn handle(
         });
         return text_response(status, String::new());
     }
-    if faults.contains(&StreamFault::DropRequest) {
+    if faults.iter().any(|(_, f)| *f == StreamFault::DropRequest) {
         abort.notify_one();
         return std::future::pending().await;
     }
@@ -377,7 +407,21 @@ async fn handle(
                 .to_ascii_lowercase()
                 .starts_with("text/event-stream")
         });
-    let dropped = faults.contains(&StreamFault::DropResponse);
+    let dropped = faults
+        .iter()
+        .find(|(_, f)| *f == StreamFault::DropResponse)
+        .map(|(id, _)| *id);
+    if let Some(id) = dropped {
+        recorder.fault(
+            FaultMark::fired(Some(id), Some(exchange)),
+            &Fault::stream(StreamFault::DropResponse),
+            format!(
+                "response {} dropped before the client got it",
+                status.as_u16()
+            ),
+        );
+    }
+    let dropped = dropped.is_some();
     let delivery = if dropped {
         Delivery::Withheld
     } else {
@@ -539,7 +583,7 @@ fn end(recorder: &Recorder, exchange: u64, reason: EndReason, detail: Option<Str
 struct Pump {
     shared: Arc<Shared>,
     exchange: u64,
-    faults: Vec<StreamFault>,
+    faults: Vec<(u32, StreamFault)>,
     abort: Arc<Notify>,
     requests: broadcast::Receiver<ExchangeInfo>,
     /// Set by a fault that ends the server's side too (cut, close with retry):
@@ -790,31 +834,38 @@ impl Pump {
         client: &mut Option<mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>>,
     ) {
         let recorder = self.shared.recorder.clone();
-        for fault in self.faults.clone() {
+        let is_response = is_response_data(data);
+        let exchange = Some(self.exchange);
+        for (id, fault) in self.faults.clone() {
+            let fired = |detail: String| {
+                recorder.fault(
+                    FaultMark::fired(Some(id), exchange),
+                    &Fault::stream(fault.clone()),
+                    detail,
+                );
+            };
             match fault {
-                StreamFault::Delay { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
+                StreamFault::Delay { ms } => {
+                    if index == 1 {
+                        fired(format!("every event delayed {ms} ms"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(ms)).await
+                }
                 StreamFault::Stall { after, ms } if index == after + 1 => {
-                    recorder.fault(
-                        Some(self.exchange),
-                        "stall",
-                        format!("stalled {ms} ms before event {index}"),
-                    );
+                    fired(format!("stalled {ms} ms before event {index}"));
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 StreamFault::Cut { .. }
                 | StreamFault::CutBeforeResponse
                 | StreamFault::Partition { .. }
                 | StreamFault::PartitionBeforeResponse
-                    if fault.cuts_before(index, data) =>
+                    if fault.cuts_before(index, is_response) =>
                 {
                     // A cut closes the server's side now too; a partition keeps
                     // it open and drains it (recorded as withheld).
-                    let server_side = matches!(
-                        fault,
-                        StreamFault::Cut { .. } | StreamFault::CutBeforeResponse
-                    );
+                    let server_side = fault.closes_server_side();
                     let delivered = index - 1;
-                    let detail = if server_side {
+                    fired(if server_side {
                         format!(
                             "connection dropped after {delivered} events, on the client's side and the server's"
                         )
@@ -822,8 +873,7 @@ impl Pump {
                         format!(
                             "client's connection dropped after {delivered} events; the server's stream is kept and drained"
                         )
-                    };
-                    recorder.fault(Some(self.exchange), fault.name(), detail);
+                    });
                     self.close_upstream = server_side;
                     // The client's side closes once it has taken what was
                     // already recorded as delivered.
@@ -843,11 +893,9 @@ impl Pump {
                     return;
                 }
                 StreamFault::CloseWithRetry { after, retry_ms } if index > after => {
-                    recorder.fault(
-                        Some(self.exchange),
-                        "close_with_retry",
-                        format!("stream closed with retry: {retry_ms} after {after} events"),
-                    );
+                    fired(format!(
+                        "stream closed with retry: {retry_ms} after {after} events"
+                    ));
                     if let Some(tx) = client.take() {
                         let sent = tx
                             .send_timeout(
@@ -880,12 +928,8 @@ impl Pump {
                     };
                     return;
                 }
-                StreamFault::HoldResponse { ref until } if is_response_data(data) => {
-                    recorder.fault(
-                        Some(self.exchange),
-                        "hold_response",
-                        format!("response held until {until:?}"),
-                    );
+                StreamFault::HoldResponse { ref until } if is_response => {
+                    fired(format!("response held until {until:?}"));
                     self.hold(until).await;
                 }
                 _ => {}

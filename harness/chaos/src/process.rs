@@ -260,6 +260,23 @@ impl TargetProcess {
         self.port
     }
 
+    /// `Some(how)` once the process is not running (it exited, or was
+    /// killed), reaping it; `None` while it runs.
+    pub fn exited(&mut self) -> Option<String> {
+        let Some(child) = self.child.as_mut() else {
+            return Some("not running".into());
+        };
+        match child.try_wait() {
+            Ok(None) => None,
+            Ok(Some(status)) => {
+                self.child = None;
+                self.pid = None;
+                Some(status.to_string())
+            }
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
     /// The command template as given.
     pub fn template(&self) -> &str {
         &self.template

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use mcp_harness_wire::{Record, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, Transcript, WireEvent};
+use mcp_harness_wire::{
+    Fault, FaultMark, Record, TRANSCRIPT_FORMAT, TRANSCRIPT_VERSION, Transcript, WireEvent,
+};
 
 /// Limits that keep a long or hostile run from growing memory without bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,7 @@ const CHUNK_RECORDS: usize = 4096;
 
 struct State {
     next_seq: u64,
+    next_fault_id: u32,
     records: Vec<Vec<Record>>,
     kept: usize,
     kept_bytes: usize,
@@ -91,6 +94,7 @@ impl Recorder {
             limits,
             state: Mutex::new(State {
                 next_seq: 0,
+                next_fault_id: 0,
                 records: Vec::new(),
                 kept: 0,
                 kept_bytes: 0,
@@ -213,13 +217,23 @@ impl Recorder {
         self.record(WireEvent::Note { text: text.into() })
     }
 
-    /// Record an injected fault.
-    pub fn fault(&self, exchange: Option<u64>, fault: &str, detail: impl Into<String>) -> u64 {
+    /// Record a phase of an injected fault: `mark` says which phase, of which
+    /// declared fault (its id), on which exchange.
+    pub fn fault(&self, mark: FaultMark, fault: &Fault, detail: impl Into<String>) -> u64 {
         self.record(WireEvent::Fault {
-            exchange,
-            fault: fault.to_owned(),
+            exchange: mark.exchange,
+            phase: mark.phase,
+            id: mark.id,
+            fault: fault.clone(),
             detail: detail.into(),
         })
+    }
+
+    /// A new id for a declared fault: the records of its phases share it.
+    pub fn next_fault_id(&self) -> u32 {
+        let mut state = self.lock();
+        state.next_fault_id += 1;
+        state.next_fault_id
     }
 
     /// A copy of what is recorded so far.

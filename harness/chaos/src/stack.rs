@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::faults::FaultPlan;
+use std::collections::HashMap;
+
+use mcp_harness_wire::{Fault, FaultMark, ToxicType};
+
+use crate::faults::{FaultPlan, FaultRule};
 use crate::http_proxy::{ProxyConfig, ProxyError, RecordingProxy};
 use crate::recorder::{RecordFileError, RecordLimits, Recorder};
 use crate::toxic_control::{ControlError, RemoteToxiproxy, ToxicControl};
@@ -89,6 +93,8 @@ pub struct ChaosStack {
     tcp: TcpLayer,
     api: Option<SocketAddr>,
     api_task: Option<AbortOnDrop>,
+    /// The toxics added through [`Self::add_toxic`], by name.
+    toxics: std::sync::Mutex<HashMap<String, ToxicType>>,
 }
 
 /// A task that stops when its handle is dropped.
@@ -157,6 +163,7 @@ impl ChaosStack {
             tcp,
             api,
             api_task,
+            toxics: std::sync::Mutex::default(),
         })
     }
 
@@ -185,11 +192,21 @@ impl ChaosStack {
         self.http.recorder()
     }
 
+    /// Put an SSE fault rule in force (see [`RecordingProxy::add_fault`]).
+    pub fn add_fault(&self, rule: FaultRule) -> u32 {
+        self.http.add_fault(rule)
+    }
+
     /// Add a TCP toxic in front of the server.
     pub async fn add_toxic(&self, toxic: &Toxic) -> Result<(), ControlError> {
+        let kind = toxic.kind.toxic_type();
+        self.lock_toxics().insert(toxic.name.clone(), kind);
         self.recorder().fault(
-            None,
-            toxic.kind.type_name(),
+            FaultMark::fired(None, None),
+            &Fault::Tcp {
+                toxic: kind,
+                name: toxic.name.clone(),
+            },
             format!("toxic {} added: {}", toxic.name, toxic.to_json()),
         );
         match &self.tcp {
@@ -198,23 +215,36 @@ impl ChaosStack {
         }
     }
 
-    /// Remove a TCP toxic.
+    /// Remove a TCP toxic (one this stack added is recorded as cleared).
     pub async fn remove_toxic(&self, name: &str) -> Result<(), ControlError> {
-        self.recorder()
-            .fault(None, "toxic_removed", format!("toxic {name} removed"));
+        if let Some(kind) = self.lock_toxics().remove(name) {
+            self.recorder().fault(
+                FaultMark::cleared(None),
+                &Fault::Tcp {
+                    toxic: kind,
+                    name: name.to_owned(),
+                },
+                format!("toxic {name} removed"),
+            );
+        }
         match &self.tcp {
             TcpLayer::Local(registry) => registry.remove_toxic(TCP_PROXY_NAME, name).await,
             TcpLayer::Remote(remote) => remote.remove_toxic(TCP_PROXY_NAME, name).await,
         }
     }
 
+    fn lock_toxics(&self) -> std::sync::MutexGuard<'_, HashMap<String, ToxicType>> {
+        self.toxics.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Take the network to the server down, or bring it up.
     pub async fn set_network(&self, up: bool) -> Result<(), ControlError> {
-        self.recorder().fault(
-            None,
-            if up { "network_up" } else { "network_down" },
-            String::new(),
-        );
+        let (mark, detail) = if up {
+            (FaultMark::cleared(None), "network up")
+        } else {
+            (FaultMark::fired(None, None), "network down")
+        };
+        self.recorder().fault(mark, &Fault::Network, detail);
         match &self.tcp {
             TcpLayer::Local(registry) => registry.set_enabled(TCP_PROXY_NAME, up).await,
             TcpLayer::Remote(remote) => remote.set_enabled(TCP_PROXY_NAME, up).await,

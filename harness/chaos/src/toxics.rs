@@ -109,6 +109,20 @@ pub enum ToxicError {
 }
 
 impl ToxicKind {
+    /// Its type, as the transcript records it.
+    pub fn toxic_type(&self) -> mcp_harness_wire::ToxicType {
+        use mcp_harness_wire::ToxicType;
+        match self {
+            Self::Latency { .. } => ToxicType::Latency,
+            Self::Bandwidth { .. } => ToxicType::Bandwidth,
+            Self::SlowClose { .. } => ToxicType::SlowClose,
+            Self::Timeout { .. } => ToxicType::Timeout,
+            Self::ResetPeer { .. } => ToxicType::ResetPeer,
+            Self::Slicer { .. } => ToxicType::Slicer,
+            Self::LimitData { .. } => ToxicType::LimitData,
+        }
+    }
+
     /// The Toxiproxy type name.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -123,9 +123,7 @@ async fn a_partition_after_n_delivers_exactly_n_and_records_the_rest_as_withheld
     let (upstream, _) = start_upstream().await;
     for n in [0u32, 1, 3] {
         let proxy = proxy_to(&upstream).await;
-        proxy
-            .faults()
-            .add(cut_rule(StreamFault::Partition { after: n }));
+        proxy.add_fault(cut_rule(StreamFault::Partition { after: n }));
         let got = receive(&format!("{}/events?n=5&gap_ms=5", proxy.base_url())).await;
         assert!(
             !got.clean_end,
@@ -155,9 +153,7 @@ async fn a_partition_after_n_delivers_exactly_n_and_records_the_rest_as_withheld
 async fn stall_and_delay_hold_events_back_in_time() {
     let (upstream, _) = start_upstream().await;
     let proxy = proxy_to(&upstream).await;
-    proxy
-        .faults()
-        .add(cut_rule(StreamFault::Stall { after: 2, ms: 400 }));
+    proxy.add_fault(cut_rule(StreamFault::Stall { after: 2, ms: 400 }));
     let got = receive(&format!("{}/events?n=4", proxy.base_url())).await;
     assert_eq!(got.events.len(), 5);
     let gap = got.events[2].1 - got.events[1].1;
@@ -167,7 +163,7 @@ async fn stall_and_delay_hold_events_back_in_time() {
     );
 
     let proxy = proxy_to(&upstream).await;
-    proxy.faults().add(cut_rule(StreamFault::Delay { ms: 100 }));
+    proxy.add_fault(cut_rule(StreamFault::Delay { ms: 100 }));
     let started = Instant::now();
     let got = receive(&format!("{}/events?n=4", proxy.base_url())).await;
     assert_eq!(got.events.len(), 5);
@@ -182,7 +178,7 @@ async fn stall_and_delay_hold_events_back_in_time() {
 async fn close_with_retry_ends_cleanly_after_a_retry_hint() {
     let (upstream, _) = start_upstream().await;
     let proxy = proxy_to(&upstream).await;
-    proxy.faults().add(cut_rule(StreamFault::CloseWithRetry {
+    proxy.add_fault(cut_rule(StreamFault::CloseWithRetry {
         after: 2,
         retry_ms: 1500,
     }));
@@ -217,7 +213,7 @@ async fn dropped_requests_never_arrive_and_dropped_responses_arrive_but_are_lost
         },
         fault: StreamFault::DropRequest,
     };
-    proxy.faults().add(post);
+    proxy.add_fault(post);
     let client = reqwest::Client::new();
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
     let url = format!("{}/mcp", proxy.base_url());
@@ -234,7 +230,7 @@ async fn dropped_requests_never_arrive_and_dropped_responses_arrive_but_are_lost
     assert_eq!(ok.status(), 200, "only the first occurrence is dropped");
     assert_eq!(counters.posts.load(Ordering::Relaxed), 1);
 
-    proxy.faults().add(FaultRule {
+    proxy.add_fault(FaultRule {
         select: StreamSelector {
             rpc_method: Some("tools/list".into()),
             ..Default::default()
@@ -257,7 +253,7 @@ async fn dropped_requests_never_arrive_and_dropped_responses_arrive_but_are_lost
 async fn a_response_can_be_held_until_another_request_arrives() {
     let (upstream, _) = start_upstream().await;
     let proxy = proxy_to(&upstream).await;
-    proxy.faults().add(cut_rule(StreamFault::HoldResponse {
+    proxy.add_fault(cut_rule(StreamFault::HoldResponse {
         until: HoldUntil::Request {
             method: "POST".into(),
         },
@@ -327,7 +323,7 @@ async fn the_transcript_file_reads_back_as_written() {
     let path = dir.path().join("transcript.jsonl");
     let proxy = proxy_to(&upstream).await;
     proxy.recorder().write_to(&path).unwrap();
-    proxy.faults().add(cut_rule(StreamFault::Cut { after: 1 }));
+    proxy.add_fault(cut_rule(StreamFault::Cut { after: 1 }));
     let _ = receive(&format!("{}/events?n=3", proxy.base_url())).await;
     wait_for_end(proxy.recorder()).await;
     proxy.recorder().flush();
@@ -372,7 +368,7 @@ async fn an_upstream_that_speaks_garbage_gets_a_502_and_a_recorded_error() {
 async fn the_proxy_can_answer_a_request_itself_with_a_status() {
     let (upstream, counters) = start_upstream().await;
     let proxy = proxy_to(&upstream).await;
-    proxy.faults().add(FaultRule {
+    proxy.add_fault(FaultRule {
         select: StreamSelector {
             rpc_method: Some("ping".into()),
             occurrence: Some(1),
@@ -496,7 +492,7 @@ async fn raw_endless_sse(
 async fn a_cut_closes_the_servers_side_within_50_ms() {
     let (upstream, mut closed) = raw_endless_sse(Duration::from_millis(20)).await;
     let proxy = proxy_to(&upstream).await;
-    proxy.faults().add(cut_rule(StreamFault::Cut { after: 2 }));
+    proxy.add_fault(cut_rule(StreamFault::Cut { after: 2 }));
     let got = receive(&format!("{}/events", proxy.base_url())).await;
     assert!(!got.clean_end, "a cut is a dropped connection");
     assert_eq!(got.events.len(), 2);
@@ -526,9 +522,7 @@ async fn a_partition_keeps_the_servers_stream_open_and_records_what_it_sends() {
         ..ProxyConfig::default()
     })
     .await;
-    proxy
-        .faults()
-        .add(cut_rule(StreamFault::Partition { after: 2 }));
+    proxy.add_fault(cut_rule(StreamFault::Partition { after: 2 }));
     let got = receive(&format!("{}/events", proxy.base_url())).await;
     assert!(!got.clean_end);
     assert_eq!(got.events.len(), 2);
@@ -559,7 +553,7 @@ async fn a_partition_keeps_the_servers_stream_open_and_records_what_it_sends() {
 async fn a_dropped_stream_response_closes_the_servers_side_too() {
     let (upstream, mut closed) = raw_endless_sse(Duration::from_millis(20)).await;
     let proxy = proxy_to(&upstream).await;
-    proxy.faults().add(cut_rule(StreamFault::DropResponse));
+    proxy.add_fault(cut_rule(StreamFault::DropResponse));
     let client = reqwest::Client::new();
     let sent = tokio::time::timeout(
         Duration::from_secs(5),

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use mcp_harness_wire::stdio_route::{Route, Router};
 use mcp_harness_wire::{
-    Body, Delivery, EndReason, Headers, ProcessEvent, Side, Transcript, WireEvent,
+    Body, Delivery, EndReason, Fault, FaultPhase, Headers, ProcessEvent, Side, Transcript,
+    WireEvent,
 };
 use serde_json::Value;
 
@@ -384,6 +385,23 @@ impl Exchange {
     }
 }
 
+/// One fault record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultView {
+    /// Its record.
+    pub seq: u64,
+    /// The exchange it was matched to or hit.
+    pub exchange: Option<u64>,
+    /// The phase it marks.
+    pub phase: FaultPhase,
+    /// The declared fault it belongs to.
+    pub id: Option<u32>,
+    /// The fault.
+    pub fault: Fault,
+    /// What was done, in words.
+    pub detail: String,
+}
+
 /// A transcript regrouped for the checks.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
@@ -401,8 +419,8 @@ pub struct Analysis {
     /// messages are regrouped as exchanges too: client lines as POSTs, the
     /// server lines that belong to no request on a GET).
     pub stdio: Option<StdioView>,
-    /// Every fault the harness injected: (record, exchange it hit if any, name).
-    pub faults: Vec<(u64, Option<u64>, String)>,
+    /// Every fault record, in order: declared, matched, fired and cleared.
+    pub faults: Vec<FaultView>,
     /// (session, event id) -> index in `exchanges` of the exchange it was first seen on.
     origins: HashMap<(String, String), usize>,
 }
@@ -416,14 +434,25 @@ impl Analysis {
     pub fn of(transcript: &Transcript) -> Self {
         let mut exchanges: BTreeMap<u64, Exchange> = BTreeMap::new();
         let mut kills: Vec<u64> = Vec::new();
-        let mut faults: Vec<(u64, Option<u64>, String)> = Vec::new();
+        let mut faults: Vec<FaultView> = Vec::new();
         let mut stdio: Option<StdioRegrouping> = None;
         for record in &transcript.records {
             if let WireEvent::Fault {
-                exchange, fault, ..
+                exchange,
+                phase,
+                id,
+                fault,
+                detail,
             } = &record.event
             {
-                faults.push((record.seq, *exchange, fault.clone()));
+                faults.push(FaultView {
+                    seq: record.seq,
+                    exchange: *exchange,
+                    phase: *phase,
+                    id: *id,
+                    fault: fault.clone(),
+                    detail: detail.clone(),
+                });
             }
             match &record.event {
                 WireEvent::Request {
@@ -493,12 +522,19 @@ impl Analysis {
                         });
                     }
                 }
-                WireEvent::Fault { fault, .. } if fault == "kill" => kills.push(record.seq),
                 WireEvent::Fault {
-                    exchange: Some(exchange),
+                    phase: FaultPhase::Fired,
                     fault,
                     ..
-                } if fault == "cut" || fault == "partition" || fault == "close_with_retry" => {
+                } if fault.kills_server() => kills.push(record.seq),
+                // Where a stream was broken: when the fault fired, not when
+                // its rule was matched to the request.
+                WireEvent::Fault {
+                    exchange: Some(exchange),
+                    phase: FaultPhase::Fired,
+                    fault,
+                    ..
+                } if fault.ends_stream() => {
                     if let Some(x) = exchanges.get_mut(exchange) {
                         x.cut_at_us.get_or_insert(record.at_us);
                     }
@@ -635,40 +671,29 @@ impl Analysis {
     }
 
     /// Whether a fault that can keep an answer from the client stood in
-    /// `exchange`'s way: one on the exchange itself that stops or holds back
-    /// delivery (not a stall or a delay), a kill while it was open, or a
-    /// toxic or the network down before it ended.
+    /// `exchange`'s way: one that fired on the exchange itself and stops or
+    /// holds back delivery (not a stall or a delay), a kill while it was
+    /// open, or a fault of the whole connection (a toxic, the network down,
+    /// held pipes, stdin closed) fired before it ended.
     pub fn fault_in_the_way(&self, exchange: &Exchange) -> bool {
         let open_at = |seq: u64| exchange.end_seq.is_none_or(|end| seq < end);
-        self.faults.iter().any(|(seq, hit, name)| match hit {
-            Some(x) => {
-                *x == exchange.id
-                    && matches!(
-                        name.as_str(),
-                        "cut"
-                            | "partition"
-                            | "close_with_retry"
-                            | "drop_request"
-                            | "drop_response"
-                            | "answer"
-                            | "hold_response"
-                            | "proxy_refused"
-                    )
-            }
-            None => match name.as_str() {
-                "kill" => *seq > exchange.request_seq && open_at(*seq),
-                "toxic_removed" | "network_up" | "pipe_cleared" => false,
-                _ => open_at(*seq),
-            },
+        self.fired().any(|f| match f.exchange {
+            Some(x) => x == exchange.id && f.fault.stands_in_the_way(),
+            None if f.fault.kills_server() => f.seq > exchange.request_seq && open_at(f.seq),
+            None => open_at(f.seq),
         })
     }
 
-    /// The names of the faults that hit `exchange` itself.
-    pub fn faults_on(&self, exchange: &Exchange) -> impl Iterator<Item = &str> {
-        self.faults
-            .iter()
-            .filter(move |(_, hit, _)| *hit == Some(exchange.id))
-            .map(|(_, _, name)| name.as_str())
+    /// The fault records that mark a fault acting.
+    pub fn fired(&self) -> impl Iterator<Item = &FaultView> {
+        self.faults.iter().filter(|f| f.phase == FaultPhase::Fired)
+    }
+
+    /// The faults that fired on `exchange` itself.
+    pub fn faults_on(&self, exchange: &Exchange) -> impl Iterator<Item = &Fault> {
+        self.fired()
+            .filter(move |f| f.exchange == Some(exchange.id))
+            .map(|f| &f.fault)
     }
 
     /// Whether the server declared tasks (the 2026 extension, or `tasks`).

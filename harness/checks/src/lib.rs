@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod catalog;
 pub mod check;
+pub mod exercised;
 pub mod resilience;
 mod rules;
 pub mod schema;
@@ -16,6 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub use analysis::{Analysis, is_modern_version};
 pub use catalog::{INVALID_CURSOR, MISSING_RESOURCE_URI, catalog, client_catalog, is_response};
 pub use check::{Check, Judged, Needs, Rule, Transports, Versions};
+pub use exercised::{Unexercised, unexercised_faults};
 use mcp_harness_wire::Transcript;
 pub use resilience::{LostCall, Resilience, resilience};
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};

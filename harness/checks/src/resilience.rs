@@ -18,29 +18,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::analysis::{Analysis, Exchange};
+use mcp_harness_wire::{Fault, FaultPhase, ProcessFault};
+
+use crate::analysis::{Analysis, Exchange, FaultView};
 use crate::rules::support::{is_response, resumes_of};
-
-/// Faults that hit one exchange's stream.
-const STREAM_FAULTS: [&str; 5] = [
-    "cut",
-    "partition",
-    "close_with_retry",
-    "drop_request",
-    "drop_response",
-];
-
-/// Faults on one exchange that only slow its stream down.
-const SLOWING_STREAM_FAULTS: [&str; 1] = ["stall"];
-
-/// Faults on the whole connection (or the pipes) that only slow delivery
-/// down, from their record to their removal: the TCP toxics that lose
-/// nothing, and the stdio pipe faults.
-const SLOWING_FAULTS: [&str; 5] = ["latency", "bandwidth", "slicer", "slow_close", "pipe"];
-
-/// What ends a slowing fault of the whole connection: a toxic's removal, or
-/// the pipe faults set again (or cleared).
-const SLOWING_ENDS: [&str; 3] = ["toxic_removed", "pipe", "pipe_cleared"];
 
 /// A call a fault hit that never got its response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,20 +133,35 @@ fn got_response(a: &Analysis, x: &Exchange, input_required_counts: bool) -> bool
 /// The records between which a slowing fault of the whole connection stood:
 /// (from, until), `until` the record that ended it, if any did.
 fn slowing_spans(a: &Analysis) -> Vec<(u64, Option<u64>)> {
-    a.faults
-        .iter()
-        .filter(|(_, hit, name)| hit.is_none() && SLOWING_FAULTS.contains(&name.as_str()))
-        .map(|(from, _, _)| (*from, ended_by(a, *from, &SLOWING_ENDS)))
+    a.fired()
+        .filter(|f| f.exchange.is_none() && f.fault.stands_until_cleared() && f.fault.only_slows())
+        .map(|f| (f.seq, ended_by(a, f)))
         .collect()
 }
 
-/// The first fault of the whole connection named in `ends` after record
-/// `from`: where a fault recorded at `from` stopped standing.
-fn ended_by(a: &Analysis, from: u64, ends: &[&str]) -> Option<u64> {
+/// Where the connection-wide fault `fired` stopped standing: the first
+/// record after it that clears it (a toxic removed, the network up) or
+/// replaces it (pipe faults set again); a closed stdin ends with the kill
+/// that ends the process.
+fn ended_by(a: &Analysis, fired: &FaultView) -> Option<u64> {
     a.faults
         .iter()
-        .find(|(seq, hit, name)| *seq > from && hit.is_none() && ends.contains(&name.as_str()))
-        .map(|(seq, _, _)| *seq)
+        .filter(|f| f.seq > fired.seq && f.exchange.is_none())
+        .find(|f| match f.phase {
+            FaultPhase::Cleared => fired.fault.cleared_by(&f.fault),
+            FaultPhase::Fired => match (&fired.fault, &f.fault) {
+                (Fault::Pipe { .. }, Fault::Pipe { .. }) => true,
+                (
+                    Fault::Process {
+                        fault: ProcessFault::CloseStdin,
+                    },
+                    later,
+                ) => later.kills_server(),
+                _ => false,
+            },
+            FaultPhase::Armed => false,
+        })
+        .map(|f| f.seq)
 }
 
 /// Whether a fault standing from record `from` until `until` (or to the end)
@@ -190,33 +186,18 @@ fn slowed_calls<'a>(a: &'a Analysis, calls: &[&'a Exchange]) -> Vec<&'a Exchange
         .copied()
         .filter(|x| {
             let open_at = |seq: u64| seq > x.request_seq && x.end_seq.is_none_or(|end| seq < end);
-            let on_its_stream = a.faults_on(x).any(|f| SLOWING_STREAM_FAULTS.contains(&f));
+            let on_its_stream = a.faults_on(x).any(Fault::only_slows);
             let in_a_span = spans
                 .iter()
                 .any(|(from, until)| stood_during(x, *from, *until));
-            let other_fault = a.faults.iter().any(|(seq, hit, name)| {
-                let name = name.as_str();
-                match hit {
-                    Some(id) => *id == x.id && !SLOWING_STREAM_FAULTS.contains(&name),
-                    None if name == "kill" => open_at(*seq),
-                    None if SLOWING_FAULTS.contains(&name)
-                        || SLOWING_ENDS.contains(&name)
-                        || name == "network_up" =>
-                    {
-                        false
-                    }
-                    // A losing fault of the whole connection (network down,
-                    // a reset_peer or timeout toxic, stdin closed) stands
-                    // from its record to its end.
-                    None => {
-                        let ends: &[&str] = match name {
-                            "network_down" => &["network_up"],
-                            "close_stdin" => &["kill"],
-                            _ => &["toxic_removed"],
-                        };
-                        stood_during(x, *seq, ended_by(a, *seq, ends))
-                    }
-                }
+            let other_fault = a.fired().any(|f| match f.exchange {
+                Some(id) => id == x.id && !f.fault.only_slows(),
+                None if f.fault.kills_server() => open_at(f.seq),
+                None if f.fault.only_slows() => false,
+                // A losing fault of the whole connection (network down,
+                // a reset_peer or timeout toxic, stdin closed) stands
+                // from its record to its end.
+                None => stood_during(x, f.seq, ended_by(a, f)),
             });
             let was_cancelled = x.rpc_id().is_some_and(|id| cancelled.contains(id));
             (on_its_stream || in_a_span) && !other_fault && !was_cancelled
@@ -283,11 +264,11 @@ pub fn resilience(a: &Analysis) -> Resilience {
 
 /// The calls a stream fault hit, judged.
 fn stream_faults(a: &Analysis, calls: &[&Exchange]) -> Resilience {
-    let hit: Vec<(&Exchange, &str)> = calls
+    let hit: Vec<(&Exchange, &Fault)> = calls
         .iter()
         .filter_map(|x| {
             a.faults_on(x)
-                .find(|f| STREAM_FAULTS.contains(f))
+                .find(|f| f.on_stream().is_some() && f.loses_messages())
                 .map(|f| (*x, f))
         })
         .filter(|(x, _)| !a.kills.iter().any(|k| *k > x.request_seq))
@@ -309,7 +290,7 @@ fn stream_faults(a: &Analysis, calls: &[&Exchange]) -> Resilience {
             })
             .collect()
     };
-    let recovering: Vec<(&Exchange, &str)> = hit
+    let recovering: Vec<(&Exchange, &Fault)> = hit
         .into_iter()
         .filter(|(x, _)| resumes_of(a, x).next().is_some() || !reissues(x).is_empty())
         .collect();

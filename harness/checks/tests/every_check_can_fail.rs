@@ -35,7 +35,7 @@ fn good(id: &str) -> Transcript {
         "stream.nothing_lost" => {
             let mut w =
                 cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))]);
-            w.fault(Some(CUT_CALL), "partition");
+            w.fault(Some(CUT_CALL), faults::partition());
             w.transcript()
         }
         "stream.no_duplicate_event"
@@ -48,7 +48,7 @@ fn good(id: &str) -> Transcript {
         "stream.response_after_resume" => {
             let mut w =
                 cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))]);
-            w.fault(Some(CUT_CALL), "cut");
+            w.fault(Some(CUT_CALL), faults::cut());
             w.transcript()
         }
         "stream.replay_after_last_event_id" | "stream.replay_own_session_only" => {
@@ -518,13 +518,13 @@ fn bad(id: &str) -> Transcript {
         "stream.nothing_lost" => {
             // The partitioned stream's progress and response never come back.
             let mut w = cut_and_resumed(&[]);
-            w.fault(Some(CUT_CALL), "partition");
+            w.fault(Some(CUT_CALL), faults::partition());
             w.transcript()
         }
         "stream.response_after_resume" => {
             // Resumed as asked, the rest replayed, but never the response.
             let mut w = cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0))]);
-            w.fault(Some(CUT_CALL), "cut");
+            w.fault(Some(CUT_CALL), faults::cut());
             w.transcript()
         }
         "stream.replay_after_last_event_id" => cut_and_resumed(&[
@@ -1318,11 +1318,7 @@ fn answerless_call(killed: bool) -> Transcript {
     let mut w = Wire::legacy();
     let x = w.call(1, json!("tok"));
     if killed {
-        w.push(WireEvent::Fault {
-            exchange: None,
-            fault: "kill".into(),
-            detail: "SIGKILL".into(),
-        });
+        w.fault(None, faults::kill());
     }
     w.sent(x, "1-1", progress(json!("tok"), 10.0));
     w.end(x, EndReason::UpstreamError);
@@ -1840,7 +1836,7 @@ fn a_request_waiting_on_the_clients_silence_or_hit_by_a_fault_is_excused() {
     );
     // A toxic in force before the stream ended.
     let mut w = Wire::legacy();
-    w.fault(None, "toxic");
+    w.fault(None, faults::toxic(mcp_harness_wire::ToxicType::Latency));
     let x = w.call(1, json!("tok"));
     w.end(x, EndReason::ClientGone);
     assert_eq!(
@@ -1853,7 +1849,7 @@ fn a_request_waiting_on_the_clients_silence_or_hit_by_a_fault_is_excused() {
 #[test]
 fn a_resume_by_another_session_is_not_the_client_resuming() {
     let mut w = cut_and_resumed(&[]);
-    w.fault(Some(CUT_CALL), "cut");
+    w.fault(Some(CUT_CALL), faults::cut());
     // Rewrite the resume as another session's: the owner never resumed.
     for record in &mut w.records {
         if let WireEvent::Request {
@@ -1874,13 +1870,13 @@ fn a_resume_by_another_session_is_not_the_client_resuming() {
 fn a_notification_lost_to_a_partition_is_lost_too_but_a_cut_is_not_judged() {
     // The response comes back, the progress before it does not.
     let mut w = cut_and_resumed(&[("1-3", result(1))]);
-    w.fault(Some(CUT_CALL), "partition");
+    w.fault(Some(CUT_CALL), faults::partition());
     assert_eq!(
         outcome_of("stream.nothing_lost", &w.transcript()),
         Outcome::Warn
     );
     let mut w = cut_and_resumed(&[("1-3", result(1))]);
-    w.fault(Some(CUT_CALL), "cut");
+    w.fault(Some(CUT_CALL), faults::cut());
     assert_eq!(
         outcome_of("stream.nothing_lost", &w.transcript()),
         Outcome::NotObserved

@@ -5,7 +5,7 @@
 mod support;
 
 use mcp_harness_checks::{Analysis, Resilience, resilience};
-use mcp_harness_wire::{Delivery, EndReason, Transcript};
+use mcp_harness_wire::{Delivery, EndReason, Fault, FaultPhase, ToxicType, Transcript};
 use serde_json::json;
 use support::*;
 
@@ -19,14 +19,14 @@ fn judge(transcript: &Transcript) -> Resilience {
 #[test]
 fn a_cut_call_whose_resume_brings_the_response_survived() {
     let mut w = cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))]);
-    w.fault(Some(CUT_CALL), "cut");
+    w.fault(Some(CUT_CALL), faults::cut());
     assert_eq!(judge(&w.transcript()), Resilience::Survived { calls: 1 });
 }
 
 #[test]
 fn a_cut_call_whose_resume_never_brings_the_response_is_lost() {
     let mut w = cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0))]);
-    w.fault(Some(CUT_CALL), "cut");
+    w.fault(Some(CUT_CALL), faults::cut());
     let judged = judge(&w.transcript());
     assert!(judged.lost(), "{judged:?}");
     assert!(judged.summary().contains("1 of 1"), "{}", judged.summary());
@@ -36,7 +36,7 @@ fn a_cut_call_whose_resume_never_brings_the_response_is_lost() {
 fn a_call_reissued_after_a_dropped_request_survives_by_its_reissue() {
     let mut w = clean_call();
     let dropped = w.call(2, json!("again"));
-    w.fault(Some(dropped), "drop_request");
+    w.fault(Some(dropped), faults::drop_request());
     w.end(dropped, EndReason::Cut);
     let again = w.call(3, json!("again"));
     w.sent(again, "3-1", result(3));
@@ -54,7 +54,7 @@ fn without_event_ids_or_durability_nothing_is_judged() {
         Some(progress(json!("tok"), 0.0)),
         Delivery::Delivered,
     );
-    w.fault(Some(x), "cut");
+    w.fault(Some(x), faults::cut());
     w.end(x, EndReason::Cut);
     let again = w.call(2, json!("tok"));
     w.end(again, EndReason::Cut);
@@ -69,7 +69,7 @@ fn a_client_that_never_tries_to_recover_is_not_judged() {
     let mut w = Wire::legacy();
     let x = w.call(1, json!("tok"));
     priming(&mut w, x, "1-0");
-    w.fault(Some(x), "cut");
+    w.fault(Some(x), faults::cut());
     w.end(x, EndReason::Cut);
     assert!(matches!(
         judge(&w.transcript()),
@@ -81,8 +81,8 @@ fn a_client_that_never_tries_to_recover_is_not_judged() {
 fn no_fault_or_a_kill_is_not_chaos_for_resilience() {
     assert_eq!(judge(&clean_call().transcript()), Resilience::NotChaos);
     let mut w = cut_and_resumed(&[]);
-    w.fault(Some(CUT_CALL), "cut");
-    w.fault(None, "kill");
+    w.fault(Some(CUT_CALL), faults::cut());
+    w.fault(None, faults::kill());
     assert_eq!(judge(&w.transcript()), Resilience::NotChaos);
 }
 
@@ -101,7 +101,7 @@ fn stalled_call(answered: bool) -> Transcript {
     let mut w = Wire::legacy();
     let x = w.call(1, json!("tok"));
     w.sent(x, "1-1", progress(json!("tok"), 0.0));
-    w.fault(Some(x), "stall");
+    w.fault(Some(x), faults::stall());
     w.advance(300);
     finish(w, x, answered)
 }
@@ -125,13 +125,17 @@ fn a_stalled_call_that_never_gets_its_response_is_lost() {
     );
 }
 
-/// A legacy call through a latency toxic, after `before` (fault names
-/// recorded between the toxic and the call), answered or not.
-fn call_through_latency(before: &[&str], answered: bool, cancelled: bool) -> Transcript {
+/// A legacy call through a latency toxic, after `before` (fault records
+/// between the toxic and the call), answered or not.
+fn call_through_latency(
+    before: &[(FaultPhase, Fault)],
+    answered: bool,
+    cancelled: bool,
+) -> Transcript {
     let mut w = Wire::legacy();
-    w.fault(None, "latency");
-    for name in before {
-        w.fault(None, name);
+    w.fault(None, faults::toxic(ToxicType::Latency));
+    for (phase, fault) in before {
+        w.fault_phase(None, *phase, fault.clone());
     }
     let x = w.call(1, json!("tok"));
     w.sent(x, "1-1", progress(json!("tok"), 0.0));
@@ -158,12 +162,15 @@ fn a_call_through_a_latency_toxic_must_get_its_response() {
 #[test]
 fn a_slowed_call_is_not_judged_once_the_toxic_is_gone_or_a_losing_fault_stands_or_it_was_cancelled()
 {
+    let latency = faults::toxic(ToxicType::Latency);
+    let reset = faults::toxic(ToxicType::ResetPeer);
     for (before, cancelled) in [
-        (&["toxic_removed"][..], false),
-        (&["network_down"][..], false),
-        (&["reset_peer"][..], false),
-        (&[][..], true),
+        (vec![(FaultPhase::Cleared, latency)], false),
+        (vec![(FaultPhase::Fired, Fault::Network)], false),
+        (vec![(FaultPhase::Fired, reset)], false),
+        (vec![], true),
     ] {
+        let before = &before[..];
         assert_eq!(
             judge(&call_through_latency(before, false, cancelled)),
             Resilience::NotChaos,
@@ -197,11 +204,11 @@ fn call_through_pipes(cleared: bool, answered: bool) -> Transcript {
     let mut transcript =
         stdio_transcript(&lines, &[ProcessEvent::StdinClosed, ProcessEvent::Exited]);
     // The pipe faults set after the initialization, before the call.
-    let mut faults = vec!["pipe"];
+    let mut set = vec![FaultPhase::Fired];
     if cleared {
-        faults.push("pipe_cleared");
+        set.push(FaultPhase::Cleared);
     }
-    for (i, name) in faults.into_iter().enumerate() {
+    for (i, phase) in set.into_iter().enumerate() {
         transcript.records.insert(
             4 + i,
             Record {
@@ -209,7 +216,9 @@ fn call_through_pipes(cleared: bool, answered: bool) -> Transcript {
                 at_us: 0,
                 event: WireEvent::Fault {
                     exchange: None,
-                    fault: name.into(),
+                    phase,
+                    id: None,
+                    fault: faults::pipe(),
                     detail: String::new(),
                 },
             },

@@ -446,8 +446,11 @@ struct RunArgs {
     /// its stream with a recorded error).
     #[arg(long, default_value_t = 16 * 1024, value_name = "KB")]
     max_event_kb: usize,
-    /// Cases run at once (each has its own server, proxy and ports); cases
-    /// mostly wait, so the default is twice the cores, at most 8.
+    /// Cases run at once (each with its own proxy and ports, on a server of
+    /// its own while it runs; started servers are reused case after case);
+    /// cases mostly wait, so the default is twice the cores, at most 8. Cases
+    /// whose client never answers (they only wait) run beside these, up to as
+    /// many again.
     #[arg(long, short = 'j', default_value_t = default_jobs(), value_name = "N")]
     jobs: usize,
     /// Keep running cases after 3 in a row failed at a time limit (by default
@@ -1246,6 +1249,13 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let mut rules = Vec::new();
     for (at, text) in args.faults.iter().enumerate() {
         match serde_json::from_str::<mcp_harness_chaos::FaultRule>(text) {
+            Ok(rule) if rule.select.role.is_some() => {
+                eprintln!(
+                    "error: --fault #{} selects by `role`, which needs a target profile: the proxy has none (hint: name the tool, \"select\":{{\"tool\":\"my_tool\"}})",
+                    at + 1
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
             Ok(rule) => rules.push(rule),
             Err(e) => {
                 eprintln!(
@@ -1270,7 +1280,7 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     for rule in rules {
-        stack.faults().add(rule);
+        stack.add_fault(rule);
     }
     eprintln!(
         "recording proxy on {} -> {}",
@@ -1363,7 +1373,7 @@ fn load_scenarios(
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::report::{Baseline, Summary};
-    use mcp_harness::run::{Limits, run_case_recording};
+    use mcp_harness::run::{Limits, run_case_in};
 
     let usage = |message: String| {
         eprintln!("error: {message}");
@@ -1464,20 +1474,47 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &transcripts {
         std::fs::create_dir_all(dir)?;
     }
+    // Started servers serve one case after another (see `pool`); the cases
+    // start longest first and are reported in the order of the files.
+    let pool = mcp_harness::pool::ServerPool::new(&target, args.start_timeout, true);
+    let expected: Vec<u64> = cases
+        .iter()
+        .map(|(scenario, _)| mcp_harness::plan::expected_ms(&scenario.scenario, limits.call))
+        .collect();
+    let order = mcp_harness::plan::longest_first(&expected);
+    let mut planned: Vec<Option<(&mcp_harness::scenario::ScenarioFile, String)>> =
+        cases.into_iter().map(Some).collect();
+    let started: Vec<(usize, &mcp_harness::scenario::ScenarioFile, String)> = order
+        .into_iter()
+        .filter_map(|i| planned[i].take().map(|(s, v)| (i, s, v)))
+        .collect();
+    // `--jobs` cases at once, and beside them as many cases that mostly wait
+    // (a client that never answers): they use no CPU and would otherwise hold
+    // every slot for the length of their wait. Permits are handed out in the
+    // order above (the semaphores are fair).
+    let jobs = args.jobs.max(1);
+    let working = tokio::sync::Semaphore::new(jobs);
+    let waiting = tokio::sync::Semaphore::new(jobs);
     use futures::StreamExt;
-    let results: Vec<_> = futures::stream::iter(cases)
-        .map(|(scenario, version)| {
-            let (target, profile, live, transcripts, baseline) =
-                (&target, &profile, &live, &transcripts, &baseline);
+    let mut results: Vec<(usize, mcp_harness::run::CaseResult)> = futures::stream::iter(started)
+        .map(|(at, scenario, version)| {
+            let (pool, profile, live, transcripts, baseline) =
+                (&pool, &profile, &live, &transcripts, &baseline);
             let (silent_in_a_row, finished, stopped) = (&silent_in_a_row, &finished, &stopped);
             let keep_going = args.keep_going;
+            let lane = if mcp_harness::plan::mostly_waits(&scenario.scenario) {
+                &waiting
+            } else {
+                &working
+            };
             async move {
+                let _permit = lane.acquire().await;
                 use std::sync::atomic::Ordering::SeqCst;
                 let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 if let Some(reason) = stop {
                     let case = mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
                     live.finished(&case, baseline);
-                    return case;
+                    return (at, case);
                 }
                 live.started(&format!("{}@{version}", scenario.id));
                 let file = transcripts.as_ref().map(|dir| {
@@ -1491,8 +1528,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     let _ = std::fs::remove_file(file);
                 }
                 let case =
-                    run_case_recording(scenario, &version, target, profile, limits, file.clone())
-                        .await;
+                    run_case_in(scenario, &version, pool, profile, limits, file.clone()).await;
                 if let Some(file) = file.filter(|f| !f.exists()) {
                     // The case ended before its proxy (and recorder file) started.
                     let _ = std::fs::write(file, case.transcript.to_jsonl());
@@ -1516,13 +1552,17 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     silent_in_a_row.store(0, SeqCst);
                 }
                 live.finished(&case, baseline);
-                case
+                (at, case)
             }
         })
-        .buffered(args.jobs.max(1))
+        .buffer_unordered(2 * jobs)
         .collect()
         .await;
+    pool.close().await;
     live.finish();
+    results.sort_by_key(|(at, _)| *at);
+    let results: Vec<mcp_harness::run::CaseResult> =
+        results.into_iter().map(|(_, case)| case).collect();
     let mut summary = Summary::of(&results, &baseline);
     if args.conformance_only {
         summary.ignore_resilience();

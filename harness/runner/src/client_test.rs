@@ -256,8 +256,16 @@ pub async fn run_client_case_over(
             return case;
         }
     };
+    // The server of a client scenario is the reference agents: a `role`
+    // selector names their tools.
+    let reference = crate::profile::Profile::reference_agents();
     for rule in &file.scenario.faults {
-        stack.faults().add(rule.clone());
+        match crate::run::resolve_rule(rule, &reference) {
+            Ok(rule) => {
+                stack.add_fault(rule);
+            }
+            Err(e) => case.error = Some(e),
+        }
     }
     let url = format!("{}/mcp", stack.base_url());
     stack
@@ -319,6 +327,8 @@ fn judge_client_case(
         },
     });
     case.verdicts = verdicts;
+    case.unexercised =
+        mcp_harness_checks::unexercised_faults(&mcp_harness_checks::Analysis::of(&case.transcript));
     case.duration_ms = case_started.elapsed().as_millis() as u64;
     case
 }

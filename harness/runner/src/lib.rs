@@ -10,6 +10,8 @@ pub mod explore;
 pub mod host;
 pub mod html;
 pub mod inputs;
+pub mod plan;
+pub mod pool;
 pub mod profile;
 pub mod progress;
 pub mod report;

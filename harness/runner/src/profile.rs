@@ -50,6 +50,12 @@ pub struct Profile {
     /// `--transport` option wins over it.
     #[serde(default)]
     pub transport: Option<crate::scenario::Transport>,
+    /// Start a new server process for every case (by default a started
+    /// server serves one case after another, each in its own session, and
+    /// only the cases that kill or restart it get their own): for a server
+    /// whose state from one case would change what the next one sees.
+    #[serde(default)]
+    pub fresh_process: bool,
 }
 
 /// A domain outcome the profile requires of every call result in some scenarios.
@@ -117,6 +123,7 @@ impl Profile {
             roles,
             outcomes: Vec::new(),
             transport: None,
+            fresh_process: false,
         }
     }
 
@@ -128,6 +135,7 @@ impl Profile {
             roles: BTreeMap::new(),
             outcomes: Vec::new(),
             transport: None,
+            fresh_process: false,
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use crate::report::{Baseline, Summary, human_case};
+use crate::report::{Baseline, CaseOutcome, Summary, human_case};
 use crate::run::CaseResult;
 
 /// The live view of one run.
@@ -23,6 +23,7 @@ struct State {
     passed: usize,
     failed: usize,
     skipped: usize,
+    unexercised: usize,
 }
 
 impl LiveProgress {
@@ -53,8 +54,8 @@ impl LiveProgress {
 
     fn redraw(&self, state: &State) {
         self.bar.set_prefix(format!(
-            "{} passed, {} failed, {} skipped",
-            state.passed, state.failed, state.skipped
+            "{} passed, {} failed, {} skipped, {} unexercised",
+            state.passed, state.failed, state.skipped, state.unexercised
         ));
         let running: Vec<&str> = state.running.iter().map(String::as_str).collect();
         self.bar.set_message(if running.is_empty() {
@@ -80,12 +81,11 @@ impl LiveProgress {
         }
         let mut state = self.lock();
         state.running.remove(&case.name());
-        if case.skipped.is_some() {
-            state.skipped += 1;
-        } else if summary.passed() {
-            state.passed += 1;
-        } else {
-            state.failed += 1;
+        match summary.outcome_of(&case.name()) {
+            CaseOutcome::Skipped => state.skipped += 1,
+            CaseOutcome::Passed => state.passed += 1,
+            CaseOutcome::NotExercised => state.unexercised += 1,
+            CaseOutcome::Failed | CaseOutcome::Lost => state.failed += 1,
         }
         if self.print_cases {
             let lines = human_case(case, &summary);

@@ -83,8 +83,42 @@ pub struct Summary {
     pub lost_cases: Vec<String>,
     /// Cases with faults that resilience could not judge, with why.
     pub not_judged_cases: Vec<String>,
+    /// Cases that neither failed nor lost a call, but a fault they declared
+    /// never fired: they tested nothing of what they are about, and count
+    /// neither as passed nor as failed.
+    #[serde(default)]
+    pub not_exercised_cases: Vec<String>,
     /// Whether lost calls count against the run (`--conformance-only` turns it off).
     pub resilience_counts: bool,
+}
+
+/// What became of one case, as every report shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseOutcome {
+    /// Every rule it exercised was kept, every fault it declared fired.
+    Passed,
+    /// A MUST broken, an expectation unmet, or the case could not run.
+    Failed,
+    /// A call a fault hit never got its response (resilience).
+    Lost,
+    /// A fault it declared never fired: nothing of its subject was tested.
+    NotExercised,
+    /// The target lacks what it needs (a role, a capability, a transport).
+    Skipped,
+}
+
+impl CaseOutcome {
+    /// The status word of the human report and the HTML page.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Passed => "PASS",
+            Self::Failed => "FAIL",
+            Self::Lost => "LOST",
+            Self::NotExercised => "UNEXERCISED",
+            Self::Skipped => "SKIP",
+        }
+    }
 }
 
 /// The pseudo check id a baseline uses to expect a lost call.
@@ -149,8 +183,11 @@ impl Summary {
                     summary.lost_cases.push(name.clone());
                 }
             }
+            let lost = case.lost_a_call() && !baseline.expects(&name, RESILIENCE);
             if unexpected {
                 summary.failed_cases.push(name);
+            } else if !lost && !case.unexercised.is_empty() {
+                summary.not_exercised_cases.push(name);
             }
         }
         let ran: BTreeSet<String> = cases
@@ -177,26 +214,46 @@ impl Summary {
         self.failed_cases.is_empty() && (!self.resilience_counts || self.lost_cases.is_empty())
     }
 
-    /// The status word of case `name`.
-    pub fn status_of(&self, name: &str) -> &'static str {
-        if self.failed_cases.iter().any(|c| c == name) {
-            "FAIL"
-        } else if self.lost_cases.iter().any(|c| c == name) {
-            if self.resilience_counts {
-                "LOST"
-            } else {
-                "PASS"
-            }
+    /// The outcome of case `name`, computed once from the lists above.
+    pub fn outcome_of(&self, name: &str) -> CaseOutcome {
+        let listed = |list: &[String]| list.iter().any(|c| c == name);
+        if listed(&self.skipped_cases) {
+            CaseOutcome::Skipped
+        } else if listed(&self.failed_cases) {
+            CaseOutcome::Failed
+        } else if listed(&self.lost_cases) && self.resilience_counts {
+            CaseOutcome::Lost
+        } else if listed(&self.not_exercised_cases) {
+            CaseOutcome::NotExercised
         } else {
-            "PASS"
+            CaseOutcome::Passed
         }
+    }
+
+    /// Cases that passed: ran, did not fail, lose a call or leave a fault
+    /// unexercised.
+    pub fn passed_cases(&self) -> usize {
+        let lost = if self.resilience_counts {
+            self.lost_cases
+                .iter()
+                .filter(|c| !self.failed_cases.contains(c))
+                .count()
+        } else {
+            0
+        };
+        self.cases - self.failed_cases.len() - lost - self.not_exercised_cases.len()
     }
 
     /// The closing line: conformance, then resilience.
     pub fn closing_line(&self) -> String {
+        let not_exercised = if self.not_exercised_cases.is_empty() {
+            String::new()
+        } else {
+            format!(", {} fault not exercised", self.not_exercised_cases.len())
+        };
         let mut line = format!(
-            "{} passed, {} failed, {} skipped ({} expected failures); resilience: {} of {} chaos cases lost a call",
-            self.cases - self.failed_cases.len(),
+            "{} passed, {} failed, {} skipped{not_exercised} ({} expected failures); resilience: {} of {} chaos cases lost a call",
+            self.passed_cases(),
             self.failed_cases.len(),
             self.skipped_cases.len(),
             self.expected_failures.len(),
@@ -249,11 +306,17 @@ pub fn human_case(case: &CaseResult, summary: &Summary) -> String {
     {
         let name = case.name();
         let status = if case.skipped.is_some() {
-            "SKIP"
+            CaseOutcome::Skipped
         } else {
-            summary.status_of(&name)
+            summary.outcome_of(&name)
         };
-        out.push_str(&format!("{status} {name}\n"));
+        out.push_str(&format!("{} {name}\n", status.word()));
+        for fault in &case.unexercised {
+            out.push_str(&format!(
+                "     fault not exercised: {} [record {}]\n",
+                fault.reason, fault.seq
+            ));
+        }
         if case.skipped.is_none()
             && !matches!(case.resilience, mcp_harness_checks::Resilience::NotChaos)
         {
@@ -389,6 +452,16 @@ pub fn junit(cases: &[CaseResult], summary: &Summary) -> String {
             let status = failure(NonSuccessKind::Failure, error.clone(), error.clone());
             add("case", status, None);
         }
+        for fault in &case.unexercised {
+            add(
+                "fault",
+                skipped(format!(
+                    "fault not exercised: {} [record {}]",
+                    fault.reason, fault.seq
+                )),
+                None,
+            );
+        }
         if case.lost_a_call() && summary.resilience_counts {
             let text = case.resilience.summary();
             add(
@@ -518,6 +591,81 @@ mod tests {
         assert!(case_of("d.unseen").contains("<skipped message=\"not observed"));
         assert!(case_of("e.expected").contains("<skipped message=\"expected failure (baseline)"));
         assert!(xml.contains("failures=\"1\""), "{xml}");
+    }
+
+    /// A chaos case whose declared cut never fired.
+    fn unexercised(scenario: &str, verdicts: Vec<Verdict>) -> CaseResult {
+        let mut case = CaseResult::new(scenario, "2025-11-25");
+        case.verdicts = verdicts;
+        case.unexercised = vec![mcp_harness_checks::Unexercised {
+            seq: 3,
+            fault: mcp_harness_wire::Fault::stream(mcp_harness_wire::StreamFault::Cut { after: 2 }),
+            reason: "no request matched the fault `cut`: the selected stream never opened".into(),
+        }];
+        case
+    }
+
+    #[test]
+    fn a_case_whose_fault_never_fired_is_neither_passed_nor_failed_in_every_format() {
+        let idle = unexercised(
+            "chaos/cut",
+            vec![verdict("a.passes", Level::Must, Outcome::Pass)],
+        );
+        let broken = unexercised(
+            "chaos/other",
+            vec![verdict("b.fails", Level::Must, Outcome::Fail)],
+        );
+        let mut clean = CaseResult::new("travel/accept", "2025-11-25");
+        clean.verdicts = vec![verdict("a.passes", Level::Must, Outcome::Pass)];
+        let cases = vec![idle, broken, clean];
+        let summary = Summary::of(&cases, &Baseline::default());
+        assert_eq!(
+            summary.outcome_of("chaos/cut@2025-11-25"),
+            CaseOutcome::NotExercised
+        );
+        assert_eq!(
+            summary.outcome_of("chaos/other@2025-11-25"),
+            CaseOutcome::Failed,
+            "a rule broken is a finding whether or not the fault fired"
+        );
+        assert_eq!(
+            summary.outcome_of("travel/accept@2025-11-25"),
+            CaseOutcome::Passed
+        );
+        assert_eq!(summary.passed_cases(), 1);
+        let without_the_failure = [cases[0].clone(), cases[2].clone()];
+        assert!(
+            Summary::of(&without_the_failure, &Baseline::default()).passed(),
+            "not exercised does not fail the run"
+        );
+        assert!(
+            summary
+                .closing_line()
+                .starts_with("1 passed, 1 failed, 0 skipped, 1 fault not exercised"),
+            "{}",
+            summary.closing_line()
+        );
+        let text = human_case(&cases[0], &summary);
+        assert!(
+            text.starts_with("UNEXERCISED chaos/cut@2025-11-25\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fault not exercised: no request matched"),
+            "{text}"
+        );
+        let xml = junit(&cases, &summary);
+        assert!(
+            xml.contains("<testcase name=\"fault\"")
+                && xml.contains("fault not exercised: no request matched"),
+            "{xml}"
+        );
+        let json = json_report(&cases, &summary).to_string();
+        assert!(
+            json.contains("\"not_exercised_cases\":[\"chaos/cut@2025-11-25\"]"),
+            "{json}"
+        );
+        assert!(json.contains("\"unexercised\":[{"), "{json}");
     }
 
     #[test]

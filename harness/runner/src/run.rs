@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use mcp_harness_chaos::{ChaosStack, StackConfig, StdioServer, TargetProcess, Toxic};
 use mcp_harness_checks::{Level, Outcome, Verdict};
-use mcp_harness_wire::{Transcript, WireEvent};
+use mcp_harness_wire::{Fault, FaultMark, PipeFault, ProcessFault, Transcript, WireEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::client::{CallHooks, CallOutcome, ClientError, NoHooks, ScriptedClient};
+use crate::pool::{PooledServer, ServerPool};
 use crate::profile::Profile;
 use crate::scenario::{
     AnswerExpect, CallStep, Expect, ResumeExpect, ResumeFrom, ScenarioFile, Step, Transport,
@@ -150,6 +151,10 @@ pub struct CaseResult {
     pub client_output: Option<String>,
     /// Did the calls a fault hit survive it (beside conformance, the verdicts)?
     pub resilience: mcp_harness_checks::Resilience,
+    /// The faults the scenario declared that never fired: the case did not
+    /// test what it is about, and is not a pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unexercised: Vec<mcp_harness_checks::Unexercised>,
     /// How long the case took, set-up and tear-down included.
     pub duration_ms: u64,
     /// It ended at a time limit: the case's, the first request's or a call's.
@@ -170,6 +175,7 @@ impl CaseResult {
             transcript: Transcript::default(),
             client_output: None,
             resilience: mcp_harness_checks::Resilience::NotChaos,
+            unexercised: Vec::new(),
             duration_ms: 0,
             timed_out: false,
         }
@@ -213,7 +219,8 @@ pub const RECORD_LIMITS: mcp_harness_chaos::RecordLimits = mcp_harness_chaos::Re
 };
 
 struct Server {
-    process: Option<TargetProcess>,
+    /// An HTTP target's server (from the pool, or the case's own).
+    http: Option<PooledServer>,
     /// A stdio target's process.
     stdio: Option<Arc<StdioServer>>,
     limits: Limits,
@@ -229,6 +236,48 @@ struct RestartHook {
     after_server_events: Option<u32>,
     done: bool,
     recorder: Arc<mcp_harness_chaos::Recorder>,
+    /// The declared kill, when the call asks for one (its records carry it).
+    kill_id: Option<u32>,
+    /// The declared close of stdin, when the call asks for one.
+    close_stdin_id: Option<u32>,
+}
+
+const KILL: Fault = Fault::Process {
+    fault: ProcessFault::Kill,
+};
+const CLOSE_STDIN: Fault = Fault::Process {
+    fault: ProcessFault::CloseStdin,
+};
+
+impl RestartHook {
+    /// The hooks of `call`, each fault it asks for declared in the transcript.
+    fn declare(mut self, call: &CallStep) -> Self {
+        let declare = |fault: &Fault, when: String| {
+            let id = self.recorder.next_fault_id();
+            self.recorder
+                .fault(FaultMark::declared(id), fault, format!("armed: {when}"));
+            id
+        };
+        let of_call = format!("of the call to `{}`", call.tool);
+        if let Some(n) = call.restart_after_events {
+            self.kill_id = Some(declare(
+                &KILL,
+                format!("SIGKILL and restart after {n} events {of_call}"),
+            ));
+        } else if let Some(n) = call.restart_after_task_polls {
+            self.kill_id = Some(declare(
+                &KILL,
+                format!("SIGKILL and restart after {n} task polls {of_call}"),
+            ));
+        }
+        if let Some(n) = call.close_stdin_after_events {
+            self.close_stdin_id = Some(declare(
+                &CLOSE_STDIN,
+                format!("stdin closed after {n} events {of_call}"),
+            ));
+        }
+        self
+    }
 }
 
 /// How many SSE events the server sent on the latest `tools/call` stream, as
@@ -260,8 +309,8 @@ impl CallHooks for RestartHook {
             let stdio = self.server.lock().await.stdio.clone();
             if let Some(stdio) = stdio {
                 self.recorder.fault(
-                    None,
-                    "close_stdin",
+                    FaultMark::fired(self.close_stdin_id, None),
+                    &CLOSE_STDIN,
                     format!("the server's stdin closed after {events} events"),
                 );
                 stdio.close_stdin().await;
@@ -314,15 +363,19 @@ impl RestartHook {
         let mut guard = self.server.lock().await;
         let server = &mut *guard;
         let limit = server.limits.start;
-        if server.stdio.is_none() && server.process.is_none() {
+        let process = server.http.as_mut().and_then(|h| h.process.as_mut());
+        if server.stdio.is_none() && process.is_none() {
             return;
         }
         self.recorder.fault(
-            None,
-            "kill",
+            FaultMark::fired(self.kill_id, None),
+            &KILL,
             format!("server SIGKILLed after {after}, restarting"),
         );
-        let restarted = match (&server.stdio, server.process.as_mut()) {
+        let restarted = match (
+            &server.stdio,
+            server.http.as_mut().and_then(|h| h.process.as_mut()),
+        ) {
             (Some(stdio), _) => stdio.restart().await,
             (None, Some(process)) => process.restart(limit).await,
             (None, None) => Ok(()),
@@ -331,6 +384,29 @@ impl RestartHook {
             self.recorder.note(format!("restart failed: {e}"));
         }
     }
+}
+
+/// `rule` with its selector's role replaced by the tool the profile binds to
+/// it; `Err` when the profile binds none (the scenario's `needs` should have
+/// skipped the case first).
+pub fn resolve_rule(
+    rule: &mcp_harness_chaos::FaultRule,
+    profile: &Profile,
+) -> Result<mcp_harness_chaos::FaultRule, String> {
+    let mut rule = rule.clone();
+    if let Some(role) = rule.select.role.take() {
+        let bound = crate::scenario::Role::parse(&role).and_then(|r| profile.roles.get(&r));
+        match bound {
+            Some(binding) => rule.select.tool = Some(binding.tool.clone()),
+            None => {
+                return Err(format!(
+                    "a fault selects the tool of role `{role}`, but the profile `{}` binds no tool to it (hint: add `[roles.{role}]` to the profile, or list the role in the scenario's `needs`)",
+                    profile.name
+                ));
+            }
+        }
+    }
+    Ok(rule)
 }
 
 /// Judge the steps' expectations. One that cites a rule is a finding of that
@@ -407,20 +483,23 @@ pub async fn run_case(
     profile: &Profile,
     limits: Limits,
 ) -> CaseResult {
-    run_case_recording(scenario, version, target, profile, limits, None).await
+    let pool = ServerPool::single(target, limits.start);
+    run_case_in(scenario, version, &pool, profile, limits, None).await
 }
 
-/// [`run_case`], also writing the transcript to `record_to` as it happens
-/// (flushed every [`mcp_harness_chaos::recorder::FLUSH_EVERY`]), so a harness
-/// killed mid-case leaves what it saw.
-pub async fn run_case_recording(
+/// [`run_case`] on a server of `pool` (see [`crate::pool`]), also writing the
+/// transcript to `record_to` as it happens (flushed every
+/// [`mcp_harness_chaos::recorder::FLUSH_EVERY`]), so a harness killed mid-case
+/// leaves what it saw.
+pub async fn run_case_in(
     scenario: &ScenarioFile,
     version: &str,
-    target: &Target,
+    pool: &ServerPool,
     profile: &Profile,
     limits: Limits,
     record_to: Option<PathBuf>,
 ) -> CaseResult {
+    let target = pool.target();
     let started = std::time::Instant::now();
     let mut case = CaseResult::new(&scenario.id, version);
     if let Some(role) = scenario
@@ -452,7 +531,7 @@ pub async fn run_case_recording(
         return case;
     }
     let work = run_steps(
-        scenario, version, target, profile, limits, record_to, &mut case,
+        scenario, version, pool, profile, limits, record_to, &mut case,
     );
     // run_steps stops its script at the deadline and still collects the
     // transcript; this outer bound only guards set-up and tear-down.
@@ -465,6 +544,9 @@ pub async fn run_case_recording(
     judge_expectations(&scenario.id, version, &case.steps, profile, &mut verdicts);
     case.verdicts = verdicts;
     case.resilience = mcp_harness_checks::resilience(&analysis);
+    if case.skipped.is_none() {
+        case.unexercised = mcp_harness_checks::unexercised_faults(&analysis);
+    }
     case.duration_ms = started.elapsed().as_millis() as u64;
     case
 }
@@ -513,53 +595,15 @@ pub async fn open_target(
         };
         return Ok((opened, url));
     }
-    let (process, base, path) = start_target(target, None, start).await?;
+    let started = crate::pool::start(target, start)
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!("{}{}", started.base, started.path);
     let opened = OpenedTarget {
-        process,
+        process: started.process,
         stdio: None,
     };
-    Ok((opened, format!("{base}{path}")))
-}
-
-/// Start `target` (a process for a command or the reference agents, whose
-/// store goes in `store`): its process, base URL and MCP path.
-async fn start_target(
-    target: &Target,
-    store: Option<&tempfile::TempDir>,
-    start: Duration,
-) -> Result<(Option<TargetProcess>, String, String), String> {
-    let (command, path) = match target {
-        Target::Url(url) => {
-            let (base, path) = split_url(url);
-            return Ok((None, base, path));
-        }
-        Target::Reference { exe } => {
-            let store_path = store
-                .map(|d| d.path().join("agents.db"))
-                .unwrap_or_else(|| PathBuf::from("memory"));
-            let command = format!(
-                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --sse-retry 20ms --store {}",
-                shell_quote(&exe.display().to_string()),
-                shell_quote(&store_path.display().to_string())
-            );
-            (command, "/mcp".to_owned())
-        }
-        Target::Command { command, path } => (command.clone(), path.clone()),
-        Target::ReferenceStdio { .. } | Target::StdioCommand { .. } => {
-            return Err("a stdio target has no URL: it is opened through the stdio bridge".into());
-        }
-    };
-    let what = match target {
-        Target::Reference { .. } => "the reference agents",
-        _ => "the target",
-    };
-    match TargetProcess::start(&command, None, start).await {
-        Ok(process) => {
-            let base = format!("http://127.0.0.1:{}", process.port());
-            Ok((Some(process), base, path))
-        }
-        Err(e) => Err(format!("{what} did not start: {e}")),
-    }
+    Ok((opened, url))
 }
 
 /// Before any case: does `target` answer the first request of `version`
@@ -571,9 +615,10 @@ pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Resul
         return preflight_stdio(&command, version, limit).await;
     }
     let check = async {
-        let store = tempfile::tempdir().ok();
-        let (process, base, path) = start_target(target, store.as_ref(), limit).await?;
-        let url = format!("{base}{path}");
+        let started = crate::pool::start(target, limit)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (process, url) = (started.process, format!("{}{}", started.base, started.path));
         let body = first_request(version);
         let method = body["method"].as_str().unwrap_or_default().to_owned();
         let http = reqwest::Client::builder()
@@ -665,23 +710,34 @@ impl Front {
     }
 }
 
-/// Start an HTTP target and the chaos proxy before it.
+/// Put the chaos proxy before an HTTP target's server (the pool's, or one of
+/// the case's own when `own` or the pool does not reuse).
 async fn open_http_front(
-    target: &Target,
-    store: Option<&tempfile::TempDir>,
+    pool: &ServerPool,
+    own: bool,
     limits: Limits,
     record_to: Option<PathBuf>,
 ) -> Result<(Front, Server), String> {
-    let (process, base, path) = start_target(target, store, limits.start).await?;
-    let mut config = StackConfig::new(&base);
+    let server = if own {
+        crate::pool::start(pool.target(), limits.start).await
+    } else {
+        pool.take().await
+    }
+    .map_err(|e| e.to_string())?;
+    let mut config = StackConfig::new(&server.base);
     config.record_limits = limits.records;
     config.proxy.max_event_bytes = limits.max_event_bytes;
     config.record = record_to;
-    let stack = ChaosStack::start(config)
-        .await
-        .map_err(|e| format!("the chaos proxy did not start: {e}"))?;
+    let path = server.path.clone();
+    let stack = match ChaosStack::start(config).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            pool.give_back(server, true).await;
+            return Err(format!("the chaos proxy did not start: {e}"));
+        }
+    };
     let server = Server {
-        process,
+        http: Some(server),
         stdio: None,
         limits,
     };
@@ -705,7 +761,7 @@ async fn open_stdio_front(
         .await
         .map_err(|e| format!("the stdio bridge did not start: {e}"))?;
     let server = Server {
-        process: None,
+        http: None,
         stdio: Some(stdio),
         limits,
     };
@@ -787,7 +843,7 @@ fn first_request(version: &str) -> Value {
 async fn run_steps(
     scenario: &ScenarioFile,
     version: &str,
-    target: &Target,
+    pool: &ServerPool,
     profile: &Profile,
     limits: Limits,
     record_to: Option<PathBuf>,
@@ -796,9 +852,12 @@ async fn run_steps(
     // The case's time limit counts from here, set-up included.
     let deadline = tokio::time::Instant::now() + limits.case;
     let store = tempfile::tempdir().ok();
-    let opened = match target.stdio_command(store.as_ref()) {
+    // A case that kills, restarts or closes the stdin of its server needs
+    // one of its own; the others share the pool's.
+    let own = scenario.scenario.needs_own_process() || profile.fresh_process;
+    let opened = match pool.target().stdio_command(store.as_ref()) {
         Some(command) => open_stdio_front(&command, limits, record_to).await,
-        None => open_http_front(target, store.as_ref(), limits, record_to).await,
+        None => open_http_front(pool, own, limits, record_to).await,
     };
     let (front, server) = match opened {
         Ok(opened) => opened,
@@ -811,7 +870,12 @@ async fn run_steps(
     let recorder = front.recorder().clone();
     if let Some(stack) = front.stack() {
         for rule in &scenario.scenario.faults {
-            stack.faults().add(rule.clone());
+            match resolve_rule(rule, profile) {
+                Ok(rule) => {
+                    stack.add_fault(rule);
+                }
+                Err(e) => case.error = Some(e),
+            }
         }
         for toxic in &scenario.scenario.toxics {
             match Toxic::from_json(toxic) {
@@ -933,6 +997,14 @@ async fn run_steps(
         stdio.shutdown(STDIO_EXIT_GRACE).await;
         tokio::time::sleep(Duration::from_millis(20)).await; // let the readers record the pipes' ends
     }
+    if !own
+        && let Some(http) = server.lock().await.http.as_mut()
+        && let Some(how) = http.exited()
+    {
+        recorder.note(format!(
+            "the server process exited during the case ({how}); the next case starts another"
+        ));
+    }
     case.transcript = recorder.transcript();
     if !recorder.is_complete() {
         case.error = Some(format!(
@@ -943,8 +1015,16 @@ async fn run_steps(
         ));
     }
     front.shutdown().await;
-    if let Some(mut process) = server.lock().await.process.take() {
-        process.kill().await;
+    if let Some(mut http) = server.lock().await.http.take() {
+        if own {
+            if let Some(process) = http.process.as_mut() {
+                process.kill().await;
+            }
+        } else {
+            // A server that may be wedged (the case ended at a time limit)
+            // is not given to the next case.
+            pool.give_back(http, !case.timed_out).await;
+        }
     }
 }
 
@@ -985,7 +1065,8 @@ fn unsupported_version(answer: &Value, version: &str) -> Result<Option<String>, 
         .then(|| format!("the target negotiated {negotiated} instead of {version}")))
 }
 
-fn split_url(url: &str) -> (String, String) {
+/// `http://host:port` and the path of `url`.
+pub fn split_url(url: &str) -> (String, String) {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
     match url[after_scheme..].find('/') {
         Some(slash) => (
@@ -1136,7 +1217,10 @@ impl Script<'_> {
             after_server_events: call.restart_after_server_events,
             done: false,
             recorder: self.recorder.clone(),
+            kill_id: None,
+            close_stdin_id: None,
         }
+        .declare(call)
     }
 
     fn remember(&mut self, call: &CallStep, session: &str, outcome: &CallOutcome) {
@@ -1464,9 +1548,20 @@ impl Script<'_> {
                     split_writes: (*split_writes_ms > 0).then(|| ms(*split_writes_ms)),
                 };
                 let detail = format!("{faults:?}");
-                let cleared = faults == mcp_harness_chaos::PipeFaults::default();
-                let name = if cleared { "pipe_cleared" } else { "pipe" };
-                self.recorder.fault(None, name, detail.clone());
+                let holds = PipeFault {
+                    delay_to_server_ms: *delay_to_server_ms,
+                    delay_to_client_ms: *delay_to_client_ms,
+                    stall_to_server_ms: *stall_to_server_ms,
+                    stall_to_client_ms: *stall_to_client_ms,
+                    split_writes_ms: *split_writes_ms,
+                };
+                let mark = if holds.is_none() {
+                    FaultMark::cleared(None)
+                } else {
+                    FaultMark::fired(None, None)
+                };
+                self.recorder
+                    .fault(mark, &Fault::Pipe { holds }, detail.clone());
                 stdio.set_faults(faults);
                 done(true, format!("pipe faults: {detail}"))
             }
@@ -1482,10 +1577,17 @@ impl Script<'_> {
                 )
             }
             Step::Fault { rule } => {
-                if let Some(stack) = self.stack {
-                    stack.faults().add(rule.clone());
+                let Some(stack) = self.stack else {
+                    return done(false, "no chaos proxy".into());
+                };
+                match resolve_rule(rule, self.profile) {
+                    Ok(rule) => {
+                        let fault = Fault::stream(rule.fault.clone());
+                        stack.add_fault(rule);
+                        done(true, format!("fault {fault} armed"))
+                    }
+                    Err(e) => done(false, e),
                 }
-                done(true, format!("fault {} armed", rule.fault.name()))
             }
             Step::Network { up } => match self.stack.map(|s| s.set_network(*up)) {
                 Some(set) => match set.await {
@@ -1596,5 +1698,60 @@ async fn play_call(
             )
         }
         Err(e) => (false, format!("call {}: {e}", binding.tool), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_harness_chaos::{FaultRule, StreamFault, StreamSelector};
+
+    fn by_role(role: &str) -> FaultRule {
+        FaultRule {
+            select: StreamSelector {
+                role: Some(role.into()),
+                occurrence: Some(1),
+                ..StreamSelector::default()
+            },
+            fault: StreamFault::Cut { after: 2 },
+        }
+    }
+
+    #[test]
+    fn a_role_selector_becomes_the_tool_the_profile_binds() {
+        let mut profile = Profile::none("their-server");
+        profile.roles.insert(
+            crate::scenario::Role::Elicits,
+            crate::profile::RoleBinding {
+                tool: "book_trip".into(),
+                arguments: json!({}),
+                accept_content: None,
+            },
+        );
+        let rule = resolve_rule(&by_role("elicits"), &profile).unwrap();
+        assert_eq!(rule.select.tool.as_deref(), Some("book_trip"));
+        assert_eq!(rule.select.role, None);
+        assert_eq!(rule.select.occurrence, Some(1));
+        let reference = resolve_rule(&by_role("elicits"), &Profile::reference_agents()).unwrap();
+        assert_eq!(reference.select.tool.as_deref(), Some("travel_agent"));
+    }
+
+    #[test]
+    fn a_role_the_profile_does_not_bind_is_an_error_not_a_silent_no_op() {
+        let err = resolve_rule(&by_role("samples"), &Profile::none("bare")).unwrap_err();
+        assert!(
+            err.contains("role `samples`") && err.contains("`bare`"),
+            "{err}"
+        );
+        let unresolved = by_role("elicits");
+        let info = mcp_harness_chaos::ExchangeInfo::describe(
+            "POST",
+            Some(&json!({"method": "tools/call", "params": {"name": "travel_agent"}})),
+            false,
+        );
+        assert!(
+            !unresolved.select.matches(&info),
+            "an unresolved role matches nothing"
+        );
     }
 }

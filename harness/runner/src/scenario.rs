@@ -514,6 +514,47 @@ impl Step {
     }
 }
 
+/// Every fault selector's `role` must name a role; the scenario needs it
+/// (added to `needs`, so a target without it skips the case).
+fn check_fault_roles(
+    path: &Path,
+    text: &str,
+    scenario: &mut Scenario,
+) -> Result<(), ScenarioError> {
+    let mut roles = Vec::new();
+    let stepped = scenario.steps.iter().filter_map(|s| match s {
+        Step::Fault { rule } => Some(rule),
+        _ => None,
+    });
+    for rule in scenario.faults.iter().chain(stepped) {
+        let Some(name) = &rule.select.role else {
+            continue;
+        };
+        match Role::parse(name) {
+            Some(role) => roles.push(role),
+            None => {
+                let at = text.find(&format!("\"{name}\"")).map(|s| s..s + 1);
+                let known: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+                return Err(error_at(
+                    path,
+                    text,
+                    at,
+                    format!(
+                        "field `select.role`: no role `{name}` (hint: one of {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    for role in roles {
+        if !scenario.needs.contains(&role) {
+            scenario.needs.push(role);
+        }
+    }
+    Ok(())
+}
+
 /// Every `cites` must name a check of the catalog.
 fn check_citations(path: &Path, text: &str, steps: &[Step]) -> Result<(), ScenarioError> {
     for cited in steps.iter().filter_map(Step::cites) {
@@ -599,6 +640,24 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
+impl Scenario {
+    /// Whether a case of it must have a server process of its own: one of
+    /// its calls kills and restarts the server, or closes its stdin.
+    pub fn needs_own_process(&self) -> bool {
+        let kills = |call: &CallStep| {
+            call.restart_after_events.is_some()
+                || call.restart_after_task_polls.is_some()
+                || call.restart_after_server_events.is_some()
+                || call.close_stdin_after_events.is_some()
+        };
+        self.steps.iter().any(|step| match step {
+            Step::Call(call) => kills(call),
+            Step::Parallel { calls } => calls.iter().any(kills),
+            _ => false,
+        })
+    }
+}
+
 /// How a client and a server talk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -639,6 +698,11 @@ impl Role {
         Self::Progress,
         Self::LongRunning,
     ];
+
+    /// The role named `name` (`elicits`, `long_running`), if it is one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
 
     /// The role's name in scenario files (`long_running`).
     pub fn name(self) -> &'static str {
@@ -721,8 +785,9 @@ pub struct ScenarioError {
 
 /// Parse one scenario from `text` (`path` is for messages).
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = parse_as(path, text)?;
+    let mut scenario: Scenario = parse_as(path, text)?;
     check_versions(path, text, &scenario.versions)?;
+    check_fault_roles(path, text, &mut scenario)?;
     check_citations(path, text, &scenario.steps)?;
     check_transports(path, text, &scenario)?;
     if scenario.steps.is_empty() {
@@ -1095,6 +1160,19 @@ tool = "{role}"
         let stdio_only = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"stdio\"]\n[[steps]]\ndo = \"pipe\"\nstall_to_client_ms = 5\n";
         let scenario = parse(Path::new("p.toml"), stdio_only).unwrap();
         assert_eq!(scenario.transports, [Transport::Stdio]);
+    }
+
+    #[test]
+    fn a_fault_selects_a_role_the_scenario_then_needs_and_an_unknown_role_is_refused() {
+        let text = "description = \"x\"\nversions = [\"2025-11-25\"]\n[[faults]]\nfault = \"cut\"\nafter = 2\nselect = { role = \"samples\" }\n[[steps]]\ndo = \"call\"\ntool = \"samples\"\n";
+        let scenario = parse(Path::new("r.toml"), text).unwrap();
+        assert_eq!(scenario.needs, vec![Role::Samples]);
+        assert_eq!(scenario.faults[0].select.role.as_deref(), Some("samples"));
+        let wrong = text.replace("role = \"samples\"", "role = \"sampler\"");
+        let err = parse(Path::new("r.toml"), &wrong).unwrap_err();
+        assert_eq!(err.line, 6, "{err}");
+        assert!(err.message.contains("no role `sampler`"), "{err}");
+        assert!(err.message.contains("elicits"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
-use mcp_harness_wire::{Body, Delivery, Transcript, WireEvent};
+use mcp_harness_wire::{Body, Delivery, FaultPhase, Transcript, WireEvent};
 use serde_json::Value;
 
 /// Keys whose values change from run to run.
@@ -188,11 +188,14 @@ pub fn normalize(transcript: &Transcript) -> String {
         .records
         .iter()
         .filter_map(|r| match &r.event {
+            // A stream whose server side the proxy closed: what the server
+            // had sent by then is a matter of timing.
             WireEvent::Fault {
                 exchange: Some(exchange),
+                phase: FaultPhase::Fired,
                 fault,
                 ..
-            } if fault == "cut" || fault == "close_with_retry" => Some(*exchange),
+            } if fault.ends_stream() && fault.felt_by_server() => Some(*exchange),
             _ => None,
         })
         .collect();
@@ -320,24 +323,34 @@ pub fn normalize(transcript: &Transcript) -> String {
             }
             WireEvent::Fault {
                 exchange: Some(exchange),
+                phase,
                 fault,
                 ..
             } => {
                 lines
                     .entry(*exchange)
                     .or_default()
-                    .push(format!("  fault {fault}"));
+                    .push(format!("  fault {fault} {}", phase.name()));
             }
             WireEvent::Fault {
                 exchange: None,
+                phase,
                 fault,
+                detail,
                 ..
-            } if is_stdio => stdio.push((format!("fault {fault}"), None)),
-            WireEvent::Fault {
-                exchange: None,
-                fault,
-                ..
-            } => general.push(format!("fault {fault}")),
+            } => {
+                // A declared fault says what it is armed for (its selector,
+                // or the call and the count it waits for).
+                let line = match phase {
+                    FaultPhase::Armed => format!("fault {fault} {detail}"),
+                    _ => format!("fault {fault} {}", phase.name()),
+                };
+                if is_stdio {
+                    stdio.push((line, None));
+                } else {
+                    general.push(line);
+                }
+            }
             WireEvent::Note { text } if is_stdio => {
                 stdio.push((format!("note {}", redact_text(text)), None))
             }

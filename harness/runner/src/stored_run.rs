@@ -124,6 +124,7 @@ pub fn read_transcript(
         mcp_harness_checks::judge_analysis(&analysis)
     };
     case.resilience = mcp_harness_checks::resilience(&analysis);
+    case.unexercised = mcp_harness_checks::unexercised_faults(&analysis);
     if client {
         // A client's transcript is drawn with the client under test on the left.
         case.client_output = Some(String::new());

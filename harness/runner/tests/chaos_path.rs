@@ -21,7 +21,7 @@ async fn a_cut_stream_is_replayed_and_the_transcript_proves_it() {
     let stack = ChaosStack::start(StackConfig::new(&format!("http://{}", agents.addr())))
         .await
         .unwrap();
-    stack.faults().add(FaultRule {
+    stack.add_fault(FaultRule {
         select: StreamSelector {
             tool: Some("travel_agent".into()),
             ..Default::default()

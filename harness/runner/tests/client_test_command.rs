@@ -545,7 +545,7 @@ fn the_host_token_follows_a_call_it_re_issued_in_a_new_session() {
         .await
         .unwrap();
         // The first call finds its session expired.
-        stack.faults().add(mcp_harness_chaos::FaultRule {
+        stack.add_fault(mcp_harness_chaos::FaultRule {
             select: mcp_harness_chaos::StreamSelector {
                 rpc_method: Some("tools/call".into()),
                 occurrence: Some(1),

@@ -148,12 +148,16 @@ async fn the_proxy_command_records_and_injects_faults() {
         requests >= 3,
         "initialize, initialized and tools/list recorded: {requests}"
     );
-    assert!(
-        transcript
-            .records
-            .iter()
-            .any(|r| matches!(&r.event, WireEvent::Fault { fault, .. } if fault == "cut"))
-    );
+    assert!(transcript.records.iter().any(|r| matches!(
+        &r.event,
+        WireEvent::Fault {
+            phase: mcp_harness_wire::FaultPhase::Fired,
+            fault: mcp_harness_wire::Fault::Stream {
+                fault: mcp_harness_wire::StreamFault::Cut { .. }
+            },
+            ..
+        }
+    )));
     agents.shutdown().await;
 }
 

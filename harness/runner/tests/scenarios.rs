@@ -3,7 +3,7 @@
 //! `mcp-harness serve --stdio`) for the scenarios whose `transports` name it:
 //! `cargo test --test scenarios -- travel/accept` filters,
 //! `cargo nextest run` lists, runs and shards them. Each case must break no
-//! rule (MUST or SHOULD), and its normalized transcript must match its snapshot under
+//! rule (MUST or SHOULD), fire every fault it declares, and its normalized transcript must match its snapshot under
 //! snapshots/ (`cargo insta review` shows any difference). Minimal fault
 //! schedules kept under scenarios/regressions/ (written by `mcp-harness
 //! explore`) must break no MUST; they have no snapshot.
@@ -81,8 +81,16 @@ fn trial(scenario: ScenarioFile, version: String, stdio: bool) -> Trial {
             .any(|v| v.outcome == mcp_harness_checks::Outcome::Warn);
         // The reference agents keep every rule, SHOULDs included, and
         // never lose a call a fault hit (resilience, as `run` judges it).
-        if case.failed() || warned || case.lost_a_call() {
+        // And every fault a scenario declares fires against them: a chaos
+        // case whose fault never fired tested nothing.
+        if case.failed() || warned || case.lost_a_call() || !case.unexercised.is_empty() {
             let mut report = format!("{name} failed");
+            for fault in &case.unexercised {
+                report.push_str(&format!(
+                    "\n  fault not exercised: {} [record {}]",
+                    fault.reason, fault.seq
+                ));
+            }
             if case.lost_a_call() {
                 report.push_str(&format!("\n  resilience: {:?}", case.resilience));
             }

@@ -72,7 +72,7 @@ async fn a_thousand_sessions_with_cuts_and_two_restarts() {
     for occurrence in 1..=sessions {
         if next(3) == 0 {
             cut += 1;
-            stack.faults().add(FaultRule {
+            stack.add_fault(FaultRule {
                 select: StreamSelector {
                     rpc_method: Some("tools/call".into()),
                     occurrence: Some(occurrence),
@@ -136,7 +136,13 @@ async fn a_thousand_sessions_with_cuts_and_two_restarts() {
                     peaks.push(peak_rss_kb(&pid.to_string()));
                 }
                 // In the transcript, so the checks know requests in flight died with it.
-                recorder.fault(None, "kill", "soak: server SIGKILLed and restarted");
+                recorder.fault(
+                    mcp_harness_wire::FaultMark::fired(None, None),
+                    &mcp_harness_wire::Fault::Process {
+                        fault: mcp_harness_wire::ProcessFault::Kill,
+                    },
+                    "soak: server SIGKILLed and restarted",
+                );
                 server
                     .restart(Duration::from_secs(30))
                     .await

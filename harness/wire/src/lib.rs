@@ -3,11 +3,16 @@
 #![warn(missing_docs)]
 
 pub mod credential;
+pub mod fault;
 pub mod header_value;
 pub mod sse;
 pub mod stdio_route;
 pub mod transcript;
 
+pub use fault::{
+    Fault, FaultMark, FaultPhase, HoldUntil, PipeFault, ProcessFault, StreamFault, ToxicType,
+    UpgradeV1,
+};
 pub use sse::{SseBlock, SseDecoder, SseError, SseEvent};
 pub use transcript::{
     Body, Delivery, EndReason, Headers, JsonText, ProcessEvent, Record, Side, TRANSCRIPT_FORMAT,

@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::fault::{Fault, FaultPhase};
+
 /// Name in the header of every transcript file.
 pub const TRANSCRIPT_FORMAT: &str = "mcp-harness-transcript";
-/// Version of the transcript format written by this crate.
-pub const TRANSCRIPT_VERSION: u32 = 1;
+/// Version of the transcript format written by this crate: 2 records faults
+/// as [`Fault`] values with their phase; version 1 (a fault's name and
+/// detail) is still read, see [`crate::fault::UpgradeV1`].
+pub const TRANSCRIPT_VERSION: u32 = 2;
 
 /// One line of a transcript.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,13 +304,20 @@ pub enum WireEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
-    /// A fault the harness injected.
+    /// A phase of a fault the harness injected: put in force or matched to
+    /// a stream (`armed`), acting (`fired`), ended (`cleared`).
     Fault {
-        /// The exchange it hit, if any.
+        /// The exchange it was matched to or hit, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exchange: Option<u64>,
-        /// Its name (`cut`, `stall`, `latency`, `kill`...).
-        fault: String,
+        /// Which phase this record marks.
+        phase: FaultPhase,
+        /// The declared fault this record belongs to (its records share it),
+        /// for faults a scenario declared.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u32>,
+        /// The fault.
+        fault: Fault,
         /// What exactly was done.
         detail: String,
     },
@@ -397,7 +408,7 @@ pub enum TranscriptError {
     },
     /// The header names another format or an unknown version.
     #[error(
-        "transcript format `{format}` version {version} is not supported (hint: this build reads `{TRANSCRIPT_FORMAT}` version {TRANSCRIPT_VERSION})"
+        "transcript format `{format}` version {version} is not supported (hint: this build reads `{TRANSCRIPT_FORMAT}` versions 1 to {TRANSCRIPT_VERSION})"
     )]
     Unsupported {
         /// The format named.
@@ -415,13 +426,22 @@ impl Transcript {
     /// a bad line anywhere else is an error.
     pub fn from_jsonl(text: &str) -> Result<Self, TranscriptError> {
         let mut records: Vec<Record> = Vec::new();
+        let mut upgrade: Option<crate::fault::UpgradeV1> = None;
         let lines: Vec<&str> = text.lines().collect();
         let unterminated = !text.is_empty() && !text.ends_with('\n');
         for (at, line) in lines.iter().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record = match serde_json::from_str(line) {
+            let parsed = match &mut upgrade {
+                // A version 1 file: each fault record is rewritten first.
+                Some(upgrade) => serde_json::from_str::<Value>(line).and_then(|mut value| {
+                    upgrade.record(&mut value);
+                    serde_json::from_value(value)
+                }),
+                None => serde_json::from_str(line),
+            };
+            let record: Record = match parsed {
                 Ok(record) => record,
                 Err(_) if unterminated && at + 1 == lines.len() && !records.is_empty() => {
                     let seq = records.last().map(|r| r.seq + 1).unwrap_or(0);
@@ -449,12 +469,16 @@ impl Transcript {
             if let WireEvent::Header {
                 format, version, ..
             } = &record.event
-                && (format != TRANSCRIPT_FORMAT || *version != TRANSCRIPT_VERSION)
             {
-                return Err(TranscriptError::Unsupported {
-                    format: format.clone(),
-                    version: *version,
-                });
+                if format != TRANSCRIPT_FORMAT || !(1..=TRANSCRIPT_VERSION).contains(version) {
+                    return Err(TranscriptError::Unsupported {
+                        format: format.clone(),
+                        version: *version,
+                    });
+                }
+                if *version == 1 {
+                    upgrade = Some(crate::fault::UpgradeV1::default());
+                }
             }
             records.push(record);
         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use mcp_harness_wire::{Delivery, EndReason};
+use mcp_harness_wire::{Delivery, EndReason, Fault};
 use serde_json::Value;
 
 use super::support::{
@@ -434,7 +434,7 @@ fn nothing_lost(a: &Analysis) -> Judged {
         // Only a partition drains the server's stream, so only then does the
         // proxy know everything the client missed (a cut closes the server's
         // side at once: what it had read by then is a matter of timing).
-        if !a.faults_on(x).any(|f| f == "partition") {
+        if !a.faults_on(x).any(Fault::is_partition) {
             continue;
         }
         // The client's own session resumed the stream.
@@ -490,9 +490,7 @@ fn response_after_resume(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     for x in a.exchanges.iter().filter(|x| x.method == "POST") {
         let Some(id) = x.rpc_id() else { continue };
-        let cut = a
-            .faults_on(x)
-            .any(|f| matches!(f, "cut" | "partition" | "close_with_retry"));
+        let cut = a.faults_on(x).any(Fault::ends_stream);
         // The server offered resumption: the client got an event id on the stream.
         let offered = x
             .events

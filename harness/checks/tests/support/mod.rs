@@ -2,7 +2,8 @@
 #![allow(dead_code)]
 
 use mcp_harness_wire::{
-    Body, Delivery, EndReason, Headers, ProcessEvent, Record, Side, Transcript, WireEvent,
+    Body, Delivery, EndReason, Fault, FaultPhase, Headers, ProcessEvent, Record, Side, Transcript,
+    WireEvent,
 };
 use serde_json::{Value, json};
 
@@ -144,11 +145,18 @@ impl Wire {
         x
     }
 
-    /// A fault the harness injected on exchange `x` (or on none).
-    pub fn fault(&mut self, x: Option<u64>, name: &str) {
+    /// A fault the harness injected that fired on exchange `x` (or on none).
+    pub fn fault(&mut self, x: Option<u64>, fault: Fault) {
+        self.fault_phase(x, FaultPhase::Fired, fault);
+    }
+
+    /// A record of `fault` in `phase`, on exchange `x` (or on none).
+    pub fn fault_phase(&mut self, x: Option<u64>, phase: FaultPhase, fault: Fault) {
         self.push(WireEvent::Fault {
             exchange: x,
-            fault: name.into(),
+            phase,
+            id: None,
+            fault,
             detail: String::new(),
         });
     }
@@ -485,4 +493,42 @@ pub fn stdio_transcript(lines: &[(Side, &str)], ending: &[ProcessEvent]) -> Tran
         });
     }
     w.transcript()
+}
+
+/// Typed faults for the fixtures.
+#[allow(dead_code)]
+pub mod faults {
+    use mcp_harness_wire::{Fault, PipeFault, ProcessFault, StreamFault, ToxicType};
+
+    pub fn cut() -> Fault {
+        Fault::stream(StreamFault::Cut { after: 1 })
+    }
+    pub fn partition() -> Fault {
+        Fault::stream(StreamFault::Partition { after: 1 })
+    }
+    pub fn stall() -> Fault {
+        Fault::stream(StreamFault::Stall { after: 1, ms: 300 })
+    }
+    pub fn drop_request() -> Fault {
+        Fault::stream(StreamFault::DropRequest)
+    }
+    pub fn kill() -> Fault {
+        Fault::Process {
+            fault: ProcessFault::Kill,
+        }
+    }
+    pub fn toxic(toxic: ToxicType) -> Fault {
+        Fault::Tcp {
+            toxic,
+            name: format!("{toxic:?}"),
+        }
+    }
+    pub fn pipe() -> Fault {
+        Fault::Pipe {
+            holds: PipeFault {
+                delay_to_client_ms: 50,
+                ..PipeFault::default()
+            },
+        }
+    }
 }

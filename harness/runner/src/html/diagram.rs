@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mcp_harness_checks::{Outcome, Verdict};
-use mcp_harness_wire::{Delivery, EndReason, ProcessEvent, Record, Side, Transcript, WireEvent};
+use mcp_harness_wire::{
+    Delivery, EndReason, Fault, FaultPhase, ProcessEvent, Record, Side, Transcript, WireEvent,
+};
 
 use super::label;
 
@@ -151,9 +153,11 @@ pub struct Row {
     pub pins: Vec<Pin>,
     /// The SSE event's `id:`, if any.
     pub event_id: Option<String>,
-    /// It happened while the network was down (between `network_down` and
-    /// `network_up` faults).
+    /// It happened while the network was down (between the network fault's
+    /// fired and cleared records).
     pub network_down: bool,
+    /// The fault it records, and which phase.
+    pub fault: Option<(Fault, FaultPhase)>,
 }
 
 /// An HTTP exchange (or a stdio process) from its first row to its last.
@@ -266,11 +270,16 @@ pub fn diagram(transcript: &Transcript, findings: Vec<FindingGroup>) -> Diagram 
         let Some(mut row) = row_of(record) else {
             continue;
         };
-        if let WireEvent::Fault { fault, .. } = &record.event {
-            match fault.as_str() {
-                "network_down" => network_down = true,
-                "network_up" => network_down = false,
-                _ => {}
+        if let WireEvent::Fault {
+            fault: Fault::Network,
+            phase,
+            ..
+        } = &record.event
+        {
+            match phase {
+                FaultPhase::Fired => network_down = true,
+                FaultPhase::Cleared => network_down = false,
+                FaultPhase::Armed => {}
             }
         }
         row.network_down = network_down;
@@ -406,6 +415,7 @@ fn row_of(record: &Record) -> Option<Row> {
         pins: Vec::new(),
         event_id: None,
         network_down: false,
+        fault: None,
     };
     let delivered_to = |delivery: &Delivery, to: Lane| match delivery {
         Delivery::Delivered => to,
@@ -504,10 +514,12 @@ fn row_of(record: &Record) -> Option<Row> {
         }
         WireEvent::Fault {
             exchange,
+            phase,
             fault,
             detail,
+            ..
         } => {
-            let kind = if fault == "kill" {
+            let kind = if fault.kills_server() && *phase == FaultPhase::Fired {
                 Kind::Kill
             } else {
                 Kind::Fault
@@ -520,12 +532,14 @@ fn row_of(record: &Record) -> Option<Row> {
             } else {
                 format!(": {detail}")
             };
-            row(
+            let mut r = row(
                 Shape::Across,
                 kind,
-                label::clip(&format!("{fault}{on}{detail}"), 96),
+                label::clip(&format!("{fault} {}{on}{detail}", phase.name()), 96),
                 None,
-            )
+            );
+            r.fault = Some((fault.clone(), *phase));
+            r
         }
         WireEvent::Note { text } => row(Shape::Across, Kind::Note, label::clip(text, 96), None),
         WireEvent::Line {
@@ -770,12 +784,14 @@ mod tests {
 
     #[test]
     fn rows_while_the_network_is_down_are_marked_and_empty_details_add_no_colon() {
-        let fault = |seq: u64, name: &str| {
+        let fault = |seq: u64, phase: FaultPhase| {
             record(
                 seq,
                 WireEvent::Fault {
                     exchange: None,
-                    fault: name.into(),
+                    phase,
+                    id: None,
+                    fault: Fault::Network,
                     detail: String::new(),
                 },
             )
@@ -783,15 +799,15 @@ mod tests {
         let transcript = Transcript {
             records: vec![
                 request(1, 1),
-                fault(2, "network_down"),
+                fault(2, FaultPhase::Fired),
                 request(3, 2),
-                fault(4, "network_up"),
+                fault(4, FaultPhase::Cleared),
                 request(5, 3),
             ],
         };
         let d = diagram(&transcript, Vec::new());
         let down: Vec<bool> = d.rows.iter().map(|r| r.network_down).collect();
         assert_eq!(down, vec![false, true, true, false, false]);
-        assert_eq!(d.rows[1].label, "network_down");
+        assert_eq!(d.rows[1].label, "network_down fired");
     }
 }

@@ -16,7 +16,7 @@ use std::fmt::Write;
 use mcp_harness_checks::{Outcome, Resilience};
 use mcp_harness_wire::WireEvent;
 
-use crate::report::Summary;
+use crate::report::{CaseOutcome, Summary};
 use crate::run::CaseResult;
 use diagram::{Diagram, FindingGroup};
 
@@ -45,15 +45,15 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The status a case shows: `FAIL`, `LOST`, `WARN` (passed with a broken
-/// SHOULD), `PASS` or `SKIP`.
+/// The status a case shows: its outcome's word, or `WARN` for a case that
+/// passed with a broken SHOULD.
 pub fn case_status(case: &CaseResult, summary: &Summary) -> &'static str {
     if case.skipped.is_some() {
-        return "SKIP";
+        return CaseOutcome::Skipped.word();
     }
-    match summary.status_of(&case.name()) {
-        "PASS" if case.verdicts.iter().any(|v| v.outcome == Outcome::Warn) => "WARN",
-        other => other,
+    match summary.outcome_of(&case.name()) {
+        CaseOutcome::Passed if case.verdicts.iter().any(|v| v.outcome == Outcome::Warn) => "WARN",
+        other => other.word(),
     }
 }
 
@@ -89,7 +89,7 @@ pub fn summary_section(cases: &[CaseResult], summary: &Summary) -> String {
         "<header><h1>mcp-harness report</h1><p class='closing'>{}</p><p class='counts'>",
         escape(&summary.closing_line())
     );
-    for status in ["FAIL", "LOST", "WARN", "PASS", "SKIP"] {
+    for status in ["FAIL", "LOST", "UNEXERCISED", "WARN", "PASS", "SKIP"] {
         let _ = write!(
             out,
             "<span class='badge {}'>{} {status}</span> ",
@@ -172,7 +172,7 @@ fn filters(cases: &[CaseResult], summary: &Summary) -> String {
         .collect();
     let versions: BTreeSet<&str> = cases.iter().map(|c| c.version.as_str()).collect();
     let mut out = String::from("<nav id='filters'><span class='outcomes'>");
-    for status in ["FAIL", "LOST", "WARN", "PASS", "SKIP"] {
+    for status in ["FAIL", "LOST", "UNEXERCISED", "WARN", "PASS", "SKIP"] {
         let n = cases
             .iter()
             .filter(|c| case_status(c, summary) == status)
@@ -272,6 +272,14 @@ pub fn case_section(i: usize, case: &CaseResult, summary: &Summary) -> String {
             escape(&case.resilience.summary())
         );
     }
+    for fault in &case.unexercised {
+        let _ = writeln!(
+            out,
+            "<p class='unexercised-fault'>fault not exercised: {} <a class='jump' href='#c{i}-r{seq}' data-seq='{seq}'>#{seq}</a></p>",
+            escape(&fault.reason),
+            seq = fault.seq
+        );
+    }
     out.push_str(&story(i, &diagram));
     if let Some(reason) = &case.skipped {
         let _ = writeln!(out, "<p class='skipped'>skipped: {}</p>", escape(reason));
@@ -349,20 +357,24 @@ fn story(case: usize, diagram: &Diagram) -> String {
             .collect()
     };
     let mut parts = Vec::new();
-    let faults: Vec<&diagram::Row> = diagram
+    // The faults that acted (a declared or matched fault that never fired
+    // did nothing to the run).
+    let faults: Vec<(&diagram::Row, &mcp_harness_wire::Fault)> = diagram
         .rows
         .iter()
-        .filter(|r| matches!(r.kind, Kind::Fault | Kind::Kill))
+        .filter_map(|r| match &r.fault {
+            Some((fault, mcp_harness_wire::FaultPhase::Fired)) => Some((r, fault)),
+            _ => None,
+        })
         .collect();
     if !faults.is_empty() {
         let named: Vec<String> = faults
             .iter()
             .take(4)
-            .map(|r| {
-                let name = r.label.split([' ', ':']).next().unwrap_or_default();
+            .map(|(r, fault)| {
                 format!(
                     "{} <a class='jump' href='#c{case}-r{}' data-seq='{}'>#{}</a>",
-                    escape(name),
+                    escape(fault.name()),
                     r.seq,
                     r.seq,
                     r.seq
