@@ -39,6 +39,10 @@ if [ ! -d ci/browser/node_modules/playwright-core ]; then
     npm ci --prefix ci/browser --no-audit --no-fund --silent
 fi
 
+# Formatting and lints first: a style slip fails in seconds, not after the tests.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 cargo build --workspace --all-targets --locked
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -1,13 +1,12 @@
-//! Command-line interface: argument parsing, logging set-up and exit codes.
-//!
-//! Exit codes: 0 success; 1 a check failed or a call was lost to a fault; 2 bad usage or configuration;
-//! 3 the harness itself failed (an I/O error, a port that cannot be bound...).
+//! Command-line interface: argument parsing, logging set-up, and each command
+//! ending with an [`Exit`] (the exit codes' one table is `mcp_harness::exit`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use mcp_harness::exit::Exit;
 
 /// `print!` that does not panic when stdout is closed (`mcp-harness ... | head`):
 /// what cannot be written is dropped.
@@ -34,7 +33,7 @@ use mcp_harness_agents::{AgentSettings, ServeConfig, StoreChoice};
     version,
     about,
     long_about = None,
-    after_help = "Start here:\n  mcp-harness run              (built-in scenarios, built-in reference agents)\n  mcp-harness run --server-url http://127.0.0.1:3000/mcp\n  mcp-harness run --server-cmd \"python server.py --port {port}\"\n  mcp-harness run --help       (targets, filters, reports)"
+    after_help = "Start here:\n  mcp-harness run              (built-in scenarios, built-in reference agents)\n  mcp-harness run --server-url http://127.0.0.1:3000/mcp\n  mcp-harness run --server-cmd \"python server.py --port {port}\"\n  mcp-harness run --help       (targets, filters, reports)\n\nExit codes:\n  0  every case passed (skipped and unexercised ones count for nothing)\n  1  a check failed, a call was lost to a fault, or a case could not run\n  2  bad usage or configuration (a malformed scenario or profile included)\n  3  the harness itself failed (I/O, a port it cannot bind)"
 )]
 struct Cli {
     /// More log output (repeat for more); logs go to stderr.
@@ -579,9 +578,6 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-/// Exit code for a failure of the harness itself.
-const EXIT_HARNESS_ERROR: u8 = 3;
-
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -589,7 +585,7 @@ pub fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_HARNESS_ERROR);
+            return Exit::HarnessError.into();
         }
     };
     let outcome = runtime.block_on(async {
@@ -613,7 +609,7 @@ pub fn main() -> ExitCode {
                     .map(|word| mcp_harness::run::shell_quote(word))
                     .collect();
                 mcp_harness::stdio_tap::stdio_tap(&record, &command.join(" ")).await?;
-                Ok(ExitCode::SUCCESS)
+                Ok(Exit::Passed.into())
             }
             Command::Scenarios(ScenariosCommand::List) => {
                 let (scenarios, errors) = mcp_harness::scenario::load_builtin();
@@ -647,7 +643,7 @@ pub fn main() -> ExitCode {
                         c.scenario.description
                     );
                 }
-                Ok(ExitCode::SUCCESS)
+                Ok(Exit::Passed.into())
             }
             Command::Scenarios(ScenariosCommand::Export { dir, force }) => {
                 match mcp_harness::builtin::export(&dir, force) {
@@ -657,11 +653,11 @@ pub fn main() -> ExitCode {
                             dir.display(),
                             dir.display()
                         );
-                        Ok(ExitCode::SUCCESS)
+                        Ok(Exit::Passed.into())
                     }
                     Err(e) => {
                         eprintln!("error: {e}");
-                        Ok(ExitCode::from(EXIT_USAGE))
+                        Ok(Exit::Usage.into())
                     }
                 }
             }
@@ -671,7 +667,7 @@ pub fn main() -> ExitCode {
                     serde_json::to_string_pretty(&mcp_harness::scenario::json_schema())
                         .unwrap_or_default()
                 );
-                Ok(ExitCode::SUCCESS)
+                Ok(Exit::Passed.into())
             }
         }
     });
@@ -679,7 +675,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_HARNESS_ERROR)
+            Exit::HarnessError.into()
         }
     }
 }
@@ -830,20 +826,20 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::run::Target;
     if let Err(e) = check_versions(std::slice::from_ref(&args.version)) {
         eprintln!("error: {e}");
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     if let Some(out) = args.out.as_ref().filter(|o| o.exists() && !args.force) {
         eprintln!(
             "error: `{}` exists (hint: --force overwrites it)",
             out.display()
         );
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     let target = match target_of(&args.server) {
         Ok(target) => target,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
     };
     let source = match &target {
@@ -857,7 +853,7 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         Ok(opened) => opened,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_FAILED));
+            return Ok(Exit::Failed.into());
         }
     };
     let listed = list_tools_of(&url, &args.version, args.start_timeout).await;
@@ -866,7 +862,7 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         Ok(listed) => listed,
         Err(e) => {
             eprintln!("error: {source}: {e}");
-            return Ok(ExitCode::from(EXIT_FAILED));
+            return Ok(Exit::Failed.into());
         }
     };
     let mut text = mcp_harness::starter_profile::render(&server, &source, &tools);
@@ -892,7 +888,7 @@ async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
         }
         None => out!("{text}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Passed.into())
 }
 
 /// The server's name and every tool it lists (all pages), asked in `version`.
@@ -943,7 +939,7 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
             "error: no client scenario directory `{}` (hint: leave --scenarios out for the built-in ones)",
             dir.display()
         );
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     let baseline = match &args.expected_failures {
         Some(path) => match std::fs::read_to_string(path)
@@ -953,7 +949,7 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
             Ok(baseline) => baseline,
             Err(e) => {
                 eprintln!("error: --expected-failures `{}`: {e}", path.display());
-                return Ok(ExitCode::from(EXIT_USAGE));
+                return Ok(Exit::Usage.into());
             }
         },
         None => Baseline::default(),
@@ -979,11 +975,11 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     }
     if let Err(message) = check_versions(&args.versions) {
         eprintln!("error: {message}");
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     if cases.is_empty() {
         eprintln!("error: no client scenario matches (hint: check the filters and --version)");
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     let exe = std::env::current_exe()?;
     let limits = ClientLimits {
@@ -1003,11 +999,11 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     let summary = Summary::of(&results, &baseline);
     emit_reports(&results, &summary, args.format, args.out.as_deref(), false)?;
     Ok(if !errors.is_empty() {
-        ExitCode::from(EXIT_USAGE)
+        Exit::Usage.into()
     } else if summary.passed() {
-        ExitCode::SUCCESS
+        Exit::Passed.into()
     } else {
-        ExitCode::from(EXIT_FAILED)
+        Exit::Failed.into()
     })
 }
 
@@ -1017,13 +1013,13 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::scenario::ElicitationAnswer;
     let Some(url) = args.url.clone().or(args.endpoint.clone()) else {
         eprintln!("error: no endpoint (hint: mcp-harness host http://127.0.0.1:8006/mcp)");
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     };
     let arguments: serde_json::Value = match serde_json::from_str(&args.arguments) {
         Ok(value) => value,
         Err(e) => {
             eprintln!("error: --arguments is not JSON: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
     };
     let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").unwrap_or_default();
@@ -1064,7 +1060,7 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         Ok(outcome) => outcome,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(1));
+            return Ok(Exit::Failed.into());
         }
     };
     let is_error = outcome
@@ -1079,15 +1075,15 @@ async fn host(args: HostArgs) -> anyhow::Result<ExitCode> {
         &outcome.call.error,
         &outcome.call.gave_up,
     ) {
-        (Some(_), _, _) if !is_error => Ok(ExitCode::SUCCESS),
-        (Some(_), _, _) => Ok(ExitCode::from(1)),
+        (Some(_), _, _) if !is_error => Ok(Exit::Passed.into()),
+        (Some(_), _, _) => Ok(Exit::Failed.into()),
         (None, Some(error), _) => {
             eprintln!("error: the server answered {error}");
-            Ok(ExitCode::from(1))
+            Ok(Exit::Failed.into())
         }
         (None, None, why) => {
             eprintln!("error: no result: {}", why.as_deref().unwrap_or("unknown"));
-            Ok(ExitCode::from(1))
+            Ok(Exit::Failed.into())
         }
     }
 }
@@ -1098,7 +1094,7 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
         Ok(chosen) => chosen,
         Err(message) => {
             eprintln!("error: {message}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
     };
     let versions = if args.versions.is_empty() {
@@ -1126,7 +1122,7 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
         Ok(found) => found,
         Err(e @ mcp_harness::explore::ExploreError::NoFlows(_)) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -1137,7 +1133,7 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "error: every one of the {skipped} fault schedules was skipped, so nothing was tested: {why}"
             );
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
         eprintln!(
             "note: {skipped} of {} fault schedules were skipped ({why})",
@@ -1156,7 +1152,7 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
                     String::new()
                 }
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(Exit::Passed.into())
         }
         Some((schedule, why, path)) => {
             outln!(
@@ -1172,7 +1168,7 @@ async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
             );
-            Ok(ExitCode::from(1))
+            Ok(Exit::Failed.into())
         }
     }
 }
@@ -1189,7 +1185,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         eprintln!("reference agents on stdio (state {store_note}); closing stdin stops them");
         mcp_harness_agents::serve_stdio(settings, args.store).await?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Passed.into());
     }
     let agents = mcp_harness_agents::serve(ServeConfig {
         listen: args.listen,
@@ -1212,11 +1208,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("stopping");
     agents.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Passed.into())
 }
-
-/// Exit code for bad usage or configuration.
-const EXIT_USAGE: u8 = 2;
 
 /// Whether `url` names a loopback host (127.0.0.0/8, ::1 or localhost).
 fn is_loopback_url(url: &str) -> bool {
@@ -1244,7 +1237,7 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
             "error: upstream `{}` is not on this machine's loopback (hint: pass --allow-non-loopback if you really mean to send chaos to another host)",
             args.upstream
         );
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     let mut rules = Vec::new();
     for (at, text) in args.faults.iter().enumerate() {
@@ -1254,7 +1247,7 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
                     "error: --fault #{} selects by `role`, which needs a target profile: the proxy has none (hint: name the tool, \"select\":{{\"tool\":\"my_tool\"}})",
                     at + 1
                 );
-                return Ok(ExitCode::from(EXIT_USAGE));
+                return Ok(Exit::Usage.into());
             }
             Ok(rule) => rules.push(rule),
             Err(e) => {
@@ -1262,7 +1255,7 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
                     "error: --fault #{} is not a fault rule: {e} (hint: {{\"fault\":\"cut\",\"after\":2,\"select\":{{\"tool\":\"travel_agent\"}}}})",
                     at + 1
                 );
-                return Ok(ExitCode::from(EXIT_USAGE));
+                return Ok(Exit::Usage.into());
             }
         }
     }
@@ -1275,7 +1268,7 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         Ok(stack) => stack,
         Err(mcp_harness_chaos::StackError::BadUpstream(url)) => {
             eprintln!("error: upstream `{url}` is not an http://host:port URL");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -1299,11 +1292,8 @@ async fn proxy(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     let _ = tokio::signal::ctrl_c().await;
     stack.recorder().flush();
     stack.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Passed.into())
 }
-
-/// Exit code when a check failed.
-const EXIT_FAILED: u8 = 1;
 
 /// Cases at once by default: twice the cores (cases mostly wait), at most 8.
 fn default_jobs() -> usize {
@@ -1377,7 +1367,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let usage = |message: String| {
         eprintln!("error: {message}");
-        Ok(ExitCode::from(EXIT_USAGE))
+        Ok(Exit::Usage.into())
     };
     let (target, profile) = match target_and_profile(&args.target) {
         Ok(chosen) => chosen,
@@ -1414,7 +1404,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if let Err(message) = check_versions(&args.versions) {
         eprintln!("error: {message}");
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     if cases.is_empty() {
         return usage("no scenario matches (hint: check the filters and --version)".into());
@@ -1462,7 +1452,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .collect();
         let summary = Summary::of(&results, &baseline);
         emit_reports(&results, &summary, args.format, args.out.as_deref(), false)?;
-        return Ok(ExitCode::from(EXIT_FAILED));
+        return Ok(Exit::Failed.into());
     }
     // A target that goes silent mid-run: after SILENT_CASES_IN_A_ROW cases in a
     // row failed at a time limit, the cases not yet started fail at once.
@@ -1577,11 +1567,11 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if !errors.is_empty() {
-        ExitCode::from(EXIT_USAGE)
+        Exit::Usage.into()
     } else if summary.passed() {
-        ExitCode::SUCCESS
+        Exit::Passed.into()
     } else {
-        ExitCode::from(EXIT_FAILED)
+        Exit::Failed.into()
     })
 }
 
@@ -1597,7 +1587,7 @@ fn report(
             eprintln!(
                 "error: --client is for a transcript file; a folder's report.json already holds its verdicts"
             );
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
         mcp_harness::stored_run::read_out_folder(path)
     } else {
@@ -1607,7 +1597,7 @@ fn report(
         Ok(run) => run,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
     };
     let output = match output {
@@ -1617,7 +1607,7 @@ fn report(
     };
     if let Err(e) = std::fs::write(&output, mcp_harness::html::render(&cases, &summary)) {
         eprintln!("error: cannot write `{}`: {e}", output.display());
-        return Ok(ExitCode::from(EXIT_USAGE));
+        return Ok(Exit::Usage.into());
     }
     eprintln!(
         "wrote {} ({} cases, {} records)",
@@ -1628,7 +1618,7 @@ fn report(
             .map(|c| c.transcript.records.len())
             .sum::<usize>()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Passed.into())
 }
 
 fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -1636,7 +1626,7 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         Ok(transcript) => transcript,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(EXIT_USAGE));
+            return Ok(Exit::Usage.into());
         }
     };
     let verdicts = mcp_harness_checks::judge(&transcript);
@@ -1662,9 +1652,9 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         failed |= verdict.outcome == mcp_harness_checks::Outcome::Fail;
     }
     Ok(if failed {
-        ExitCode::from(EXIT_FAILED)
+        Exit::Failed.into()
     } else {
-        ExitCode::SUCCESS
+        Exit::Passed.into()
     })
 }
 
@@ -1706,5 +1696,12 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_prints_the_exit_code_table() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains(Exit::table().trim_end()), "{help}");
     }
 }

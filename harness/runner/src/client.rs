@@ -137,6 +137,9 @@ pub struct ScriptedClient {
     /// The latest `retry:` the server sent, in ms (0: none): the client waits
     /// at least this long before it reconnects.
     retry_hint_ms: std::sync::atomic::AtomicU64,
+    /// When the current call gives up (a scenario that gives up early): its
+    /// streams are read until then.
+    call_deadline: std::sync::Mutex<Option<Instant>>,
     /// The first event id of the current call's first stream.
     first_event_id: std::sync::Mutex<Option<String>>,
     /// The latest event id the client received on any stream of the current call.
@@ -201,6 +204,7 @@ impl ScriptedClient {
             listeners: Vec::new(),
             listened: Default::default(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
+            call_deadline: std::sync::Mutex::new(None),
             first_event_id: std::sync::Mutex::new(None),
             last_event_id: std::sync::Mutex::new(None),
             answerer: None,
@@ -230,6 +234,7 @@ impl ScriptedClient {
                 self.retry_hint_ms
                     .load(std::sync::atomic::Ordering::Relaxed),
             ),
+            call_deadline: std::sync::Mutex::new(None),
             first_event_id: std::sync::Mutex::new(None),
             last_event_id: std::sync::Mutex::new(None),
             answerer: self.answerer.clone(),
@@ -546,10 +551,42 @@ impl ScriptedClient {
     ) -> Result<CallOutcome, ClientError> {
         *lock(&self.last_event_id) = None;
         *lock(&self.first_event_id) = None;
-        let mut outcome = self.call_inner(tool, arguments, token, hooks).await?;
+        let outcome = self.call_inner(tool, arguments, token, hooks).await;
+        *lock(&self.call_deadline) = None;
+        let mut outcome = outcome?;
         outcome.first_event_id = lock(&self.first_event_id).clone();
         outcome.last_event_id = lock(&self.last_event_id).clone();
         Ok(outcome)
+    }
+
+    /// How soon the scenario gives up on a call, when sooner than the limit.
+    fn give_up(&self) -> Option<Duration> {
+        self.spec
+            .give_up_after_ms
+            .map(Duration::from_millis)
+            .filter(|after| *after < self.limit)
+    }
+
+    /// `outcome` of a call that ran out of time: the scenario's give-up
+    /// (`give_up`, not a time limit), or the call limit.
+    fn out_of_time(
+        &self,
+        mut outcome: CallOutcome,
+        give_up: Option<Duration>,
+        what: &str,
+    ) -> CallOutcome {
+        match give_up {
+            Some(after) => {
+                outcome.gave_up = Some(format!(
+                    "no {what} within {after:?}: the client gave up (the scenario's give_up_after_ms)"
+                ));
+            }
+            None => {
+                outcome.gave_up = Some(format!("no {what} within {:?}", self.limit));
+                outcome.timed_out = true;
+            }
+        }
+        outcome
     }
 
     async fn call_inner(
@@ -559,16 +596,19 @@ impl ScriptedClient {
         token: Option<&Value>,
         hooks: &mut impl CallHooks,
     ) -> Result<CallOutcome, ClientError> {
-        let deadline = Instant::now() + self.limit;
+        // A scenario whose subject is a wait gives up sooner, by choice.
+        let give_up = self.give_up();
+        let deadline = Instant::now() + give_up.unwrap_or(self.limit);
+        // Its streams are read until then only when the scenario gives up
+        // early; otherwise each read has the call limit, as before.
+        *lock(&self.call_deadline) = give_up.map(|_| deadline);
         let mut outcome = CallOutcome::default();
         let mut input_responses: Option<Value> = None;
         let mut request_state: Option<Value> = None;
         let mut first_stream = true;
         loop {
             if Instant::now() > deadline {
-                outcome.gave_up = Some(format!("no result within {:?}", self.limit));
-                outcome.timed_out = true;
-                return Ok(outcome);
+                return Ok(self.out_of_time(outcome, give_up, "result"));
             }
             let id = self.take_id();
             outcome.request_id = id;
@@ -598,9 +638,7 @@ impl ScriptedClient {
                 json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
             let sent = tokio::time::timeout_at(deadline, self.post(&body).send()).await;
             let Ok(sent) = sent else {
-                outcome.gave_up = Some(format!("no response within {:?}", self.limit));
-                outcome.timed_out = true;
-                return Ok(outcome);
+                return Ok(self.out_of_time(outcome, give_up, "response"));
             };
             let response = match sent {
                 Ok(response) => response,
@@ -723,6 +761,10 @@ impl ScriptedClient {
                     outcome.recoveries += 1;
                     tokio::time::sleep(self.reconnect_delay()).await;
                     continue;
+                }
+                // The client stopped reading: the scenario gives up here.
+                Read::Ended { .. } if give_up.is_some() && Instant::now() >= deadline => {
+                    return Ok(self.out_of_time(outcome, give_up, "response"));
                 }
                 Read::Ended { .. } => {
                     outcome.gave_up = Some("the stream ended without a response".into());
@@ -908,7 +950,7 @@ impl ScriptedClient {
         last_event_id: &str,
         hooks: &mut impl CallHooks,
     ) -> Result<CallOutcome, ClientError> {
-        let deadline = Instant::now() + self.limit;
+        let deadline = Instant::now() + self.give_up().unwrap_or(self.limit);
         let mut outcome = CallOutcome::default();
         let mut last = last_event_id.to_owned();
         loop {
@@ -1292,7 +1334,11 @@ impl ScriptedClient {
         let mut decoder = SseDecoder::default();
         let mut last_event_id = None;
         let mut count = 0u32;
-        let deadline = Instant::now() + self.limit;
+        // Until the call's own deadline when it has one (a scenario that
+        // gives up early), else the call limit.
+        let deadline = lock(&self.call_deadline)
+            .unwrap_or_else(|| Instant::now() + self.limit)
+            .min(Instant::now() + self.limit);
         loop {
             let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
                 Ok(Ok(Some(chunk))) => chunk,

@@ -14,7 +14,12 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use crate::profile::Profile;
 use crate::run::{CaseResult, Limits, Target, run_case};
-use crate::scenario::{ScenarioFile, Transport, parse};
+use crate::scenario::{
+    CallStep, ClientSpec, ElicitationAnswer, Expect, Role, SamplingAnswer, Scenario, ScenarioFile,
+    Step, Transport, parse,
+};
+use mcp_harness_chaos::{FaultRule, StreamFault, StreamSelector};
+use serde_json::json;
 
 /// The agent role a schedule exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,63 +104,114 @@ impl Schedule {
         parts.join(", ")
     }
 
-    /// The scenario file text that runs this schedule.
-    pub fn to_toml(&self) -> String {
-        let (tool, needs) = match self.flow {
-            Flow::Elicits => ("elicits", "elicits"),
-            Flow::Samples => ("samples", "samples"),
-            Flow::LongRunning => ("long_running", "long_running"),
+    /// The scenario that runs this schedule, built as values (so it is valid
+    /// by construction, and its file is its serialization).
+    pub fn to_scenario(&self) -> Scenario {
+        let role = match self.flow {
+            Flow::Elicits => Role::Elicits,
+            Flow::Samples => Role::Samples,
+            Flow::LongRunning => Role::LongRunning,
         };
-        let transports = if self.pipes.is_some() {
-            "transports = [\"stdio\"]\n"
-        } else {
-            ""
+        let mut client = ClientSpec {
+            resume_delay_ms: self.resume_delay_ms,
+            max_resumes: 4,
+            ..ClientSpec::default()
         };
-        let mut text = format!(
-            "description = \"explored fault schedule: {}\"\nversions = [\"{}\"]\n{transports}needs = [\"{needs}\"]\n\n[client]\nresume_delay_ms = {}\nmax_resumes = 4\n",
-            self.summary(),
-            self.version,
-            self.resume_delay_ms
-        );
         match (self.flow, self.answer) {
             (Flow::Elicits, "accept") => {
-                text.push_str("elicitation = { accept = { content = { confirm = true } } }\n")
+                client.elicitation = ElicitationAnswer::Accept {
+                    content: Some(json!({"confirm": true})),
+                }
             }
-            (Flow::Elicits, other) => text.push_str(&format!("elicitation = \"{other}\"\n")),
-            (Flow::Samples, "error") => text.push_str("sampling = \"error\"\n"),
+            (Flow::Elicits, "decline") => client.elicitation = ElicitationAnswer::Decline,
+            (Flow::Elicits, "cancel") => client.elicitation = ElicitationAnswer::Cancel,
+            (Flow::Samples, "error") => client.sampling = SamplingAnswer::Error,
             _ => {}
         }
+        let cut = |after: u32, select: StreamSelector| FaultRule {
+            select,
+            fault: StreamFault::Cut { after },
+        };
+        let mut faults = Vec::new();
         if let Some(after) = self.cut_after {
-            text.push_str(&format!(
-                "\n[[faults]]\nfault = \"cut\"\nafter = {after}\nselect = {{ rpc_method = \"tools/call\", occurrence = 1 }}\n"
+            faults.push(cut(
+                after,
+                StreamSelector {
+                    rpc_method: Some("tools/call".into()),
+                    occurrence: Some(1),
+                    ..StreamSelector::default()
+                },
             ));
         }
         if let Some(after) = self.cut_resume_after {
-            text.push_str(&format!(
-                "\n[[faults]]\nfault = \"cut\"\nafter = {after}\nselect = {{ http_method = \"GET\", resume = true, occurrence = 1 }}\n"
+            faults.push(cut(
+                after,
+                StreamSelector {
+                    http_method: Some("GET".into()),
+                    resume: Some(true),
+                    occurrence: Some(1),
+                    ..StreamSelector::default()
+                },
             ));
         }
-        if let Some(ms) = self.latency_ms {
-            text.push_str(&format!(
-                "\n[[toxics]]\ntype = \"latency\"\nattributes = {{ latency = {ms} }}\n"
-            ));
-        }
+        let toxics = self
+            .latency_ms
+            .map(|ms| json!({"type": "latency", "attributes": {"latency": ms}}))
+            .into_iter()
+            .collect();
+        let mut steps = Vec::new();
         if let Some(pipes) = &self.pipes {
-            text.push_str(&format!(
-                "\n[[steps]]\ndo = \"pipe\"\ndelay_to_server_ms = {0}\ndelay_to_client_ms = {0}\nstall_to_client_ms = {1}\nsplit_writes_ms = {2}\n",
-                pipes.delay_ms, pipes.stall_to_client_ms, pipes.split_writes_ms
-            ));
+            steps.push(Step::Pipe {
+                delay_to_server_ms: pipes.delay_ms,
+                delay_to_client_ms: pipes.delay_ms,
+                stall_to_server_ms: 0,
+                stall_to_client_ms: pipes.stall_to_client_ms,
+                split_writes_ms: pipes.split_writes_ms,
+            });
         }
-        text.push_str(&format!(
-            "\n[[steps]]\ndo = \"call\"\ntool = \"{tool}\"\nprogress_token = \"explored\"\nexpect = \"any\"\n"
-        ));
-        if let Some(after) = self.restart_after {
-            text.push_str(&format!("restart_after_events = {after}\n"));
+        steps.push(Step::Call(CallStep {
+            tool: role.name().into(),
+            arguments: None,
+            progress_token: Some(json!("explored")),
+            log_level: None,
+            cites: None,
+            expect: Expect::Any,
+            expect_text: None,
+            restart_after_events: self.restart_after,
+            restart_after_task_polls: None,
+            restart_after_server_events: None,
+            name: None,
+            session: None,
+            first_retry: None,
+            cancel_task_after_polls: None,
+            intruder_after_polls: None,
+            close_stdin_after_events: self.pipes.as_ref().and_then(|p| p.close_stdin_after),
+        }));
+        let transports = if self.pipes.is_some() {
+            vec![Transport::Stdio]
+        } else {
+            vec![Transport::Http]
+        };
+        Scenario {
+            description: format!("explored fault schedule: {}", self.summary()),
+            versions: vec![self.version.clone()],
+            needs: vec![role],
+            needs_capabilities: Vec::new(),
+            client,
+            faults,
+            toxics,
+            for_each_role: Vec::new(),
+            needs_resumption: false,
+            snapshot: true,
+            transports,
+            steps,
         }
-        if let Some(after) = self.pipes.as_ref().and_then(|p| p.close_stdin_after) {
-            text.push_str(&format!("close_stdin_after_events = {after}\n"));
-        }
-        text
+    }
+
+    /// The scenario file text that runs this schedule.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.to_scenario())
+            .unwrap_or_else(|e| unreachable!("a scenario always serializes: {e}"))
     }
 }
 
@@ -401,6 +457,36 @@ fn fingerprint(schedule: &Schedule) -> u64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_schedule_file_reads_as_a_scenario_a_person_writes() {
+        let schedule = Schedule {
+            version: "2025-11-25".into(),
+            flow: Flow::Elicits,
+            answer: "decline",
+            cut_after: Some(2),
+            cut_resume_after: None,
+            resume_delay_ms: 20,
+            restart_after: None,
+            latency_ms: Some(5),
+            pipes: None,
+        };
+        let text = schedule.to_toml();
+        for line in [
+            "versions = [\"2025-11-25\"]",
+            "needs = [\"elicits\"]",
+            "elicitation = \"decline\"",
+            "[[faults]]",
+            "fault = \"cut\"",
+            "after = 2",
+            "[[toxics]]",
+            "[[steps]]",
+            "do = \"call\"",
+            "tool = \"elicits\"",
+        ] {
+            assert!(text.lines().any(|l| l.trim() == line), "{line} in\n{text}");
+        }
+    }
+
     proptest! {
         #[test]
         fn every_schedule_is_a_valid_scenario(schedule in schedules(
@@ -414,6 +500,14 @@ mod tests {
             if mcp_harness_checks::is_modern_version(&schedule.version) {
                 prop_assert!(schedule.restart_after.is_none());
             }
+        }
+
+        #[test]
+        fn a_schedule_s_file_reads_back_as_the_scenario_it_was_built_from(schedule in schedules(
+            vec!["2025-06-18".into(), "2026-07-28".into()], true,
+            vec![Flow::Elicits, Flow::Samples, Flow::LongRunning], Transport::Http)) {
+            let read = parse(Path::new("explored.toml"), &schedule.to_toml()).unwrap();
+            prop_assert_eq!(read, schedule.to_scenario());
         }
 
         #[test]

@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod client;
 pub mod client_test;
 pub mod discovery;
+pub mod exit;
 pub mod explore;
 pub mod host;
 pub mod html;

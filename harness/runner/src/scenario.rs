@@ -87,6 +87,12 @@ pub struct ClientSpec {
     /// handling of such clients).
     #[serde(default)]
     pub misbehave: Vec<ClientFault>,
+    /// Stop waiting for a call's result after this many ms (at most the call
+    /// limit): for a case whose subject is a wait, such as a client that never
+    /// answers the server's question, the wait it needs and no longer. Giving
+    /// up is the scenario's choice, not a time limit reached.
+    #[serde(default)]
+    pub give_up_after_ms: Option<u64>,
 }
 
 /// A rule the scripted client breaks on purpose.
@@ -142,6 +148,7 @@ impl Default for ClientSpec {
             resume_delay_ms: 0,
             max_resumes: default_max_resumes(),
             misbehave: Vec::new(),
+            give_up_after_ms: None,
         }
     }
 }
