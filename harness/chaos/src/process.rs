@@ -261,7 +261,8 @@ impl TargetProcess {
     }
 
     /// `Some(how)` once the process is not running (it exited, or was
-    /// killed), reaping it; `None` while it runs.
+    /// killed), reaping it and killing what is left of its process group;
+    /// `None` while it runs.
     pub fn exited(&mut self) -> Option<String> {
         let Some(child) = self.child.as_mut() else {
             return Some("not running".into());
@@ -269,8 +270,15 @@ impl TargetProcess {
         match child.try_wait() {
             Ok(None) => None,
             Ok(Some(status)) => {
+                // Its group may outlive it (workers it forked keep the port):
+                // they go with it.
+                if let Some(pid) = self.pid.take() {
+                    // SAFETY: signalling our own child's process group.
+                    unsafe {
+                        libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+                    }
+                }
                 self.child = None;
-                self.pid = None;
                 Some(status.to_string())
             }
             Err(e) => Some(e.to_string()),

@@ -33,8 +33,9 @@ use crate::stdio::{FromServer, StdioServer};
 
 #[derive(Default)]
 struct Streams {
-    /// Open request streams, by the JSON text of the request id.
-    by_request: HashMap<String, mpsc::UnboundedSender<Value>>,
+    /// Open request streams, by the JSON text of the request id, each with
+    /// the server process the request was written to.
+    by_request: HashMap<String, (u64, mpsc::UnboundedSender<Value>)>,
     /// Open GET streams.
     standalone: Vec<mpsc::UnboundedSender<Value>>,
 }
@@ -104,12 +105,19 @@ impl Drop for StdioBridge {
 
 impl Shared {
     fn deliver(&self, line: FromServer) {
-        let mut streams = lock(&self.streams);
+        lock(&self.streams).deliver(line);
+    }
+}
+
+impl Streams {
+    /// Pass `line` to the stream it belongs to.
+    fn deliver(&mut self, line: FromServer) {
+        let streams = self;
         match line {
             FromServer::Message(message, Route::Request(id)) => {
                 let key = id.to_string();
                 let is_response = message.get("method").is_none();
-                if let Some(stream) = streams.by_request.get(&key) {
+                if let Some((_, stream)) = streams.by_request.get(&key) {
                     let _ = stream.send(message);
                 }
                 if is_response {
@@ -121,8 +129,12 @@ impl Shared {
                     .standalone
                     .retain(|stream| stream.send(message.clone()).is_ok());
             }
-            // The process is gone: its streams end without their responses.
-            FromServer::Closed { .. } => streams.by_request.clear(),
+            // The process is gone: the streams of the requests written to it
+            // end without their responses. A restarted process's requests,
+            // sent before this news arrived, are not its.
+            FromServer::Closed { process } => streams
+                .by_request
+                .retain(|_, (written_to, _)| *written_to != process),
             // Not a message: nothing to deliver (the transcript has it).
             FromServer::NotJson(_) => {}
         }
@@ -213,7 +225,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         .and_then(Value::as_str)
         == Some("initialize");
     let (tx, rx) = mpsc::unbounded_channel();
-    lock(&shared.streams).by_request.insert(key.clone(), tx);
+    let process = shared.server.process();
+    lock(&shared.streams)
+        .by_request
+        .insert(key.clone(), (process, tx));
     if let Err(e) = shared.server.send(&text).await {
         lock(&shared.streams).by_request.remove(&key);
         return status(StatusCode::BAD_GATEWAY, &e.to_string());
@@ -223,4 +238,31 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         response.headers_mut().insert("mcp-session-id", session);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_process_that_closes_ends_its_own_requests_not_those_of_the_next_one() {
+        let mut streams = Streams::default();
+        let (old, mut old_rx) = mpsc::unbounded_channel();
+        let (new, mut new_rx) = mpsc::unbounded_channel();
+        streams.by_request.insert("3".into(), (1, old));
+        streams.by_request.insert("5".into(), (2, new));
+        // Process 1 was killed and process 2 already took request 5 when the
+        // news of 1's stdout closing arrives.
+        streams.deliver(FromServer::Closed { process: 1 });
+        assert!(old_rx.try_recv().is_err() && old_rx.is_closed());
+        assert!(streams.by_request.contains_key("5"));
+        let answer = json!({"jsonrpc": "2.0", "id": 5, "result": {}});
+        streams.deliver(FromServer::Message(
+            answer.clone(),
+            Route::Request(json!(5)),
+        ));
+        assert_eq!(new_rx.try_recv().ok(), Some(answer));
+        assert!(!streams.by_request.contains_key("5"), "answered: done");
+    }
 }

@@ -1472,82 +1472,76 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|(scenario, _)| mcp_harness::plan::expected_ms(&scenario.scenario, limits.call))
         .collect();
     let order = mcp_harness::plan::longest_first(&expected);
-    let mut planned: Vec<Option<(&mcp_harness::scenario::ScenarioFile, String)>> =
-        cases.into_iter().map(Some).collect();
-    let started: Vec<(usize, &mcp_harness::scenario::ScenarioFile, String)> = order
-        .into_iter()
-        .filter_map(|i| planned[i].take().map(|(s, v)| (i, s, v)))
-        .collect();
-    // `--jobs` cases at once, and beside them as many cases that mostly wait
-    // (a client that never answers): they use no CPU and would otherwise hold
-    // every slot for the length of their wait. Permits are handed out in the
-    // order above (the semaphores are fair).
     let jobs = args.jobs.max(1);
-    let working = tokio::sync::Semaphore::new(jobs);
-    let waiting = tokio::sync::Semaphore::new(jobs);
-    use futures::StreamExt;
-    let mut results: Vec<(usize, mcp_harness::run::CaseResult)> = futures::stream::iter(started)
-        .map(|(at, scenario, version)| {
-            let (pool, profile, live, transcripts, baseline) =
-                (&pool, &profile, &live, &transcripts, &baseline);
-            let (silent_in_a_row, finished, stopped) = (&silent_in_a_row, &finished, &stopped);
-            let keep_going = args.keep_going;
-            let lane = if mcp_harness::plan::mostly_waits(&scenario.scenario) {
-                &waiting
-            } else {
-                &working
-            };
-            async move {
-                let _permit = lane.acquire().await;
-                use std::sync::atomic::Ordering::SeqCst;
-                let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                if let Some(reason) = stop {
-                    let case = mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
-                    live.finished(&case, baseline);
-                    return (at, case);
-                }
-                live.started(&format!("{}@{version}", scenario.id));
-                let file = transcripts.as_ref().map(|dir| {
-                    dir.join(format!(
-                        "{}.jsonl",
-                        format!("{}@{version}", scenario.id).replace('/', "__")
-                    ))
-                });
-                if let Some(file) = &file {
-                    // Last run's file must not stand in for a case that never starts.
-                    let _ = std::fs::remove_file(file);
-                }
-                let case =
-                    run_case_in(scenario, &version, pool, profile, limits, file.clone()).await;
-                if let Some(file) = file.filter(|f| !f.exists()) {
-                    // The case ended before its proxy (and recorder file) started.
-                    let _ = std::fs::write(file, case.transcript.to_jsonl());
-                }
-                let n = finished.fetch_add(1, SeqCst) + 1;
-                if case.failed_at_time_limit() {
-                    let row = silent_in_a_row.fetch_add(1, SeqCst) + 1;
-                    if row >= SILENT_CASES_IN_A_ROW && !keep_going {
-                        let mut stop = stopped.lock().unwrap_or_else(|e| e.into_inner());
-                        if stop.is_none() {
-                            eprintln!(
-                                "error: the target stopped answering at case {n} ({}): {row} cases in a row failed at a time limit; the rest fail without being run (hint: --keep-going runs them all)",
-                                case.name()
-                            );
-                            *stop = Some(format!(
-                                "not run: the target stopped answering at case {n} ({row} cases in a row failed at a time limit; --keep-going runs them all)"
-                            ));
-                        }
-                    }
-                } else {
-                    silent_in_a_row.store(0, SeqCst);
-                }
+    let cases = &cases;
+    // Case `at` of `cases`, run.
+    let play = |at: usize| {
+        let (scenario, version) = (cases[at].0, cases[at].1.clone());
+        let (pool, profile, live, transcripts, baseline) =
+            (&pool, &profile, &live, &transcripts, &baseline);
+        let (silent_in_a_row, finished, stopped) = (&silent_in_a_row, &finished, &stopped);
+        let keep_going = args.keep_going;
+        async move {
+            use std::sync::atomic::Ordering::SeqCst;
+            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(reason) = stop {
+                let case = mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
                 live.finished(&case, baseline);
-                (at, case)
+                return (at, case);
             }
-        })
-        .buffer_unordered(2 * jobs)
-        .collect()
-        .await;
+            live.started(&format!("{}@{version}", scenario.id));
+            let file = transcripts.as_ref().map(|dir| {
+                dir.join(format!(
+                    "{}.jsonl",
+                    format!("{}@{version}", scenario.id).replace('/', "__")
+                ))
+            });
+            if let Some(file) = &file {
+                // Last run's file must not stand in for a case that never starts.
+                let _ = std::fs::remove_file(file);
+            }
+            let case = run_case_in(scenario, &version, pool, profile, limits, file.clone()).await;
+            if let Some(file) = file.filter(|f| !f.exists()) {
+                // The case ended before its proxy (and recorder file) started.
+                let _ = std::fs::write(file, case.transcript.to_jsonl());
+            }
+            let n = finished.fetch_add(1, SeqCst) + 1;
+            if case.failed_at_time_limit() {
+                let row = silent_in_a_row.fetch_add(1, SeqCst) + 1;
+                if row >= SILENT_CASES_IN_A_ROW && !keep_going {
+                    let mut stop = stopped.lock().unwrap_or_else(|e| e.into_inner());
+                    if stop.is_none() {
+                        eprintln!(
+                            "error: the target stopped answering at case {n} ({}): {row} cases in a row failed at a time limit; the rest fail without being run (hint: --keep-going runs them all)",
+                            case.name()
+                        );
+                        *stop = Some(format!(
+                            "not run: the target stopped answering at case {n} ({row} cases in a row failed at a time limit; --keep-going runs them all)"
+                        ));
+                    }
+                }
+            } else {
+                silent_in_a_row.store(0, SeqCst);
+            }
+            live.finished(&case, baseline);
+            (at, case)
+        }
+    };
+    // Two lanes of `--jobs` cases each, in the order above: the cases that
+    // mostly wait (a client that never answers) use no CPU, and beside the
+    // others they do not hold every slot for the length of their wait.
+    let (works, waits) = mcp_harness::plan::lanes(order, |at| {
+        mcp_harness::plan::mostly_waits(&cases[at].0.scenario)
+    });
+    use futures::StreamExt;
+    let lane = |order: Vec<usize>| {
+        futures::stream::iter(order)
+            .map(&play)
+            .buffer_unordered(jobs)
+            .collect::<Vec<(usize, mcp_harness::run::CaseResult)>>()
+    };
+    let (mut results, waited) = futures::join!(lane(works), lane(waits));
+    results.extend(waited);
     pool.close().await;
     live.finish();
     results.sort_by_key(|(at, _)| *at);

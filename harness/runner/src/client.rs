@@ -129,6 +129,8 @@ pub struct ScriptedClient {
     /// The bearer token sent as `Authorization`, if any.
     bearer: Option<String>,
     limit: Duration,
+    /// How long the first request may wait (see [`Self::set_start_limit`]).
+    start_limit: Option<Duration>,
     /// Readers of standalone GET streams, stopped when the client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
     /// Notifications its listen streams carried after their acknowledgement,
@@ -137,8 +139,8 @@ pub struct ScriptedClient {
     /// The latest `retry:` the server sent, in ms (0: none): the client waits
     /// at least this long before it reconnects.
     retry_hint_ms: std::sync::atomic::AtomicU64,
-    /// When the current call gives up (a scenario that gives up early): its
-    /// streams are read until then.
+    /// When the first request, or a call that gives up early, stops waiting:
+    /// its streams are read until then.
     call_deadline: std::sync::Mutex<Option<Instant>>,
     /// The first event id of the current call's first stream.
     first_event_id: std::sync::Mutex<Option<String>>,
@@ -201,6 +203,7 @@ impl ScriptedClient {
             intruder_after_polls: None,
             bearer: None,
             limit: Duration::from_secs(30),
+            start_limit: None,
             listeners: Vec::new(),
             listened: Default::default(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
@@ -228,6 +231,7 @@ impl ScriptedClient {
             intruder_after_polls: self.intruder_after_polls,
             bearer: self.bearer.clone(),
             limit: self.limit,
+            start_limit: self.start_limit,
             listeners: Vec::new(),
             listened: Default::default(),
             retry_hint_ms: std::sync::atomic::AtomicU64::new(
@@ -281,6 +285,13 @@ impl ScriptedClient {
     /// How long a call (and each read) may take before the client gives up.
     pub fn set_call_limit(&mut self, limit: Duration) {
         self.limit = limit;
+    }
+
+    /// How long the first request (`initialize`, `server/discover`) may wait
+    /// for its answer: a server that was just started may still be loading
+    /// (the call limit when unset).
+    pub fn set_start_limit(&mut self, limit: Duration) {
+        self.start_limit = Some(limit);
     }
 
     /// Whether this client speaks 2026-07-28 (stateless).
@@ -381,12 +392,15 @@ impl ScriptedClient {
     /// Start: `initialize` + `notifications/initialized` (legacy), or
     /// `server/discover` (2026-07-28).
     pub async fn connect(&mut self) -> Result<Value, ClientError> {
-        let limit = self.limit;
-        tokio::time::timeout(limit, self.connect_unbounded())
-            .await
-            .map_err(|_| {
-                ClientError::TimedOut(format!("no answer to the first request within {limit:?}"))
-            })?
+        let limit = self.start_limit.unwrap_or(self.limit);
+        // Its answer is read until then, not the call limit (a call that
+        // re-initializes mid-way gets its own deadline back after).
+        let call = lock(&self.call_deadline).replace(Instant::now() + limit);
+        let connected = tokio::time::timeout(limit, self.connect_unbounded()).await;
+        *lock(&self.call_deadline) = call;
+        connected.map_err(|_| {
+            ClientError::TimedOut(format!("no answer to the first request within {limit:?}"))
+        })?
     }
 
     async fn connect_unbounded(&mut self) -> Result<Value, ClientError> {
@@ -1334,11 +1348,9 @@ impl ScriptedClient {
         let mut decoder = SseDecoder::default();
         let mut last_event_id = None;
         let mut count = 0u32;
-        // Until the call's own deadline when it has one (a scenario that
-        // gives up early), else the call limit.
-        let deadline = lock(&self.call_deadline)
-            .unwrap_or_else(|| Instant::now() + self.limit)
-            .min(Instant::now() + self.limit);
+        // Until the deadline of what is being read when it has one (the first
+        // request, a scenario that gives up early), else the call limit.
+        let deadline = lock(&self.call_deadline).unwrap_or_else(|| Instant::now() + self.limit);
         loop {
             let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
                 Ok(Ok(Some(chunk))) => chunk,

@@ -62,6 +62,13 @@ pub fn longest_first(expected: &[u64]) -> Vec<usize> {
     order
 }
 
+/// `order` split into the two lanes a run plays side by side, each keeping
+/// its order: the cases that mostly wait (`waits`), and the others. Each lane
+/// has `--jobs` slots, so the waiting cases never hold the working ones back.
+pub fn lanes(order: Vec<usize>, waits: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<usize>) {
+    order.into_iter().partition(|&at| !waits(at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +100,14 @@ mod tests {
             silent > 30_000 && silent > restart && restart > plain,
             "{silent} {restart} {plain}"
         );
+    }
+
+    #[test]
+    fn waiting_cases_get_a_lane_of_their_own_and_both_keep_the_order() {
+        // 0 and 3 wait (a silent client); they start first, as longest.
+        let (working, waiting) = lanes(vec![0, 3, 1, 2, 4], |at| at == 0 || at == 3);
+        assert_eq!(working, vec![1, 2, 4]);
+        assert_eq!(waiting, vec![0, 3]);
     }
 
     #[test]

@@ -183,10 +183,11 @@ impl Summary {
                     summary.lost_cases.push(name.clone());
                 }
             }
-            let lost = case.lost_a_call() && !baseline.expects(&name, RESILIENCE);
             if unexpected {
                 summary.failed_cases.push(name);
-            } else if !lost && !case.unexercised.is_empty() {
+            } else if !case.unexercised.is_empty() {
+                // A case that also lost a call shows LOST while lost calls
+                // count (see `outcome_of`), UNEXERCISED under --conformance-only.
                 summary.not_exercised_cases.push(name);
             }
         }
@@ -230,26 +231,37 @@ impl Summary {
         }
     }
 
+    /// The cases that lost a call and show it (not failed, lost calls count).
+    fn shown_lost(&self) -> BTreeSet<&String> {
+        if !self.resilience_counts {
+            return BTreeSet::new();
+        }
+        self.lost_cases
+            .iter()
+            .filter(|c| !self.failed_cases.contains(c))
+            .collect()
+    }
+
+    /// The cases that show UNEXERCISED (see `outcome_of`).
+    pub fn unexercised_count(&self) -> usize {
+        let lost = self.shown_lost();
+        self.not_exercised_cases
+            .iter()
+            .filter(|c| !lost.contains(c))
+            .count()
+    }
+
     /// Cases that passed: ran, did not fail, lose a call or leave a fault
     /// unexercised.
     pub fn passed_cases(&self) -> usize {
-        let lost = if self.resilience_counts {
-            self.lost_cases
-                .iter()
-                .filter(|c| !self.failed_cases.contains(c))
-                .count()
-        } else {
-            0
-        };
-        self.cases - self.failed_cases.len() - lost - self.not_exercised_cases.len()
+        self.cases - self.failed_cases.len() - self.shown_lost().len() - self.unexercised_count()
     }
 
     /// The closing line: conformance, then resilience.
     pub fn closing_line(&self) -> String {
-        let not_exercised = if self.not_exercised_cases.is_empty() {
-            String::new()
-        } else {
-            format!(", {} fault not exercised", self.not_exercised_cases.len())
+        let not_exercised = match self.unexercised_count() {
+            0 => String::new(),
+            n => format!(", {n} fault not exercised"),
         };
         let mut line = format!(
             "{} passed, {} failed, {} skipped{not_exercised} ({} expected failures); resilience: {} of {} chaos cases lost a call",
@@ -666,6 +678,41 @@ mod tests {
             "{json}"
         );
         assert!(json.contains("\"unexercised\":[{"), "{json}");
+    }
+
+    #[test]
+    fn a_case_that_lost_a_call_and_left_a_fault_unexercised_is_lost_or_unexercised() {
+        let mut case = unexercised(
+            "chaos/two",
+            vec![verdict("a.passes", Level::Must, Outcome::Pass)],
+        );
+        case.resilience = mcp_harness_checks::Resilience::Lost {
+            calls: 1,
+            lost: vec![mcp_harness_checks::LostCall {
+                seq: 9,
+                detail: "never answered".into(),
+            }],
+        };
+        let cases = [case];
+        let mut summary = Summary::of(&cases, &Baseline::default());
+        assert_eq!(
+            summary.outcome_of("chaos/two@2025-11-25"),
+            CaseOutcome::Lost
+        );
+        assert_eq!(
+            (summary.passed_cases(), summary.unexercised_count()),
+            (0, 0)
+        );
+        summary.ignore_resilience();
+        assert_eq!(
+            summary.outcome_of("chaos/two@2025-11-25"),
+            CaseOutcome::NotExercised,
+            "--conformance-only: the unfired fault still shows"
+        );
+        assert_eq!(
+            (summary.passed_cases(), summary.unexercised_count()),
+            (0, 1)
+        );
     }
 
     #[test]

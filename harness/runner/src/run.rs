@@ -556,6 +556,8 @@ pub async fn run_case_in(
 pub struct OpenedTarget {
     process: Option<TargetProcess>,
     stdio: Option<(Arc<StdioServer>, mcp_harness_chaos::StdioBridge)>,
+    /// The reference agents' store, kept while they run.
+    _store: Option<tempfile::TempDir>,
 }
 
 impl OpenedTarget {
@@ -592,6 +594,7 @@ pub async fn open_target(
         let opened = OpenedTarget {
             process: None,
             stdio: Some((stdio, bridge)),
+            _store: None,
         };
         return Ok((opened, url));
     }
@@ -602,6 +605,7 @@ pub async fn open_target(
     let opened = OpenedTarget {
         process: started.process,
         stdio: None,
+        _store: started.store,
     };
     Ok((opened, url))
 }
@@ -900,6 +904,7 @@ async fn run_steps(
         accept,
     );
     client.set_call_limit(limits.call);
+    client.set_start_limit(limits.start);
     recorder.note(format!("scenario {} under {version}", scenario.id));
     let mut steps = Vec::new();
     // Every session lives until the transcript is taken (their GET streams too).

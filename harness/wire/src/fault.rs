@@ -501,6 +501,15 @@ impl UpgradeV1 {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        if name == "toxic_removed" && !self.toxics.contains_key(&toxic_name_of(&detail)) {
+            // Version 1 recorded a removal before asking for it: of a toxic
+            // never added, nothing was removed. A note keeps what it said.
+            let seq = record.get("seq").cloned().unwrap_or_default();
+            let at_us = record.get("at_us").cloned().unwrap_or_default();
+            *record = serde_json::json!({"seq": seq, "at_us": at_us, "kind": "note",
+                "text": format!("version 1 fault record: {detail} (no such toxic was added)")});
+            return;
+        }
         let Some((fault, phase)) = self.read(&name, &detail) else {
             return; // an unknown name: left as is, so reading it fails and says where
         };
@@ -524,13 +533,7 @@ impl UpgradeV1 {
             };
             Some((Fault::stream(fault), phase))
         };
-        let toxic_name = || {
-            detail
-                .strip_prefix("toxic ")
-                .and_then(|rest| rest.split(' ').next())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let toxic_name = || toxic_name_of(detail);
         let toxic = |toxic: ToxicType| Fault::Tcp {
             toxic,
             name: toxic_name(),
@@ -628,6 +631,15 @@ impl UpgradeV1 {
             }
         }
     }
+}
+
+/// The toxic a version 1 detail names: `toxic NAME added: ...`, `toxic NAME removed`.
+fn toxic_name_of(detail: &str) -> String {
+    detail
+        .strip_prefix("toxic ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -771,5 +783,21 @@ mod tests {
             read("network_up", ""),
             (Fault::Network, FaultPhase::Cleared)
         );
+    }
+
+    #[test]
+    fn a_version_1_removal_of_a_toxic_never_added_reads_as_a_note() {
+        let mut record = json!({"seq": 4, "at_us": 9, "kind": "fault", "fault": "toxic_removed", "detail": "toxic ghost removed"});
+        UpgradeV1::default().record(&mut record);
+        assert_eq!(record["kind"], "note");
+        assert_eq!(record["seq"], 4);
+        assert!(
+            record["text"]
+                .as_str()
+                .unwrap()
+                .contains("toxic ghost removed")
+        );
+        let read: crate::Record = serde_json::from_value(record).unwrap();
+        assert_eq!(read.seq, 4);
     }
 }
