@@ -81,6 +81,20 @@ pub struct PipeFaults {
     pub split_writes: Option<Duration>,
 }
 
+impl From<&mcp_harness_wire::PipeFault> for PipeFaults {
+    /// The holds a scenario writes (and the transcript records) in ms.
+    fn from(holds: &mcp_harness_wire::PipeFault) -> Self {
+        let ms = Duration::from_millis;
+        Self {
+            delay_to_server: ms(holds.delay_to_server_ms),
+            delay_to_client: ms(holds.delay_to_client_ms),
+            stall_to_server: ms(holds.stall_to_server_ms),
+            stall_to_client: ms(holds.stall_to_client_ms),
+            split_writes: (holds.split_writes_ms > 0).then(|| ms(holds.split_writes_ms)),
+        }
+    }
+}
+
 impl PipeFaults {
     /// How long to hold the next line to the server; a stall is used up.
     fn hold_to_server(&mut self) -> Duration {

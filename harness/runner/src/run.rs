@@ -372,10 +372,7 @@ impl RestartHook {
             &KILL,
             format!("server SIGKILLed after {after}, restarting"),
         );
-        let restarted = match (
-            &server.stdio,
-            server.http.as_mut().and_then(|h| h.process.as_mut()),
-        ) {
+        let restarted = match (&server.stdio, process) {
             (Some(stdio), _) => stdio.restart().await,
             (None, Some(process)) => process.restart(limit).await,
             (None, None) => Ok(()),
@@ -855,7 +852,11 @@ async fn run_steps(
 ) {
     // The case's time limit counts from here, set-up included.
     let deadline = tokio::time::Instant::now() + limits.case;
-    let store = tempfile::tempdir().ok();
+    // The reference agents over stdio keep their runs in a store of the
+    // case's; an HTTP target's server has its own (see `pool`).
+    let store = matches!(pool.target(), Target::ReferenceStdio { .. })
+        .then(|| tempfile::tempdir().ok())
+        .flatten();
     // A case that kills, restarts or closes the stdin of its server needs
     // one of its own; the others share the pool's.
     let own = scenario.scenario.needs_own_process() || profile.fresh_process;
@@ -1544,15 +1545,6 @@ impl Script<'_> {
                 let Some(stdio) = stdio else {
                     return done(false, "a `pipe` step needs a stdio target".into());
                 };
-                let ms = Duration::from_millis;
-                let faults = mcp_harness_chaos::PipeFaults {
-                    delay_to_server: ms(*delay_to_server_ms),
-                    delay_to_client: ms(*delay_to_client_ms),
-                    stall_to_server: ms(*stall_to_server_ms),
-                    stall_to_client: ms(*stall_to_client_ms),
-                    split_writes: (*split_writes_ms > 0).then(|| ms(*split_writes_ms)),
-                };
-                let detail = format!("{faults:?}");
                 let holds = PipeFault {
                     delay_to_server_ms: *delay_to_server_ms,
                     delay_to_client_ms: *delay_to_client_ms,
@@ -1560,6 +1552,8 @@ impl Script<'_> {
                     stall_to_client_ms: *stall_to_client_ms,
                     split_writes_ms: *split_writes_ms,
                 };
+                let faults = mcp_harness_chaos::PipeFaults::from(&holds);
+                let detail = format!("{faults:?}");
                 let mark = if holds.is_none() {
                     FaultMark::cleared(None)
                 } else {
