@@ -154,6 +154,13 @@ impl FaultPlan {
         });
     }
 
+    /// Remove the rule declared as fault `id`; whether it was there.
+    pub fn remove(&self, id: u32) -> Option<FaultRule> {
+        let mut rules = self.lock();
+        let at = rules.iter().position(|armed| armed.id == id)?;
+        Some(rules.remove(at).rule)
+    }
+
     /// Remove every rule.
     pub fn clear(&self) {
         self.lock().clear();

@@ -181,6 +181,17 @@ impl RecordingProxy {
         id
     }
 
+    /// Take out the rule declared as fault `id` (recorded as cleared).
+    pub fn remove_fault(&self, id: u32) {
+        if let Some(rule) = self.faults().remove(id) {
+            self.recorder().fault(
+                FaultMark::cleared(Some(id)),
+                &Fault::stream(rule.fault),
+                format!("no longer armed for {}", rule.select),
+            );
+        }
+    }
+
     /// Stop accepting and drop every connection.
     pub async fn shutdown(mut self) {
         self.stop.cancel();

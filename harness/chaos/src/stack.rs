@@ -197,6 +197,11 @@ impl ChaosStack {
         self.http.add_fault(rule)
     }
 
+    /// Take out a stream fault rule by the id `add_fault` gave.
+    pub fn remove_fault(&self, id: u32) {
+        self.http.remove_fault(id)
+    }
+
     /// Add a TCP toxic in front of the server.
     pub async fn add_toxic(&self, toxic: &Toxic) -> Result<(), ControlError> {
         let kind = toxic.kind.toxic_type();

@@ -1315,6 +1315,18 @@ fn check_versions(versions: &[String]) -> Result<(), String> {
     }
 }
 
+/// A note on stderr per deprecated form a scenario file uses (once per file).
+fn print_deprecations(scenarios: &[mcp_harness::scenario::ScenarioFile]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for file in scenarios {
+        if seen.insert(&file.path) {
+            for note in &file.scenario.notes {
+                eprintln!("note: {}: {note}", file.path.display());
+            }
+        }
+    }
+}
+
 /// How many cases in a row may fail at a time limit before the run stops.
 const SILENT_CASES_IN_A_ROW: usize = 3;
 
@@ -1390,6 +1402,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for error in &errors {
         eprintln!("error: {error}");
     }
+    print_deprecations(&scenarios);
     let mut cases = Vec::new();
     for scenario in &scenarios {
         for version in &scenario.scenario.versions {

@@ -15,10 +15,11 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use crate::profile::Profile;
 use crate::run::{CaseResult, Limits, Target, run_case};
 use crate::scenario::{
-    CallStep, ClientSpec, ElicitationAnswer, Expect, Role, SamplingAnswer, Scenario, ScenarioFile,
-    Step, Transport, parse,
+    CallStep, ClientSpec, ElicitationAnswer, Expect, FaultEntry, FaultWhat, ProcessTrigger, Role,
+    SamplingAnswer, Scenario, ScenarioFile, Step, Transport, parse,
 };
 use mcp_harness_chaos::{FaultRule, StreamFault, StreamSelector};
+use mcp_harness_wire::PipeFault;
 use serde_json::json;
 
 /// The agent role a schedule exercises.
@@ -128,9 +129,11 @@ impl Schedule {
             (Flow::Samples, "error") => client.sampling = SamplingAnswer::Error,
             _ => {}
         }
-        let cut = |after: u32, select: StreamSelector| FaultRule {
-            select,
-            fault: StreamFault::Cut { after },
+        let cut = |after: u32, select: StreamSelector| {
+            FaultEntry::from_start(FaultWhat::Stream(FaultRule {
+                select,
+                fault: StreamFault::Cut { after },
+            }))
         };
         let mut faults = Vec::new();
         if let Some(after) = self.cut_after {
@@ -154,22 +157,48 @@ impl Schedule {
                 },
             ));
         }
-        let toxics = self
-            .latency_ms
-            .map(|ms| json!({"type": "latency", "attributes": {"latency": ms}}))
-            .into_iter()
-            .collect();
-        let mut steps = Vec::new();
+        if let Some(ms) = self.latency_ms {
+            faults.push(FaultEntry::from_start(FaultWhat::Tcp(
+                json!({"type": "latency", "attributes": {"latency": ms}}),
+            )));
+        }
+        let calls = StreamSelector {
+            role: Some(role.name().into()),
+            ..StreamSelector::default()
+        };
+        if let Some(after) = self.restart_after {
+            faults.push(FaultEntry::from_start(FaultWhat::Kill(ProcessTrigger {
+                select: calls.clone(),
+                after_events: Some(after),
+                ..ProcessTrigger::default()
+            })));
+        }
         if let Some(pipes) = &self.pipes {
-            steps.push(Step::Pipe {
+            let holds = PipeFault {
                 delay_to_server_ms: pipes.delay_ms,
                 delay_to_client_ms: pipes.delay_ms,
                 stall_to_server_ms: 0,
                 stall_to_client_ms: pipes.stall_to_client_ms,
                 split_writes_ms: pipes.split_writes_ms,
-            });
+            };
+            if !holds.is_none() {
+                faults.push(FaultEntry {
+                    what: FaultWhat::Pipe(holds),
+                    from_step: Some(1),
+                    until_step: None,
+                });
+            }
+            if let Some(after) = pipes.close_stdin_after {
+                faults.push(FaultEntry::from_start(FaultWhat::CloseStdin(
+                    ProcessTrigger {
+                        select: calls.clone(),
+                        after_events: Some(after),
+                        ..ProcessTrigger::default()
+                    },
+                )));
+            }
         }
-        steps.push(Step::Call(CallStep {
+        let steps = vec![Step::Call(CallStep {
             tool: role.name().into(),
             arguments: None,
             progress_token: Some(json!("explored")),
@@ -177,7 +206,7 @@ impl Schedule {
             cites: None,
             expect: Expect::Any,
             expect_text: None,
-            restart_after_events: self.restart_after,
+            restart_after_events: None,
             restart_after_task_polls: None,
             restart_after_server_events: None,
             name: None,
@@ -185,8 +214,8 @@ impl Schedule {
             first_retry: None,
             cancel_task_after_polls: None,
             intruder_after_polls: None,
-            close_stdin_after_events: self.pipes.as_ref().and_then(|p| p.close_stdin_after),
-        }));
+            close_stdin_after_events: None,
+        })];
         let transports = if self.pipes.is_some() {
             vec![Transport::Stdio]
         } else {
@@ -199,12 +228,13 @@ impl Schedule {
             needs_capabilities: Vec::new(),
             client,
             faults,
-            toxics,
+            toxics: Vec::new(),
             for_each_role: Vec::new(),
             needs_resumption: false,
             snapshot: true,
             transports,
             steps,
+            notes: Vec::new(),
         }
     }
 
@@ -478,7 +508,7 @@ mod tests {
             "[[faults]]",
             "fault = \"cut\"",
             "after = 2",
-            "[[toxics]]",
+            "fault = \"latency\"",
             "[[steps]]",
             "do = \"call\"",
             "tool = \"elicits\"",
@@ -495,7 +525,8 @@ mod tests {
             let scenario = scenario_of(&schedule).unwrap();
             prop_assert_eq!(&scenario.scenario.versions, &vec![schedule.version.clone()]);
             prop_assert_eq!(scenario.scenario.faults.len(),
-                schedule.cut_after.is_some() as usize + schedule.cut_resume_after.is_some() as usize);
+                schedule.cut_after.is_some() as usize + schedule.cut_resume_after.is_some() as usize
+                    + schedule.latency_ms.is_some() as usize + schedule.restart_after.is_some() as usize);
             prop_assert!(schedule.pipes.is_none());
             if mcp_harness_checks::is_modern_version(&schedule.version) {
                 prop_assert!(schedule.restart_after.is_none());
@@ -516,11 +547,13 @@ mod tests {
             vec![Flow::Elicits, Flow::Samples, Flow::LongRunning], Transport::Stdio)) {
             let scenario = scenario_of(&schedule).unwrap();
             prop_assert_eq!(&scenario.scenario.transports, &vec![Transport::Stdio]);
-            prop_assert!(scenario.scenario.faults.is_empty() && scenario.scenario.toxics.is_empty());
+            prop_assert!(scenario.scenario.faults.iter().all(|f| !f.needs_http()));
             prop_assert!(schedule.cut_after.is_none() && schedule.latency_ms.is_none());
             let pipes = schedule.pipes.clone().unwrap();
-            let first_is_pipe = matches!(scenario.scenario.steps[0], crate::scenario::Step::Pipe { .. });
-            prop_assert!(first_is_pipe, "the pipe step comes first");
+            let pipe_from_the_call = scenario.scenario.faults.iter().all(|f| {
+                !matches!(f.what, FaultWhat::Pipe(_)) || f.from_step == Some(1)
+            });
+            prop_assert!(pipe_from_the_call, "the pipes hold from the call on");
             prop_assert!(schedule.restart_after.is_none() || pipes.close_stdin_after.is_none());
         }
     }

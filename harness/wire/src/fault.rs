@@ -117,7 +117,7 @@ impl StreamFault {
 }
 
 /// A Toxiproxy toxic type (its attributes are in the record's detail).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ToxicType {
     /// Delay each chunk.

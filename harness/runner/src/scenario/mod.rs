@@ -11,6 +11,9 @@ use serde_json::Value;
 
 use mcp_harness_chaos::FaultRule;
 
+pub mod faults;
+pub use faults::{FaultEntry, FaultWhat, ProcessTrigger};
+
 /// A role a target's tool plays; profiles map roles to tools.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -259,15 +262,18 @@ pub struct CallStep {
     /// Text the result must contain (checked against the built-in agents only).
     #[serde(default)]
     pub expect_text: Option<String>,
-    /// Kill the server with SIGKILL and restart it after the client got this
-    /// many events of the call's stream, then resume.
+    /// Deprecated (a `kill` fault with `after_events`): kill the server with
+    /// SIGKILL and restart it after the client got this many events of the
+    /// call's stream, then resume.
     #[serde(default)]
     pub restart_after_events: Option<u32>,
-    /// 2026-07-28 tasks: kill the server with SIGKILL and restart it after
-    /// this many `tasks/get` polls of the call's task, then poll on.
+    /// Deprecated (a `kill` fault with `after_polls`): 2026-07-28 tasks: kill
+    /// the server with SIGKILL and restart it after this many `tasks/get`
+    /// polls of the call's task, then poll on.
     #[serde(default)]
     pub restart_after_task_polls: Option<u32>,
-    /// With `restart_after_events`: before the kill, wait (up to 5 s) until the
+    /// Deprecated (a `kill` fault's `after_server_events`). With
+    /// `restart_after_events`: before the kill, wait (up to 5 s) until the
     /// server has sent this many events on the call's stream, as the proxy
     /// recorded them (delivered or withheld by a fault). Makes "killed after
     /// it sent, and stored, what the client has not seen" deterministic.
@@ -295,8 +301,8 @@ pub struct CallStep {
     /// carry a token of their own. Judged by `tasks.owner_only`.
     #[serde(default)]
     pub intruder_after_polls: Option<u32>,
-    /// stdio: close the server's stdin after the client got this many events
-    /// of the call (the server should exit; `stdio.exits_on_stdin_close`).
+    /// Deprecated (a `close_stdin` fault with `after_events`). stdio: close
+    /// the server's stdin after the client got this many events of the call (the server should exit; `stdio.exits_on_stdin_close`).
     /// A server still running 2 s later gets SIGTERM, 2 s after that
     /// SIGKILL, which ends the call if nothing else did.
     #[serde(default)]
@@ -441,24 +447,28 @@ pub enum Step {
         /// Milliseconds.
         ms: u64,
     },
-    /// Add an SSE fault rule from now on.
+    /// Deprecated, read for one release as a `[[faults]]` entry in force from
+    /// the next step: add an SSE fault rule from now on.
     Fault {
         /// The rule.
         rule: FaultRule,
     },
-    /// Take the network to the server down or up.
+    /// Deprecated, read for one release as a `network_down` `[[faults]]`
+    /// entry (`from_step`, `until_step`): take the network down or up.
     Network {
         /// Up or down.
         up: bool,
     },
-    /// Add a TCP toxic (Toxiproxy JSON: `type`, `stream`, `name`, `attributes`)
-    /// from now on.
+    /// Deprecated, read for one release as a `[[faults]]` entry in force from
+    /// the next step: add a TCP toxic (Toxiproxy JSON: `type`, `stream`,
+    /// `name`, `attributes`).
     Toxic {
         /// The toxic.
         toxic: ToxicSpec,
     },
-    /// Remove the TCP toxic with this name (Toxiproxy's default name is
-    /// `{type}_{stream}`, e.g. `reset_peer_downstream`).
+    /// Deprecated, read for one release as the `until_step` of the toxic's
+    /// entry: remove the TCP toxic with this name (Toxiproxy's default name
+    /// is `{type}_{stream}`, e.g. `reset_peer_downstream`).
     RemoveToxic {
         /// Its name.
         name: String,
@@ -474,7 +484,8 @@ pub enum Step {
         /// The notifications to opt in to, as the spec's `SubscriptionFilter`.
         notifications: Value,
     },
-    /// stdio: faults on the server's pipes from now on (all 0: none). A
+    /// Deprecated, read for one release as a `pipe` `[[faults]]` entry from
+    /// the next step. stdio: faults on the server's pipes (all 0: none). A
     /// delay holds every line of its direction, a stall only the next one;
     /// `split_writes_ms` writes each client line in two parts that far apart.
     Pipe {
@@ -529,12 +540,8 @@ fn check_fault_roles(
     scenario: &mut Scenario,
 ) -> Result<(), ScenarioError> {
     let mut roles = Vec::new();
-    let stepped = scenario.steps.iter().filter_map(|s| match s {
-        Step::Fault { rule } => Some(rule),
-        _ => None,
-    });
-    for rule in scenario.faults.iter().chain(stepped) {
-        let Some(name) = &rule.select.role else {
+    for select in scenario.faults.iter().filter_map(FaultEntry::selector) {
+        let Some(name) = &select.role else {
             continue;
         };
         match Role::parse(name) {
@@ -618,11 +625,14 @@ pub struct Scenario {
     /// The client's behaviour.
     #[serde(default)]
     pub client: ClientSpec,
-    /// SSE faults in force from the start.
-    #[serde(default)]
-    pub faults: Vec<FaultRule>,
-    /// TCP toxics (Toxiproxy JSON) in force from the start.
-    #[serde(default)]
+    /// The faults, each a `[[faults]]` table: what (`fault = "cut"`, a TCP
+    /// toxic such as `"latency"`, `"network_down"`, `"kill"`, `"close_stdin"`,
+    /// `"pipe"`), on what it selects, and when (`from_step`, `until_step`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultEntry>,
+    /// Deprecated (read for one release): TCP toxics in Toxiproxy's JSON,
+    /// in force from the start. Write `[[faults]]` tables instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub toxics: Vec<ToxicSpec>,
     /// Run the scenario once per role (a case `ID.ROLE` each, skipped when the
     /// target has no tool for it); calls with `tool = "{role}"` call it.
@@ -645,6 +655,9 @@ pub struct Scenario {
     pub transports: Vec<Transport>,
     /// The steps.
     pub steps: Vec<Step>,
+    /// What the loader said of the file: a note per deprecated form it read.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 impl Scenario {
@@ -657,11 +670,12 @@ impl Scenario {
                 || call.restart_after_server_events.is_some()
                 || call.close_stdin_after_events.is_some()
         };
-        self.steps.iter().any(|step| match step {
-            Step::Call(call) => kills(call),
-            Step::Parallel { calls } => calls.iter().any(kills),
-            _ => false,
-        })
+        self.faults.iter().any(FaultEntry::acts_in_calls)
+            || self.steps.iter().any(|step| match step {
+                Step::Call(call) => kills(call),
+                Step::Parallel { calls } => calls.iter().any(kills),
+                _ => false,
+            })
     }
 }
 
@@ -793,6 +807,17 @@ pub struct ScenarioError {
 /// Parse one scenario from `text` (`path` is for messages).
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let mut scenario: Scenario = parse_as(path, text)?;
+    let mut notes = faults::upgrade_old_forms(
+        &mut scenario.faults,
+        &mut scenario.toxics,
+        &mut scenario.steps,
+    );
+    notes.extend(faults::old_call_fields(&scenario.steps));
+    scenario.notes = notes;
+    if let Err(message) = faults::check_entries(&scenario.faults, &scenario.steps) {
+        let at = text.find("[[faults]]").map(|s| s..s + 1);
+        return Err(error_at(path, text, at, message));
+    }
     check_versions(path, text, &scenario.versions)?;
     check_fault_roles(path, text, &mut scenario)?;
     check_citations(path, text, &scenario.steps)?;
@@ -850,6 +875,19 @@ fn needs_stdio(step: &Step) -> Option<&'static str> {
 fn check_transports(path: &Path, text: &str, scenario: &Scenario) -> Result<(), ScenarioError> {
     let at = text.find("transports").map(|s| s..s + 1);
     if scenario.transports.contains(&Transport::Http)
+        && let Some(fault) = scenario.faults.iter().find(|f| f.needs_stdio())
+    {
+        return Err(error_at(
+            path,
+            text,
+            at,
+            format!(
+                "field `transports` names http (the default), but its `{}` fault needs stdio (hint: `transports = [\"stdio\"]`)",
+                fault.name()
+            ),
+        ));
+    }
+    if scenario.transports.contains(&Transport::Http)
         && let Some(step) = scenario.steps.iter().find_map(needs_stdio)
     {
         return Err(error_at(
@@ -874,8 +912,8 @@ fn check_transports(path: &Path, text: &str, scenario: &Scenario) -> Result<(), 
             ),
         )
     };
-    if !scenario.faults.is_empty() || !scenario.toxics.is_empty() {
-        return Err(http("its `faults` or `toxics`".into()));
+    if let Some(fault) = scenario.faults.iter().find(|f| f.needs_http()) {
+        return Err(http(format!("its `{}` fault", fault.name())));
     }
     if let Some(step) = scenario.steps.iter().find_map(needs_http) {
         return Err(http(format!("a `{step}` step")));
@@ -1156,17 +1194,46 @@ tool = "{role}"
     }
 
     #[test]
+    fn a_mistake_in_a_fault_names_its_line_and_field() {
+        let text = "description = \"x\"\nversions = [\"2025-11-25\"]\n\n[[faults]]\nfault = \"cut\"\naftr = 2\n\n[[steps]]\ndo = \"wait\"\nms = 1\n";
+        let err = parse(Path::new("f.toml"), text).unwrap_err();
+        assert_eq!((err.path.as_str(), err.line), ("f.toml", 6), "{err}");
+        assert!(err.message.contains("aftr"), "{err}");
+        let late = text.replace("aftr = 2", "after = 2\nfrom_step = 4");
+        let err = parse(Path::new("f.toml"), &late).unwrap_err();
+        assert!(err.message.contains("field `from_step`: step 4"), "{err}");
+        assert_eq!(err.line, 4, "{err}");
+    }
+
+    #[test]
     fn transports_must_fit_the_steps() {
         let stdio_with_raw = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"http\", \"stdio\"]\n[[steps]]\ndo = \"raw\"\n";
         let err = parse(Path::new("s.toml"), stdio_with_raw).unwrap_err();
         assert_eq!(err.line, 3, "{err}");
         assert!(err.message.contains("`raw` step needs HTTP"), "{err}");
-        let http_with_pipe = "description = \"x\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"pipe\"\ndelay_to_client_ms = 5\n";
+        let http_with_pipe = "description = \"x\"\nversions = [\"2025-11-25\"]\n[[faults]]\nfault = \"pipe\"\ndelay_to_client_ms = 5\n[[steps]]\ndo = \"wait\"\nms = 1\n";
         let err = parse(Path::new("h.toml"), http_with_pipe).unwrap_err();
-        assert!(err.message.contains("`pipe` step needs stdio"), "{err}");
-        let stdio_only = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"stdio\"]\n[[steps]]\ndo = \"pipe\"\nstall_to_client_ms = 5\n";
+        assert!(err.message.contains("`pipe` fault needs stdio"), "{err}");
+        let stdio_only = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"stdio\"]\n[[faults]]\nfault = \"pipe\"\nstall_to_client_ms = 5\n[[steps]]\ndo = \"wait\"\nms = 1\n";
         let scenario = parse(Path::new("p.toml"), stdio_only).unwrap();
         assert_eq!(scenario.transports, [Transport::Stdio]);
+        let stdio_with_cut = stdio_only.replace(
+            "fault = \"pipe\"\nstall_to_client_ms = 5",
+            "fault = \"cut\"\nafter = 1",
+        );
+        let err = parse(Path::new("c.toml"), &stdio_with_cut).unwrap_err();
+        assert!(err.message.contains("its `cut` fault"), "{err}");
+        // The old step still reads, into the same entry, with a note.
+        let old = "description = \"x\"\nversions = [\"2025-11-25\"]\ntransports = [\"stdio\"]\n[[steps]]\ndo = \"pipe\"\nstall_to_client_ms = 5\n[[steps]]\ndo = \"wait\"\nms = 1\n";
+        let upgraded = parse(Path::new("o.toml"), old).unwrap();
+        assert_eq!(upgraded.faults.len(), 1);
+        assert_eq!(upgraded.faults[0].from_step, Some(1));
+        assert_eq!(upgraded.steps.len(), 1);
+        assert!(
+            upgraded.notes[0].contains("`pipe` step is deprecated"),
+            "{:?}",
+            upgraded.notes
+        );
     }
 
     #[test]
@@ -1174,7 +1241,12 @@ tool = "{role}"
         let text = "description = \"x\"\nversions = [\"2025-11-25\"]\n[[faults]]\nfault = \"cut\"\nafter = 2\nselect = { role = \"samples\" }\n[[steps]]\ndo = \"call\"\ntool = \"samples\"\n";
         let scenario = parse(Path::new("r.toml"), text).unwrap();
         assert_eq!(scenario.needs, vec![Role::Samples]);
-        assert_eq!(scenario.faults[0].select.role.as_deref(), Some("samples"));
+        assert_eq!(
+            scenario.faults[0]
+                .selector()
+                .and_then(|s| s.role.as_deref()),
+            Some("samples")
+        );
         let wrong = text.replace("role = \"samples\"", "role = \"sampler\"");
         let err = parse(Path::new("r.toml"), &wrong).unwrap_err();
         assert_eq!(err.line, 6, "{err}");

@@ -7,12 +7,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_harness_chaos::{ChaosStack, StackConfig, StdioServer, TargetProcess, Toxic};
+use mcp_harness_chaos::{ChaosStack, StackConfig, StdioServer, TargetProcess};
 use mcp_harness_checks::{Level, Outcome, Verdict};
-use mcp_harness_wire::{Fault, FaultMark, PipeFault, ProcessFault, Transcript, WireEvent};
+use mcp_harness_wire::{Fault, FaultMark, ProcessFault, Transcript, WireEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
+
+mod faults;
+use faults::FaultDriver;
 
 use crate::client::{CallHooks, CallOutcome, ClientError, NoHooks, ScriptedClient};
 use crate::pool::{PooledServer, ServerPool};
@@ -873,25 +876,15 @@ async fn run_steps(
     };
     let server = Arc::new(Mutex::new(server));
     let recorder = front.recorder().clone();
-    if let Some(stack) = front.stack() {
-        for rule in &scenario.scenario.faults {
-            match resolve_rule(rule, profile) {
-                Ok(rule) => {
-                    stack.add_fault(rule);
-                }
-                Err(e) => case.error = Some(e),
-            }
-        }
-        for toxic in &scenario.scenario.toxics {
-            match Toxic::from_json(toxic) {
-                Ok(toxic) => {
-                    if let Err(e) = stack.add_toxic(&toxic).await {
-                        case.error = Some(format!("toxic {toxic:?}: {e}"));
-                    }
-                }
-                Err(e) => case.error = Some(format!("toxic {toxic}: {e}")),
-            }
-        }
+    let mut faults = FaultDriver::new(
+        &scenario.scenario.faults,
+        front.stack(),
+        &server,
+        &recorder,
+        profile,
+    );
+    if let Err(e) = faults.at_start().await {
+        case.error = Some(e);
     }
     let accept = profile
         .roles
@@ -956,16 +949,19 @@ async fn run_steps(
         let mut script = Script {
             sessions: &mut sessions,
             calls: BTreeMap::new(),
-            stack: front.stack(),
             recorder: &recorder,
             server: &server,
             profile,
+            faults,
             needs_resumption: scenario.scenario.needs_resumption
                 && !mcp_harness_checks::is_modern_version(version),
             skipped: None,
             timed_out: false,
         };
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
+            if let Err(e) = script.faults.at_step(n + 1).await {
+                steps.push(step_result(n + 1, false, e));
+            }
             let mut result = script.run_step(n + 1, step).await;
             result.cites = step.cites().map(str::to_owned);
             steps.push(result);
@@ -1171,11 +1167,11 @@ struct NamedCall {
 struct Script<'a> {
     sessions: &'a mut BTreeMap<String, ScriptedClient>,
     calls: BTreeMap<String, NamedCall>,
-    /// The chaos proxy (HTTP targets only).
-    stack: Option<&'a ChaosStack>,
     recorder: &'a Arc<mcp_harness_chaos::Recorder>,
     server: &'a Arc<Mutex<Server>>,
     profile: &'a Profile,
+    /// The scenario's faults, put in force and cleared at their steps.
+    faults: FaultDriver<'a>,
     /// Skip the case when a call gets no event id (see `Scenario::needs_resumption`).
     needs_resumption: bool,
     /// Why the rest of the case is skipped, once that is known.
@@ -1258,6 +1254,7 @@ impl Script<'_> {
         let done = |ok: bool, detail: String| step_result(n, ok, detail);
         match step {
             Step::Call(call) => {
+                let call = &*self.faults.with_process_faults(call);
                 let session = call.session.as_deref().unwrap_or(MAIN_SESSION).to_owned();
                 let mut hooks = self.hooks(call);
                 let profile = self.profile;
@@ -1274,6 +1271,11 @@ impl Script<'_> {
                 result
             }
             Step::Parallel { calls } => {
+                let calls: Vec<CallStep> = calls
+                    .iter()
+                    .map(|call| self.faults.with_process_faults(call).into_owned())
+                    .collect();
+                let calls = &calls;
                 let mut clients = Vec::with_capacity(calls.len());
                 for call in calls {
                     let session = call.session.as_deref().unwrap_or(MAIN_SESSION).to_owned();
@@ -1534,82 +1536,16 @@ impl Script<'_> {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 done(true, format!("waited {ms} ms"))
             }
-            Step::Pipe {
-                delay_to_server_ms,
-                delay_to_client_ms,
-                stall_to_server_ms,
-                stall_to_client_ms,
-                split_writes_ms,
-            } => {
-                let stdio = self.server.lock().await.stdio.clone();
-                let Some(stdio) = stdio else {
-                    return done(false, "a `pipe` step needs a stdio target".into());
-                };
-                let holds = PipeFault {
-                    delay_to_server_ms: *delay_to_server_ms,
-                    delay_to_client_ms: *delay_to_client_ms,
-                    stall_to_server_ms: *stall_to_server_ms,
-                    stall_to_client_ms: *stall_to_client_ms,
-                    split_writes_ms: *split_writes_ms,
-                };
-                let faults = mcp_harness_chaos::PipeFaults::from(&holds);
-                let detail = format!("{faults:?}");
-                let mark = if holds.is_none() {
-                    FaultMark::cleared(None)
-                } else {
-                    FaultMark::fired(None, None)
-                };
-                self.recorder
-                    .fault(mark, &Fault::Pipe { holds }, detail.clone());
-                stdio.set_faults(faults);
-                done(true, format!("pipe faults: {detail}"))
-            }
-            Step::Fault { .. }
+            // The loader turns these into `[[faults]]` entries; a scenario
+            // built in code writes entries.
+            Step::Pipe { .. }
+            | Step::Fault { .. }
             | Step::Network { .. }
             | Step::Toxic { .. }
-            | Step::RemoveToxic { .. }
-                if self.stack.is_none() =>
-            {
-                done(
-                    false,
-                    "this step needs the HTTP chaos proxy: the target speaks stdio".into(),
-                )
-            }
-            Step::Fault { rule } => {
-                let Some(stack) = self.stack else {
-                    return done(false, "no chaos proxy".into());
-                };
-                match resolve_rule(rule, self.profile) {
-                    Ok(rule) => {
-                        let fault = Fault::stream(rule.fault.clone());
-                        stack.add_fault(rule);
-                        done(true, format!("fault {fault} armed"))
-                    }
-                    Err(e) => done(false, e),
-                }
-            }
-            Step::Network { up } => match self.stack.map(|s| s.set_network(*up)) {
-                Some(set) => match set.await {
-                    Ok(()) => done(true, format!("network {}", if *up { "up" } else { "down" })),
-                    Err(e) => done(false, e.to_string()),
-                },
-                None => done(false, "no chaos proxy".into()),
-            },
-            Step::Toxic { toxic } => match (Toxic::from_json(toxic), self.stack) {
-                (Ok(toxic), Some(stack)) => match stack.add_toxic(&toxic).await {
-                    Ok(()) => done(true, format!("toxic {} added", toxic.name)),
-                    Err(e) => done(false, format!("toxic {}: {e}", toxic.name)),
-                },
-                (Ok(_), None) => done(false, "no chaos proxy".into()),
-                (Err(e), _) => done(false, format!("toxic {toxic}: {e}")),
-            },
-            Step::RemoveToxic { name } => match self.stack.map(|s| s.remove_toxic(name)) {
-                Some(removed) => match removed.await {
-                    Ok(()) => done(true, format!("toxic {name} removed")),
-                    Err(e) => done(false, format!("toxic {name}: {e}")),
-                },
-                None => done(false, "no chaos proxy".into()),
-            },
+            | Step::RemoveToxic { .. } => done(
+                false,
+                "a fault step of the old form: write a `[[faults]]` entry with `from_step` (scenario::faults::upgrade_old_forms turns a file's into one)".into(),
+            ),
             Step::OpenGetStream => match self.main().open_get_stream().await {
                 Ok(status) => done(
                     status == 200 || status == 405,
