@@ -10,6 +10,7 @@ use crate::rules::{
     utilities,
 };
 
+pub use crate::rules::jsonrpc::UNKNOWN_METHOD;
 pub use crate::rules::pagination::INVALID_CURSOR;
 pub use crate::rules::resources::MISSING_RESOURCE_URI;
 pub use crate::rules::support::is_response;

@@ -15,7 +15,9 @@ pub mod verdict;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
-pub use catalog::{INVALID_CURSOR, MISSING_RESOURCE_URI, catalog, client_catalog, is_response};
+pub use catalog::{
+    INVALID_CURSOR, MISSING_RESOURCE_URI, UNKNOWN_METHOD, catalog, client_catalog, is_response,
+};
 pub use check::{Check, Judged, Needs, Rule, Transports, Versions};
 pub use exercised::{Unexercised, unexercised_faults};
 use mcp_harness_wire::Transcript;

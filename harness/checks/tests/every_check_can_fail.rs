@@ -194,6 +194,34 @@ fn good(id: &str) -> Transcript {
                 json!({"error": {"code": -32602, "message": "invalid cursor"}}),
             )],
         ),
+        "jsonrpc.method_not_found" => exchanges(
+            Wire::legacy(),
+            &[
+                (
+                    mcp_harness_checks::UNKNOWN_METHOD,
+                    json!({}),
+                    json!({"error": {"code": -32601, "message": "Method not found"}}),
+                ),
+                // a method the schema defines is not judged, nor a result
+                (
+                    "tools/list",
+                    json!({}),
+                    json!({"error": {"code": -32602, "message": "bad params"}}),
+                ),
+                ("mcp-harness/an_extension", json!({}), json!({})),
+                // nor another method the schema does not define (an extension's)
+                (
+                    "vendor/extension",
+                    json!({}),
+                    json!({"error": {"code": -32602, "message": "bad params"}}),
+                ),
+            ],
+        ),
+        "jsonrpc.error_id_null" => raw_post_answered(
+            "this is not json",
+            400,
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error"}}),
+        ),
         "ping.empty_result" => exchanges(
             Wire::legacy(),
             &[
@@ -711,6 +739,19 @@ fn bad(id: &str) -> Transcript {
                 json!({"cursor": mcp_harness_checks::INVALID_CURSOR}),
                 tools_page(&["a"], None),
             )],
+        ),
+        "jsonrpc.method_not_found" => exchanges(
+            Wire::legacy(),
+            &[(
+                mcp_harness_checks::UNKNOWN_METHOD,
+                json!({}),
+                json!({"error": {"code": -32602, "message": "Invalid request parameters"}}),
+            )],
+        ),
+        "jsonrpc.error_id_null" => raw_post_answered(
+            "{\"hello\": \"world\"}",
+            400,
+            json!({"jsonrpc": "2.0", "id": 0, "error": {"code": -32600, "message": "Invalid Request"}}),
         ),
         "ping.empty_result" => exchanges(
             Wire::legacy(),
@@ -1899,4 +1940,43 @@ fn two_sessions_may_use_the_same_event_ids_for_their_own_events() {
     ] {
         assert_eq!(outcome_of(check, &t), Outcome::Pass, "{check}");
     }
+}
+
+#[test]
+fn an_error_id_is_judged_only_where_the_request_s_id_could_not_be_read() {
+    let parse_error = |id: Value| json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32700, "message": "Parse error"}});
+    // Not JSON, answered with a made-up id: fails; with no id at all: passes.
+    let made_up = raw_post_answered("this is not json", 400, parse_error(json!("0")));
+    assert_eq!(outcome_of("jsonrpc.error_id_null", &made_up), Outcome::Fail);
+    let mut absent = parse_error(Value::Null);
+    absent.as_object_mut().unwrap().remove("id");
+    let absent = raw_post_answered("this is not json", 400, absent);
+    assert_eq!(outcome_of("jsonrpc.error_id_null", &absent), Outcome::Pass);
+    // A request whose id could be read may be answered with that id.
+    let readable = raw_post_answered(
+        "{\"jsonrpc\": \"2.0\", \"id\": 7, \"method\": \"tools/call\"}",
+        200,
+        json!({"jsonrpc": "2.0", "id": 7, "error": {"code": -32602, "message": "no name"}}),
+    );
+    assert_eq!(
+        outcome_of("jsonrpc.error_id_null", &readable),
+        Outcome::NotObserved
+    );
+}
+
+#[test]
+fn only_methods_the_version_does_not_define_need_minus_32601() {
+    // Defined in 2025-11-25 (tasks), so an error for it is not judged.
+    let defined = exchanges(
+        Wire::legacy(),
+        &[(
+            "tasks/get",
+            json!({"taskId": "t"}),
+            json!({"error": {"code": -32602, "message": "unknown task"}}),
+        )],
+    );
+    assert_eq!(
+        outcome_of("jsonrpc.method_not_found", &defined),
+        Outcome::NotObserved
+    );
 }

@@ -200,6 +200,24 @@ method = "tools/list"
 params = { cursor = "mcp-harness:invalid-cursor" }
 "#;
 
+const UNKNOWN_METHOD: &str = r#"
+description = "a request for a method that does not exist"
+versions = ["2025-11-25"]
+[[steps]]
+do = "request"
+method = "mcp-harness/no_such_method"
+expect = "error"
+"#;
+
+const NOT_JSON: &str = r#"
+description = "a POST whose body is not JSON"
+versions = ["2025-11-25"]
+[[steps]]
+do = "raw"
+text_body = "this is not json"
+expect_status_in = [400, 415, 422]
+"#;
+
 const DISCOVER_TOOLS_2026: &str = r#"
 description = "the tools listed twice, page by page (2026-07-28)"
 versions = ["2026-07-28"]
@@ -735,6 +753,16 @@ fn table() -> Vec<Fixture> {
             CursorForgotten,
             DISCOVER_TOOLS,
             vec![("pagination.cursors_stable", Outcome::Warn)],
+        ),
+        (
+            UnknownMethodInvalidParams,
+            UNKNOWN_METHOD,
+            vec![("jsonrpc.method_not_found", Outcome::Warn)],
+        ),
+        (
+            ParseErrorWithId,
+            NOT_JSON,
+            vec![("jsonrpc.error_id_null", Outcome::Fail)],
         ),
         (
             InvalidCursorAccepted,

@@ -1,5 +1,7 @@
 //! JSON-RPC: every message well formed, every request answered exactly once,
-//! and (2026-07-28) every result says its `resultType`.
+//! (2026-07-28) every result says its `resultType`, and the error answers
+//! JSON-RPC 2.0 defines: -32601 for a method that does not exist, a null id
+//! when the request's id could not be read.
 //! Fixtures: tests/every_check_can_fail.rs (a good and a bad transcript per check).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,6 +13,7 @@ use super::support::{delivered_in_order, id_scope, is_message, is_response, shor
 use crate::analysis::{Analysis, Exchange};
 use crate::check::Transports;
 use crate::check::{Check, Judged, Needs, Rule, Versions};
+use crate::schema::official_schema;
 use crate::verdict::{Finding, Level};
 
 /// The checks of this room.
@@ -51,7 +54,128 @@ pub(crate) const CHECKS: &[Check] = &[
         transports: Transports::Both,
         run: result_type_present,
     },
+    Check {
+        id: "jsonrpc.method_not_found",
+        rules: &[Rule {
+            versions: Versions::ALL,
+            level: Level::Should,
+            section: "basic#messages",
+            quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification, whose error -32601 \"Method not found\" is for \"the method does not exist / is not available\" (judged: the error answer to the harness's request for a method no version or extension defines).",
+        }],
+        needs: Needs::Nothing,
+        transports: Transports::Both,
+        run: method_not_found,
+    },
+    Check {
+        id: "jsonrpc.error_id_null",
+        rules: &[Rule {
+            versions: Versions::ALL,
+            level: Level::Must,
+            section: "basic#messages",
+            quote: "All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification, which says of an error response's id: \"If there was an error in detecting the id in the Request object (e.g. Parse error/Invalid Request), it MUST be Null.\"",
+        }],
+        needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
+        run: error_id_null,
+    },
 ];
+
+/// The method the harness asks for to see an unknown method refused (the
+/// scenario `jsonrpc/unknown_method`): no version or extension defines it.
+pub const UNKNOWN_METHOD: &str = "mcp-harness/no_such_method";
+
+/// An error answer to a request for a method nothing defines must say
+/// -32601. Judged on the harness's own probes (methods under `mcp-harness/`
+/// that the version's schema does not define): a method of an extension the
+/// server implements (2026-07-28 `tasks/get`, not in the core schema) may
+/// rightly be refused with another code. Only answers at the JSON-RPC level
+/// are judged (status 200, or stdio): a refusal at the HTTP level (no
+/// session, a bad header) is other checks' affair.
+fn method_not_found(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    let Some(schema) = official_schema(&a.version) else {
+        return judged;
+    };
+    for x in &a.exchanges {
+        if !a.is_stdio() && x.status() != Some(200) {
+            continue;
+        }
+        for request in x.body_messages() {
+            let (Some(method), Some(id)) = (
+                request.get("method").and_then(Value::as_str),
+                request.get("id"),
+            ) else {
+                continue;
+            };
+            if !method.starts_with("mcp-harness/") || schema.request_definition(method).is_some() {
+                continue;
+            }
+            let answer = x
+                .server_messages()
+                .find(|(_, m, _)| m.get("id") == Some(id) && m.get("error").is_some());
+            let Some((seq, answer, _)) = answer else {
+                continue;
+            };
+            judged.examined += 1;
+            let code = answer.pointer("/error/code");
+            if code.and_then(Value::as_i64) != Some(-32601) {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!(
+                        "request {id} for `{method}`, a method {} does not define, was answered with error code {}",
+                        a.version,
+                        code.map_or("(none)".to_owned(), Value::to_string)
+                    ),
+                    "-32601 (Method not found)",
+                ));
+            }
+        }
+    }
+    judged
+}
+
+/// A POST whose id the server could not read (a body that is not JSON, or a
+/// JSON object without a string or number `id`) answered with a JSON-RPC
+/// error must carry `"id": null` (an absent id is the schema's affair), never
+/// an id the server made up.
+fn error_id_null(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in a.exchanges.iter().filter(|x| x.method == "POST") {
+        if x.body_truncated || x.body.as_ref().is_some_and(Value::is_array) {
+            continue;
+        }
+        let readable_id = x
+            .body
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .is_some_and(|id| id.is_string() || id.is_number());
+        if readable_id {
+            continue;
+        }
+        for (seq, answer, _) in x.server_messages() {
+            if answer.get("error").is_none() {
+                continue;
+            }
+            judged.examined += 1;
+            match answer.get("id") {
+                None | Some(Value::Null) => {}
+                Some(id) => judged.findings.push(Finding::at(
+                    seq,
+                    format!(
+                        "an error answer to a request whose id could not be read ({}) carries id {id}",
+                        if x.body.is_none() {
+                            "a body that is not JSON"
+                        } else {
+                            "no string or number id"
+                        }
+                    ),
+                    "\"id\": null",
+                )),
+            }
+        }
+    }
+    judged
+}
 
 fn jsonrpc_well_formed(a: &Analysis) -> Judged {
     let mut judged = Judged::default();

@@ -416,6 +416,38 @@ pub fn credentialed_exchanges(mut w: Wire, calls: &[(&str, &str, Value, Value)])
     w.transcript()
 }
 
+/// A POST whose body is `body` as written (`this is not json`, or JSON text
+/// without an id), answered with status `status` and the JSON `answer`.
+pub fn raw_post_answered(body: &str, status: u16, answer: Value) -> Transcript {
+    let mut w = Wire::legacy();
+    w.exchange += 1;
+    let exchange = w.exchange;
+    let body = match serde_json::from_str::<Value>(body) {
+        Ok(json) => Body::from_json(&json),
+        Err(_) => Body::Text { text: body.into() },
+    };
+    let headers = Headers {
+        mcp_session_id: w.session.clone(),
+        ..Headers::default()
+    };
+    w.push(WireEvent::Request {
+        exchange,
+        conn: 1,
+        method: "POST".into(),
+        path: "/mcp".into(),
+        headers: Box::new(headers),
+        body,
+    });
+    w.push(WireEvent::Response {
+        exchange,
+        status,
+        headers: Box::default(),
+        body: Body::from_json(&answer),
+        delivery: Delivery::Delivered,
+    });
+    w.transcript()
+}
+
 /// A `tools/list` page of tools named `names` (with `next` as its cursor).
 pub fn tools_page(names: &[&str], next: Option<&str>) -> Value {
     let tools: Vec<Value> = names
