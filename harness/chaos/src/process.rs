@@ -6,8 +6,8 @@
 //! dies (PR_SET_PDEATHSIG), and dropping a `TargetProcess` kills and reaps it,
 //! so no server outlives the test that started it, even one that panics.
 
-use std::collections::VecDeque;
-use std::net::{SocketAddr, TcpListener};
+use std::collections::{HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,49 +72,70 @@ pub fn free_port() -> Result<u16, ProcessError> {
     Ok(listener.local_addr().map_err(ProcessError::NoPort)?.port())
 }
 
-/// Inodes of the sockets listening on TCP `port` (IPv4 and IPv6), from
-/// /proc/net; `None` where /proc cannot tell.
-fn listening_inodes(port: u16) -> Option<Vec<u64>> {
-    let mut inodes = Vec::new();
+/// The listening sockets of one /proc/net/tcp (or tcp6, `ipv6`) table:
+/// each local address and inode. Pure: the table's text in, so it is tested
+/// on text.
+pub fn parse_listeners(table: &str, ipv6: bool) -> Vec<(SocketAddr, u64)> {
+    let mut listeners = Vec::new();
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9))
+        else {
+            continue;
+        };
+        if *state != "0A" {
+            continue;
+        }
+        let Some((ip, port)) = local.split_once(':') else {
+            continue;
+        };
+        let (Ok(port), Ok(inode)) = (u16::from_str_radix(port, 16), inode.parse::<u64>()) else {
+            continue;
+        };
+        // The kernel prints each 32-bit word of the address as a number in
+        // host byte order (little-endian here): 0100007F is 127.0.0.1.
+        let words: Vec<u32> = (0..ip.len() / 8)
+            .filter_map(|i| u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok())
+            .collect();
+        let address: IpAddr = match (ipv6, words.as_slice()) {
+            (false, [word]) => Ipv4Addr::from(word.to_le_bytes()).into(),
+            (true, [a, b, c, d]) => {
+                let mut bytes = [0u8; 16];
+                for (chunk, word) in bytes.chunks_mut(4).zip([a, b, c, d]) {
+                    chunk.copy_from_slice(&word.to_le_bytes());
+                }
+                Ipv6Addr::from(bytes).into()
+            }
+            _ => continue,
+        };
+        listeners.push((SocketAddr::new(address, port), inode));
+    }
+    listeners
+}
+
+/// The sockets listening on TCP `port` (IPv4 and IPv6), with their inodes,
+/// from /proc/net; `None` where /proc cannot tell.
+fn listening_sockets(port: u16) -> Option<Vec<(SocketAddr, u64)>> {
+    let mut sockets = Vec::new();
     let mut readable = false;
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+    for (table, ipv6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
         };
         readable = true;
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (Some(local), Some(state), Some(inode)) =
-                (fields.get(1), fields.get(3), fields.get(9))
-            else {
-                continue;
-            };
-            let listening = *state == "0A";
-            let on_port = local
-                .rsplit(':')
-                .next()
-                .and_then(|hex| u16::from_str_radix(hex, 16).ok())
-                == Some(port);
-            if listening
-                && on_port
-                && let Ok(inode) = inode.parse()
-            {
-                inodes.push(inode);
-            }
-        }
+        sockets.extend(
+            parse_listeners(&text, ipv6)
+                .into_iter()
+                .filter(|(address, _)| address.port() == port),
+        );
     }
-    readable.then_some(inodes)
+    readable.then_some(sockets)
 }
 
-/// Whether a process of process group `group` holds a socket listening on
-/// `port`: `Some(false)` when another process does, `None` when /proc cannot
-/// tell (the caller then trusts the connection).
-fn listener_owned_by_group(port: u16, group: u32) -> Option<bool> {
-    let inodes = listening_inodes(port)?;
-    if inodes.is_empty() {
-        return None;
-    }
-    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+/// The inodes of every socket the processes of process group `group` hold
+/// open; `None` where /proc cannot tell.
+fn group_socket_inodes(group: u32) -> Option<HashSet<u64>> {
+    let mut inodes = HashSet::new();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Some(pid) = entry
             .file_name()
@@ -138,14 +159,29 @@ fn listener_owned_by_group(port: u16, group: u32) -> Option<bool> {
             continue;
         };
         for fd in fds.flatten() {
-            if let Ok(link) = std::fs::read_link(fd.path())
-                && wanted.iter().any(|w| link.as_os_str() == w.as_str())
-            {
-                return Some(true);
-            }
+            let inode = std::fs::read_link(fd.path()).ok().and_then(|link| {
+                link.to_str()?
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .parse::<u64>()
+                    .ok()
+            });
+            inodes.extend(inode);
         }
     }
-    Some(false)
+    Some(inodes)
+}
+
+/// Whether a process of process group `group` holds a socket listening on
+/// `port`: `Some(false)` when another process does, `None` when /proc cannot
+/// tell (the caller then trusts the connection).
+fn listener_owned_by_group(port: u16, group: u32) -> Option<bool> {
+    let sockets = listening_sockets(port)?;
+    if sockets.is_empty() {
+        return None;
+    }
+    let owned = group_socket_inodes(group)?;
+    Some(sockets.iter().any(|(_, inode)| owned.contains(inode)))
 }
 
 /// Whether a target's stderr says its port was taken (EADDRINUSE, in the
@@ -246,13 +282,29 @@ impl TargetProcess {
                 ) if chosen.is_none()
                     && attempt < PORT_ATTEMPTS
                     && (says_address_in_use(stderr)
-                        || listening_inodes(port).is_some_and(|l| !l.is_empty())) =>
+                        || listening_sockets(port).is_some_and(|l| !l.is_empty())) =>
                 {
                     tracing::debug!(port, "port taken by another process; trying another");
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The addresses its listening sockets on its port are bound to
+    /// (`0.0.0.0:PORT` is every interface), from /proc; `None` where /proc
+    /// cannot tell or the process is gone.
+    pub fn listen_addresses(&self) -> Option<Vec<SocketAddr>> {
+        let group = self.pid?;
+        let owned = group_socket_inodes(group)?;
+        let mut addresses: Vec<SocketAddr> = listening_sockets(self.port)?
+            .into_iter()
+            .filter(|(_, inode)| owned.contains(inode))
+            .map(|(address, _)| address)
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        Some(addresses)
     }
 
     /// The port the target serves.
@@ -405,7 +457,56 @@ impl Drop for TargetProcess {
 
 #[cfg(test)]
 mod tests {
-    use super::says_address_in_use;
+    use super::*;
+
+    #[test]
+    fn listeners_read_from_proc_text_with_their_addresses() {
+        let tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 111 1 0 100 0 0 10 0
+   1: 00000000:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 222 1 0 100 0 0 10 0
+   2: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 333 1 0 100 0 0 10 0
+";
+        let found = parse_listeners(tcp, false);
+        assert_eq!(
+            found,
+            vec![
+                ("127.0.0.1:8080".parse().unwrap(), 111),
+                ("0.0.0.0:8081".parse().unwrap(), 222),
+            ]
+        );
+        let tcp6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:1F92 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 444 1 0 100 0 0 10 0
+   1: 00000000000000000000000001000000:1F93 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 555 1 0 100 0 0 10 0
+";
+        let found = parse_listeners(tcp6, true);
+        assert_eq!(
+            found,
+            vec![
+                ("[::]:8082".parse().unwrap(), 444),
+                ("[::1]:8083".parse().unwrap(), 555),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_started_server_s_listening_address_is_read_from_proc() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let command = "python3 -c \"import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(30)\"";
+            let mut process = TargetProcess::start(command, None, Duration::from_secs(10))
+                .await
+                .unwrap();
+            let port = process.port();
+            assert_eq!(
+                process.listen_addresses(),
+                Some(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+            );
+            process.kill().await;
+        });
+    }
 
     #[test]
     fn address_in_use_in_the_words_of_common_runtimes() {

@@ -421,6 +421,8 @@ pub struct Analysis {
     pub stdio: Option<StdioView>,
     /// Every fault record, in order: declared, matched, fired and cleared.
     pub faults: Vec<FaultView>,
+    /// Where a server the harness started listens: (record, bound addresses).
+    pub listening: Vec<(u64, Vec<std::net::SocketAddr>)>,
     /// (session, event id) -> index in `exchanges` of the exchange it was first seen on.
     origins: HashMap<(String, String), usize>,
 }
@@ -435,6 +437,7 @@ impl Analysis {
         let mut exchanges: BTreeMap<u64, Exchange> = BTreeMap::new();
         let mut kills: Vec<u64> = Vec::new();
         let mut faults: Vec<FaultView> = Vec::new();
+        let mut listening = Vec::new();
         let mut stdio: Option<StdioRegrouping> = None;
         for record in &transcript.records {
             if let WireEvent::Fault {
@@ -579,6 +582,9 @@ impl Analysis {
                 WireEvent::Stderr { .. } => {
                     stdio.get_or_insert_with(Default::default).view.stderr_lines += 1;
                 }
+                WireEvent::Listening { addresses } => {
+                    listening.push((record.seq, addresses.clone()));
+                }
                 _ => {}
             }
         }
@@ -588,6 +594,7 @@ impl Analysis {
             version: DEFAULT_VERSION.into(),
             kills,
             faults,
+            listening,
             stdio: stdio.map(|s| s.view),
             ..Self::default()
         };

@@ -194,6 +194,7 @@ fn good(id: &str) -> Transcript {
                 json!({"error": {"code": -32602, "message": "invalid cursor"}}),
             )],
         ),
+        "security.binds_localhost" => listening(&["127.0.0.1:8080", "[::1]:8080"]),
         "jsonrpc.method_not_found" => exchanges(
             Wire::legacy(),
             &[
@@ -740,6 +741,7 @@ fn bad(id: &str) -> Transcript {
                 tools_page(&["a"], None),
             )],
         ),
+        "security.binds_localhost" => listening(&["127.0.0.1:8080", "[::]:8080"]),
         "jsonrpc.method_not_found" => exchanges(
             Wire::legacy(),
             &[(
@@ -922,6 +924,15 @@ fn bad(id: &str) -> Transcript {
 /// A 2026-07-28 `tools/list` POSTed with `Mcp-Method: tools/call` (and an
 /// otherwise valid request), answered with `status` and `answer`; and a
 /// well-labelled request beside it that no one judges.
+/// A clean call to a server the harness started, listening on `addresses`.
+fn listening(addresses: &[&str]) -> Transcript {
+    let mut w = clean_call();
+    w.push(WireEvent::Listening {
+        addresses: addresses.iter().map(|a| a.parse().unwrap()).collect(),
+    });
+    w.transcript()
+}
+
 fn mismatched(status: u16, answer: Value) -> Transcript {
     let mut w = modern();
     let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});

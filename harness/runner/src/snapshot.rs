@@ -355,7 +355,8 @@ pub fn normalize(transcript: &Transcript) -> String {
                 stdio.push((format!("note {}", redact_text(text)), None))
             }
             WireEvent::Note { text } => general.push(format!("note {}", redact_text(text))),
-            WireEvent::Header { .. } => {}
+            // Where a started server listens depends on the port it was given.
+            WireEvent::Header { .. } | WireEvent::Listening { .. } => {}
             WireEvent::Line {
                 process,
                 from,

@@ -348,6 +348,12 @@ pub enum WireEvent {
         /// The line (lossy UTF-8).
         text: String,
     },
+    /// HTTP: where a server the harness started listens, read from /proc as
+    /// the case starts (its sockets on its port).
+    Listening {
+        /// Each bound `address:port`; `0.0.0.0` or `[::]` is every interface.
+        addresses: Vec<std::net::SocketAddr>,
+    },
     /// stdio: something that happened to the server process.
     Process {
         /// Which server process.

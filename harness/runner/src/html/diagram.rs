@@ -542,6 +542,15 @@ fn row_of(record: &Record) -> Option<Row> {
             r
         }
         WireEvent::Note { text } => row(Shape::Across, Kind::Note, label::clip(text, 96), None),
+        WireEvent::Listening { addresses } => {
+            let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+            row(
+                Shape::Across,
+                Kind::Note,
+                label::clip(&format!("server listens on {}", addresses.join(", ")), 96),
+                None,
+            )
+        }
         WireEvent::Line {
             process,
             from,

@@ -874,8 +874,18 @@ async fn run_steps(
             return;
         }
     };
-    let server = Arc::new(Mutex::new(server));
     let recorder = front.recorder().clone();
+    // Where a server the harness started listens (transport.binds_localhost).
+    let listening = server
+        .http
+        .as_ref()
+        .and_then(|http| http.process.as_ref())
+        .and_then(TargetProcess::listen_addresses)
+        .filter(|addresses| !addresses.is_empty());
+    if let Some(addresses) = listening {
+        recorder.record(WireEvent::Listening { addresses });
+    }
+    let server = Arc::new(Mutex::new(server));
     let mut faults = FaultDriver::new(
         &scenario.scenario.faults,
         front.stack(),
