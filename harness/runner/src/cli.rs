@@ -449,7 +449,9 @@ struct RunArgs {
     /// its own while it runs; started servers are reused case after case);
     /// cases mostly wait, so the default is twice the cores, at most 8. Cases
     /// whose client never answers (they only wait) run beside these, up to as
-    /// many again.
+    /// many again. A server that refuses a session at the start of a case
+    /// (connection refused, 503, 429) gets half as many at once from then
+    /// on, said on stderr, and the case runs again.
     #[arg(long, short = 'j', default_value_t = default_jobs(), value_name = "N")]
     jobs: usize,
     /// Keep running cases after 3 in a row failed at a time limit (by default
@@ -1381,6 +1383,17 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {message}");
         Ok(Exit::Usage.into())
     };
+    // A server's address written where filters go would run the built-in
+    // agents, filtered by a string no case contains.
+    if let Some(url) = args
+        .filters
+        .iter()
+        .find(|f| f.starts_with("http://") || f.starts_with("https://"))
+    {
+        return usage(format!(
+            "`{url}` is read as a scenario filter (hint: --server-url {url} tests the server there)"
+        ));
+    }
     let (target, profile) = match target_and_profile(&args.target) {
         Ok(chosen) => chosen,
         Err(message) => return usage(message),
@@ -1486,6 +1499,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let order = mcp_harness::plan::longest_first(&expected);
     let jobs = args.jobs.max(1);
+    // Both lanes together: fewer when the server refuses sessions.
+    let throttle = mcp_harness::throttle::Throttle::new(jobs * 2);
+    let throttle = &throttle;
     let cases = &cases;
     // Case `at` of `cases`, run.
     let play = |at: usize| {
@@ -1509,11 +1525,41 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     format!("{}@{version}", scenario.id).replace('/', "__")
                 ))
             });
-            if let Some(file) = &file {
-                // Last run's file must not stand in for a case that never starts.
-                let _ = std::fs::remove_file(file);
-            }
-            let case = run_case_in(scenario, &version, pool, profile, limits, file.clone()).await;
+            // A session the server refused at the start is tried again with
+            // fewer cases at once (see `throttle`), once more at one at a time.
+            let mut last_try = false;
+            let case = loop {
+                let place = throttle.place().await;
+                let limit = throttle.limit();
+                if let Some(file) = &file {
+                    // Last run's file (or a refused try's) must not stand in
+                    // for this try's.
+                    let _ = std::fs::remove_file(file);
+                }
+                let case =
+                    run_case_in(scenario, &version, pool, profile, limits, file.clone()).await;
+                drop(place);
+                if !case.refused_at_start || last_try {
+                    break case;
+                }
+                if throttle.limit() < limit {
+                    continue; // another case backed off meanwhile
+                }
+                match throttle.back_off() {
+                    // Two lanes of `-j` each: a limit of 2j is `-j j`.
+                    Some((from, to)) => eprintln!(
+                        "note: the server refused a session ({}): going on with fewer cases at once (-j {} -> {})",
+                        case.error.as_deref().unwrap_or("refused"),
+                        from.div_ceil(2),
+                        if to > 1 {
+                            format!("-j {}", to.div_ceil(2))
+                        } else {
+                            "one case at a time".to_owned()
+                        }
+                    ),
+                    None => last_try = true,
+                }
+            };
             if let Some(file) = file.filter(|f| !f.exists()) {
                 // The case ended before its proxy (and recorder file) started.
                 let _ = std::fs::write(file, case.transcript.to_jsonl());

@@ -32,6 +32,10 @@ pub enum ClientError {
     /// The server did not answer within the client's time limit.
     #[error("{0}")]
     TimedOut(String),
+    /// The server refused the session: the connection was refused or reset,
+    /// or `initialize` was answered 503 or 429 (a server at its limit).
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn http_error(what: &str) -> impl Fn(reqwest::Error) -> ClientError + '_ {
@@ -422,13 +426,16 @@ impl ScriptedClient {
         let body = json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
             "protocolVersion": self.version, "capabilities": self.capabilities(),
             "clientInfo": {"name": "mcp-harness", "version": env!("CARGO_PKG_VERSION")}}});
-        let response = self
-            .post(&body)
-            .send()
-            .await
-            .map_err(http_error("initialize"))?;
+        let response = self.post(&body).send().await.map_err(|e| {
+            if e.is_connect() {
+                ClientError::Refused(format!("initialize: the connection was refused: {e}"))
+            } else {
+                http_error("initialize")(e)
+            }
+        })?;
         if !response.status().is_success() {
             let status = response.status();
+            let at_its_limit = [503, 429].contains(&status.as_u16());
             // What the server (or, over stdio, the bridge) said, in short.
             let said: String = response
                 .text()
@@ -445,9 +452,12 @@ impl ScriptedClient {
             } else {
                 format!(": {said}")
             };
-            return Err(ClientError::Protocol(format!(
-                "initialize answered HTTP {status}{said}"
-            )));
+            let message = format!("initialize answered HTTP {status}{said}");
+            return Err(if at_its_limit {
+                ClientError::Refused(message)
+            } else {
+                ClientError::Protocol(message)
+            });
         }
         self.session = response
             .headers()

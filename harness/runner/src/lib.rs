@@ -22,3 +22,4 @@ pub mod snapshot;
 pub mod starter_profile;
 pub mod stdio_tap;
 pub mod stored_run;
+pub mod throttle;

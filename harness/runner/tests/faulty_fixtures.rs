@@ -1085,3 +1085,38 @@ async fn a_lost_call_fails_the_run_on_resilience_unless_conformance_only() {
     assert!(summary.passed());
     agents.shutdown().await;
 }
+
+/// `run -j 4` against a server that refuses every fourth session (503): the
+/// run backs off to fewer cases at once and says so, and the cases the server
+/// turned away run again instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_refuses_sessions_gets_fewer_cases_at_once_and_no_case_fails_for_it() {
+    let agents = start_agents().await;
+    let upstream = format!("http://{}", agents.addr());
+    let front = FaultyFront::start(&upstream, Misbehaviour::RefuseUnderLoad)
+        .await
+        .unwrap();
+    let url = format!("{}/mcp", front.base_url());
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
+        .args(["run", "--server-url", &url, "-j", "4", "discovery/"])
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(
+        stderr.contains("note: the server refused a session")
+            && stderr.contains("initialize answered HTTP 503"),
+        "{stderr}\n{stdout}"
+    );
+    assert!(
+        stderr.contains("going on with fewer cases at once (-j 4 -> -j 2)"),
+        "{stderr}"
+    );
+    assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("FAIL "), "{stdout}");
+    drop(front);
+    agents.shutdown().await;
+}

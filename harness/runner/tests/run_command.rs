@@ -142,6 +142,13 @@ fn bad_usage_is_exit_2_with_a_hint() {
     assert!(text(&no_port.stderr).contains("{port}"));
     let nothing = harness(&["run", "no-such-scenario"]);
     assert_eq!(nothing.status.code(), Some(2));
+    let address = harness(&["run", "http://127.0.0.1:9/mcp"]);
+    assert_eq!(address.status.code(), Some(2));
+    assert!(
+        text(&address.stderr).contains("hint: --server-url http://127.0.0.1:9/mcp"),
+        "{}",
+        text(&address.stderr)
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("broken.toml"),

@@ -163,6 +163,10 @@ pub struct CaseResult {
     /// It ended at a time limit: the case's, the first request's or a call's.
     #[serde(skip)]
     pub timed_out: bool,
+    /// The server refused its session at the start (connection refused,
+    /// 503, 429): with fewer cases at once it may not.
+    #[serde(skip)]
+    pub refused_at_start: bool,
 }
 
 impl CaseResult {
@@ -181,6 +185,7 @@ impl CaseResult {
             unexercised: Vec::new(),
             duration_ms: 0,
             timed_out: false,
+            refused_at_start: false,
         }
     }
 
@@ -913,6 +918,7 @@ async fn run_steps(
     let mut steps = Vec::new();
     // Every session lives until the transcript is taken (their GET streams too).
     let mut sessions: BTreeMap<String, ScriptedClient> = BTreeMap::new();
+    let mut refused_at_start = false;
     let script = async {
         let connected = client.connect().await;
         let unsupported = match &connected {
@@ -930,6 +936,7 @@ async fn run_steps(
                 // A first request that got no answer in time is a time limit;
                 // a refusal or a broken answer is not.
                 let timed_out = matches!(e, ClientError::TimedOut(_));
+                refused_at_start = matches!(e, ClientError::Refused(_));
                 return (
                     None,
                     Some(format!("could not start a session: {e}")),
@@ -985,6 +992,7 @@ async fn run_steps(
         Ok((skipped, error, timed_out)) => {
             case.skipped = skipped;
             case.timed_out = timed_out;
+            case.refused_at_start = refused_at_start;
             if error.is_some() {
                 case.error = error;
             }
