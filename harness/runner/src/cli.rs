@@ -1317,6 +1317,50 @@ fn check_versions(versions: &[String]) -> Result<(), String> {
     }
 }
 
+/// Take out the scenarios with a fault that selects a tool none of their
+/// calls makes with `profile` (by name, or through the role it binds): an
+/// error each, naming the file and line, as a malformed file is.
+fn faults_that_cannot_fire(
+    scenarios: &mut Vec<mcp_harness::scenario::ScenarioFile>,
+    profile: &mcp_harness::profile::Profile,
+) -> Vec<mcp_harness::scenario::ScenarioError> {
+    use mcp_harness::scenario::{Role, ScenarioError, faults::tools_never_called};
+    let bound = |name: &str| {
+        Role::parse(name)
+            .and_then(|role| profile.roles.get(&role))
+            .map(|binding| binding.tool.clone())
+    };
+    let mut errors = Vec::new();
+    scenarios.retain(|file| {
+        let never = tools_never_called(&file.scenario.faults, &file.scenario.steps, bound);
+        let Some(first) = never.first() else {
+            return true;
+        };
+        // The line of the first `[[faults]]` table, where the file can be read.
+        let line = std::fs::read_to_string(&file.path)
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .position(|l| l.trim() == "[[faults]]")
+                    .map(|at| at + 1)
+            })
+            .unwrap_or(0);
+        let known = errors
+            .iter()
+            .any(|e: &ScenarioError| e.path == file.path.display().to_string());
+        if !known {
+            errors.push(ScenarioError {
+                path: file.path.display().to_string(),
+                line,
+                column: 1,
+                message: format!("{first} (profile `{}`)", profile.name),
+            });
+        }
+        false
+    });
+    errors
+}
+
 /// A note on stderr per deprecated form a scenario file uses (once per file).
 fn print_deprecations(scenarios: &[mcp_harness::scenario::ScenarioFile]) {
     let mut seen = std::collections::BTreeSet::new();
@@ -1408,10 +1452,12 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         },
         None => Baseline::default(),
     };
-    let (scenarios, errors) = match load_scenarios(args.scenarios.as_deref(), &args.add_scenarios) {
-        Ok(loaded) => loaded,
-        Err(message) => return usage(message),
-    };
+    let (mut scenarios, mut errors) =
+        match load_scenarios(args.scenarios.as_deref(), &args.add_scenarios) {
+            Ok(loaded) => loaded,
+            Err(message) => return usage(message),
+        };
+    errors.extend(faults_that_cannot_fire(&mut scenarios, &profile));
     for error in &errors {
         eprintln!("error: {error}");
     }

@@ -198,6 +198,30 @@ fn an_old_fault_form_still_runs_with_a_note_and_a_new_one_in_its_place_runs_the_
 }
 
 #[test]
+fn a_fault_on_a_tool_no_call_makes_is_an_error_naming_the_file_and_the_rest_still_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let select = |tool: &str| {
+        format!(
+            "description = \"x\"\nversions = [\"2025-11-25\"]\nneeds = [\"elicits\"]\n\n[[faults]]\nfault = \"cut\"\nafter = 2\nselect = {{ tool = \"{tool}\" }}\n\n[[steps]]\ndo = \"call\"\ntool = \"elicits\"\n"
+        )
+    };
+    // Another server's tool name: with the reference agents the fault could never fire.
+    std::fs::write(dir.path().join("elsewhere.toml"), select("book_trip")).unwrap();
+    // The tool the profile binds to the role the call names: it fires.
+    std::fs::write(dir.path().join("bound.toml"), select("travel_agent")).unwrap();
+    let run = harness(&["run", "--scenarios", dir.path().to_str().unwrap()]);
+    let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(run.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("elsewhere.toml:5:1: `faults` entry 1 (`cut`) selects tool `book_trip`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("it calls `travel_agent`"), "{stderr}");
+    assert!(!stdout.contains("elsewhere@"), "{stdout}");
+    assert!(stdout.contains("bound@2025-11-25"), "{stdout}");
+}
+
+#[test]
 fn a_case_over_its_time_limit_fails_and_keeps_its_transcript() {
     let dir = tempfile::tempdir().unwrap();
     let scenarios = dir.path().join("scenarios");

@@ -745,6 +745,40 @@ pub fn check_entries(faults: &[FaultEntry], steps: &[Step]) -> Result<(), String
     Ok(())
 }
 
+/// The selectors of `faults` that name a tool (`select.tool`) no call of
+/// `steps` makes, by that name or through a role `bound` maps to it (the
+/// profile's binding of a role name): such a fault can never fire. Each
+/// entry says which, in words.
+pub fn tools_never_called(
+    faults: &[FaultEntry],
+    steps: &[Step],
+    bound: impl Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let called: Vec<String> = calls_of(steps)
+        .map(|call| bound(&call.tool).unwrap_or_else(|| call.tool.clone()))
+        .collect();
+    faults
+        .iter()
+        .enumerate()
+        .filter_map(|(n, fault)| {
+            let tool = fault.selector()?.tool.as_ref()?;
+            if called.contains(tool) {
+                return None;
+            }
+            let called = if called.is_empty() {
+                "it calls no tool".to_owned()
+            } else {
+                format!("it calls `{}`", called.join("`, `"))
+            };
+            Some(format!(
+                "`faults` entry {} (`{}`) selects tool `{tool}`, which no call of the scenario makes ({called}), so it can never fire (hint: select by role, `select = {{ role = \"elicits\" }}`, as calls name them)",
+                n + 1,
+                fault.name()
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -896,6 +930,25 @@ mod tests {
         );
         assert_eq!(notes.len(), 4, "{notes:?}");
         check_entries(&faults, &steps).unwrap();
+    }
+
+    #[test]
+    fn a_tool_no_call_makes_is_named_and_a_bound_role_counts_as_its_tool() {
+        let cut =
+            entry("fault = \"cut\"\nafter = 1\nselect = { tool = \"travel_agent\" }").unwrap();
+        let steps = [call("elicits")];
+        let unbound = |_: &str| None;
+        let never = tools_never_called(std::slice::from_ref(&cut), &steps, unbound);
+        assert_eq!(never.len(), 1);
+        assert!(
+            never[0].contains("selects tool `travel_agent`"),
+            "{never:?}"
+        );
+        assert!(never[0].contains("it calls `elicits`"), "{never:?}");
+        let bound = |role: &str| (role == "elicits").then(|| "travel_agent".to_owned());
+        assert!(tools_never_called(std::slice::from_ref(&cut), &steps, bound).is_empty());
+        let by_name = [call("travel_agent")];
+        assert!(tools_never_called(&[cut], &by_name, unbound).is_empty());
     }
 
     #[test]
