@@ -1120,3 +1120,24 @@ async fn a_server_that_refuses_sessions_gets_fewer_cases_at_once_and_no_case_fai
     drop(front);
     agents.shutdown().await;
 }
+
+/// The scenario of sessions side by side provokes a leak across sessions: a
+/// server that sends a call's progress on every open GET stream (the other
+/// session's among them) fails `progress.token_known` there, and the
+/// reference agents behind a transparent front do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_side_by_side_catch_progress_sent_to_the_other_session() {
+    let agents = start_agents().await;
+    let upstream = format!("http://{}", agents.addr());
+    let scenario = include_str!("../../../scenarios/sessions/side_by_side.toml");
+    let (broken, detail) =
+        broken_through(&upstream, Misbehaviour::ProgressOnGetStream, scenario).await;
+    assert!(
+        broken.contains(&("progress.token_known".to_owned(), "Fail".to_owned())),
+        "{broken:?}\n{detail}"
+    );
+    assert!(detail.contains("which the client never sent"), "{detail}");
+    let (control, detail) = broken_through(&upstream, Misbehaviour::None, scenario).await;
+    assert!(control.is_empty(), "{control:?}\n{detail}");
+    agents.shutdown().await;
+}

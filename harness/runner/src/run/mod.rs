@@ -1564,12 +1564,20 @@ impl Script<'_> {
                 false,
                 "a fault step of the old form: write a `[[faults]]` entry with `from_step` (scenario::faults::upgrade_old_forms turns a file's into one)".into(),
             ),
-            Step::OpenGetStream => match self.main().open_get_stream().await {
-                Ok(status) => done(
-                    status == 200 || status == 405,
-                    format!("GET stream answered {status} (expected 200, or 405 if not offered)"),
-                ),
-                Err(e) => done(false, format!("GET stream: {e}")),
+            Step::OpenGetStream { session } => match self
+                .session(session.as_deref().unwrap_or(MAIN_SESSION))
+                .await
+            {
+                Err(e) => done(false, e),
+                Ok(client) => match client.open_get_stream().await {
+                    Ok(status) => done(
+                        status == 200 || status == 405,
+                        format!(
+                            "GET stream answered {status} (expected 200, or 405 if not offered)"
+                        ),
+                    ),
+                    Err(e) => done(false, format!("GET stream: {e}")),
+                },
             },
             Step::Listen { notifications } => match self.main().listen(notifications).await {
                 Ok((status, acknowledged)) => done(

@@ -475,7 +475,12 @@ pub enum Step {
     },
     /// Open the standalone GET stream of the session and keep reading it in the
     /// background until the case ends (a server without one answers 405).
-    OpenGetStream,
+    OpenGetStream {
+        /// The session whose stream it is: `main` when absent; a new name
+        /// starts a new session first (sessions side by side).
+        #[serde(default)]
+        session: Option<String>,
+    },
     /// 2026-07-28: open a `subscriptions/listen` stream with this filter
     /// (`toolsListChanged`, `promptsListChanged`, `resourcesListChanged`,
     /// `resourceSubscriptions`), wait for its acknowledgement (2 s at most),
@@ -844,7 +849,7 @@ fn needs_http(step: &Step) -> Option<&'static str> {
         Step::Network { .. } => "network",
         Step::Toxic { .. } => "toxic",
         Step::RemoveToxic { .. } => "remove_toxic",
-        Step::OpenGetStream => "open_get_stream",
+        Step::OpenGetStream { .. } => "open_get_stream",
         Step::Parallel { calls } if calls.iter().any(|c| c.session.is_some()) => {
             "parallel (with sessions)"
         }
