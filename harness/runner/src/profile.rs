@@ -229,3 +229,158 @@ impl Profile {
         needs.iter().copied().find(|r| !self.roles.contains_key(r))
     }
 }
+
+/// The profile's word for the `progress` role, held to account: a call of
+/// the tool it binds to `progress`, made with a progress token, that ended in
+/// a complete result without a single progress notification for its token is
+/// a finding (`profile.progress_role`, a warning): the profile said the tool
+/// reports progress. Calls that erred, were cut or asked for input are not
+/// judged. `None` when the profile binds no tool to the role.
+pub fn judge_progress_role(
+    profile: &Profile,
+    version: &str,
+    analysis: &mcp_harness_checks::Analysis,
+) -> Option<mcp_harness_checks::Verdict> {
+    use mcp_harness_checks::{Finding, Level, Outcome, Verdict};
+    let tool = &profile.roles.get(&Role::Progress)?.tool;
+    let mut examined = 0;
+    let mut findings = Vec::new();
+    for x in &analysis.exchanges {
+        let Some(body) = &x.body else { continue };
+        let calls_tool = body.get("method").and_then(Value::as_str) == Some("tools/call")
+            && body.pointer("/params/name").and_then(Value::as_str) == Some(tool.as_str());
+        let (Some(token), Some(id)) = (body.pointer("/params/_meta/progressToken"), body.get("id"))
+        else {
+            continue;
+        };
+        if !calls_tool {
+            continue;
+        }
+        let session = x.session();
+        let messages = analysis
+            .exchanges
+            .iter()
+            .filter(|y| y.session() == session)
+            .flat_map(|y| y.server_messages());
+        let (mut complete, mut progressed) = (false, false);
+        for (_, message, _) in messages {
+            let result = message
+                .get("result")
+                .filter(|_| message.get("id") == Some(id));
+            if let Some(result) = result {
+                let kind = result.get("resultType").and_then(Value::as_str);
+                complete = kind.is_none_or(|k| k == "complete")
+                    && result.get("isError") != Some(&Value::Bool(true));
+            }
+            progressed |= message.get("method").and_then(Value::as_str)
+                == Some("notifications/progress")
+                && message.pointer("/params/progressToken") == Some(token);
+        }
+        if !complete {
+            continue;
+        }
+        examined += 1;
+        if !progressed {
+            findings.push(Finding::at(
+                x.request_seq,
+                format!(
+                    "the call of `{tool}` with progress token {token} completed without a progress notification"
+                ),
+                format!(
+                    "progress notifications: the profile `{}` binds `{tool}` to the role `progress`",
+                    profile.name
+                ),
+            ));
+        }
+    }
+    let outcome = match (examined, findings.is_empty()) {
+        (0, _) => Outcome::NotObserved,
+        (_, true) => Outcome::Pass,
+        (_, false) => Outcome::Warn,
+    };
+    Some(Verdict {
+        check: "profile.progress_role".into(),
+        level: Level::Should,
+        version: version.into(),
+        citation: "the profile (its `progress` role: a tool that reports progress when asked with a token)".into(),
+        outcome,
+        examined,
+        findings,
+    })
+}
+
+#[cfg(test)]
+mod progress_role_tests {
+    use super::*;
+    use mcp_harness_wire::{Body, Delivery, Headers, Record, Transcript, WireEvent};
+    use serde_json::json;
+
+    /// A call of `tool` with a progress token, answered on its stream by
+    /// `progress` notifications (how many) and a complete result.
+    fn call(tool: &str, progress: usize) -> mcp_harness_checks::Analysis {
+        let mut events = vec![
+            WireEvent::Request {
+                exchange: 1,
+                conn: 1,
+                method: "POST".into(),
+                path: "/mcp".into(),
+                headers: Box::new(Headers::default()),
+                body: Body::from_json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                    "params": {"name": tool, "_meta": {"progressToken": "t"}}})),
+            },
+            WireEvent::Response {
+                exchange: 1,
+                status: 200,
+                headers: Box::default(),
+                body: Body::Empty,
+                delivery: Delivery::Delivered,
+            },
+        ];
+        let sse = |message: serde_json::Value| WireEvent::Sse {
+            exchange: 1,
+            index: 0,
+            id: None,
+            event: None,
+            retry_ms: None,
+            data: Some(Body::from_json(&message)),
+            delivery: Delivery::Delivered,
+        };
+        for n in 0..progress {
+            events.push(sse(
+                json!({"jsonrpc": "2.0", "method": "notifications/progress",
+                "params": {"progressToken": "t", "progress": n}}),
+            ));
+        }
+        events.push(sse(
+            json!({"jsonrpc": "2.0", "id": 2, "result": {"content": []}}),
+        ));
+        let records = events
+            .into_iter()
+            .enumerate()
+            .map(|(seq, event)| Record {
+                seq: seq as u64,
+                at_us: seq as u64,
+                event,
+            })
+            .collect();
+        mcp_harness_checks::Analysis::of(&Transcript { records })
+    }
+
+    #[test]
+    fn the_progress_role_s_tool_must_report_progress_when_asked() {
+        let profile = Profile::reference_agents();
+        let tool = profile.roles[&Role::Progress].tool.clone();
+        let silent = judge_progress_role(&profile, "2025-11-25", &call(&tool, 0)).unwrap();
+        assert_eq!(silent.outcome, mcp_harness_checks::Outcome::Warn);
+        assert!(
+            silent.findings[0]
+                .observed
+                .contains("without a progress notification")
+        );
+        let reporting = judge_progress_role(&profile, "2025-11-25", &call(&tool, 2)).unwrap();
+        assert_eq!(reporting.outcome, mcp_harness_checks::Outcome::Pass);
+        // Another tool's silence is not the role's.
+        let other = judge_progress_role(&profile, "2025-11-25", &call("other_tool", 0)).unwrap();
+        assert_eq!(other.outcome, mcp_harness_checks::Outcome::NotObserved);
+    }
+}

@@ -547,6 +547,9 @@ pub async fn run_case_in(
     let analysis = mcp_harness_checks::Analysis::of(&case.transcript);
     let mut verdicts = mcp_harness_checks::judge_analysis(&analysis);
     judge_expectations(&scenario.id, version, &case.steps, profile, &mut verdicts);
+    verdicts.extend(crate::profile::judge_progress_role(
+        profile, version, &analysis,
+    ));
     case.verdicts = verdicts;
     case.resilience = mcp_harness_checks::resilience(&analysis);
     if case.skipped.is_none() {
