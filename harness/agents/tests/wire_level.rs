@@ -258,3 +258,65 @@ async fn a_stream_the_client_never_read_is_not_open_to_a_session_less_resume() {
     }
     agents.shutdown().await;
 }
+
+/// The answer to `body` from `client`, with `authorization` when given.
+async fn answer_of(client: &RawClient, body: &Value, authorization: Option<&str>) -> Value {
+    let mut request = client.post(body);
+    if let Some(authorization) = authorization {
+        request = request.header("Authorization", authorization);
+    }
+    let id = body["id"].clone();
+    let read = RawClient::read_events(request.send().await.unwrap(), TEST_LIMIT, |e| {
+        message_of(e).is_some_and(|m| m["id"] == id && m.get("method").is_none())
+    })
+    .await;
+    read.events
+        .iter()
+        .filter_map(message_of)
+        .find(|m| m["id"] == id && m.get("method").is_none())
+        .unwrap_or_else(|| panic!("no answer to {body}: {:?}", read.events))
+}
+
+/// A run started with a bearer token belongs to that credential: another
+/// client's `resources/list` does not hold it (its `resources/read` would be
+/// refused), so a listing never names a resource its reader cannot read.
+#[tokio::test]
+async fn a_run_bound_to_a_credential_is_listed_only_to_it() {
+    let agents = start_agents(TEST_LIMIT).await;
+    let mut owner = RawClient::new(&agents.url());
+    owner.initialize(json!({})).await;
+    let token = Some("Bearer owner-token");
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "long_running_agent", "arguments": {"steps": 1}}});
+    let result = answer_of(&owner, &call, token).await;
+    let uri = result["result"]["content"]
+        .as_array()
+        .and_then(|parts| parts.iter().find_map(|p| p["uri"].as_str()))
+        .expect("a run link")
+        .to_owned();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "resources/list"});
+    let listed = |answer: &Value| {
+        answer["result"]["resources"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|r| r["uri"] == uri.as_str()))
+    };
+    assert!(
+        listed(&answer_of(&owner, &list, token).await),
+        "the owner sees its run"
+    );
+    let mut other = RawClient::new(&agents.url());
+    other.initialize(json!({})).await;
+    assert!(
+        !listed(&answer_of(&other, &list, None).await),
+        "another client does not"
+    );
+    let read =
+        json!({"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": uri}});
+    assert!(answer_of(&other, &read, None).await.get("error").is_some());
+    assert!(
+        answer_of(&owner, &read, token)
+            .await
+            .get("result")
+            .is_some()
+    );
+    agents.shutdown().await;
+}

@@ -749,8 +749,12 @@ impl ServerHandler for ReferenceAgents {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let runs = self.shared.runs.list(100).await.map_err(store_error)?;
+        // A run bound to another client's credential is not this client's to
+        // read (`read_resource` refuses it), so it is not listed either.
+        let caller = credential_of(&ctx);
         let resources: Vec<Value> = runs
             .iter()
+            .filter(|run| run.owner.is_none() || run.owner == caller)
             .map(|run| {
                 json!({
                     "uri": run.uri(),
