@@ -563,13 +563,16 @@ pub fn upgrade_old_forms(
         notes.push(
             "`toxics` is deprecated: write each toxic as a `[[faults]]` table (`fault = \"latency\"`, `direction`, `attributes`)".to_owned(),
         );
-        for body in toxics.drain(..) {
-            faults.push(FaultEntry::from_start(FaultWhat::Tcp(body)));
-        }
     }
-    let old: Vec<Step> = std::mem::take(steps);
     // The entry still in force of each clearable kind: toxic name, network, pipes.
     let mut open_toxics: BTreeMap<String, usize> = BTreeMap::new();
+    for body in toxics.drain(..) {
+        if let Ok(toxic) = Toxic::from_json(&body) {
+            open_toxics.insert(toxic.name, faults.len());
+        }
+        faults.push(FaultEntry::from_start(FaultWhat::Tcp(body)));
+    }
+    let old: Vec<Step> = std::mem::take(steps);
     let mut open_network: Option<usize> = None;
     let mut open_pipe: Option<usize> = None;
     for step in old {
@@ -909,12 +912,13 @@ mod tests {
                 name: "reset_peer_upstream".into(),
             },
             call("progress"),
+            Step::RemoveToxic {
+                name: "latency_downstream".into(),
+            },
+            call("progress"),
         ];
         let notes = upgrade_old_forms(&mut faults, &mut toxics, &mut steps);
-        assert_eq!(
-            steps,
-            vec![call("progress"), call("progress"), call("progress")]
-        );
+        assert_eq!(steps, vec![call("progress"); 4]);
         assert!(toxics.is_empty());
         let spans: Vec<(String, Option<usize>, Option<usize>)> = faults
             .iter()
@@ -923,12 +927,12 @@ mod tests {
         assert_eq!(
             spans,
             vec![
-                ("latency".into(), None, None),
+                ("latency".into(), None, Some(4)),
                 ("network_down".into(), Some(1), Some(2)),
                 ("reset_peer".into(), Some(2), Some(3)),
             ]
         );
-        assert_eq!(notes.len(), 4, "{notes:?}");
+        assert_eq!(notes.len(), 4, "{notes:?}"); // one per form, not per step
         check_entries(&faults, &steps).unwrap();
     }
 
