@@ -393,7 +393,7 @@ async fn long_running_sends_no_logs_to_a_request_without_a_log_level() {
     assert!(result_text(&result).contains("Completed 4 steps"));
     // 2026-07-28: without io.modelcontextprotocol/logLevel in the request's
     // _meta the server MUST NOT send notifications/message for it (the harness's
-    // long_running/logging scenario asks for a level and gets them).
+    // logging/per_step scenario asks for a level and gets them).
     assert_eq!(
         probe.logs.lock().unwrap().len(),
         0,

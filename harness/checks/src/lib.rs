@@ -16,7 +16,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 pub use analysis::{Analysis, is_modern_version};
 pub use catalog::{
-    INVALID_CURSOR, MISSING_RESOURCE_URI, UNKNOWN_METHOD, catalog, client_catalog, is_response,
+    INVALID_CURSOR, MISSING_RESOURCE_URI, UNKNOWN_METHOD, area_of, areas, catalog, client_catalog,
+    is_response,
 };
 pub use check::{Check, Judged, Needs, Rule, Transports, Versions};
 pub use exercised::{Unexercised, unexercised_faults};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_scenarios.rs"));
 
-/// How the built-in files are named in messages (`(built-in)/travel/accept.toml`).
+/// How the built-in files are named in messages (`(built-in)/elicitation/accept.toml`).
 pub const ORIGIN: &str = "(built-in)";
 
 /// The built-in files under `scenarios/` whose path starts with `prefix`
@@ -82,8 +82,8 @@ mod tests {
             let on_disk = std::fs::read_to_string(root.join(path)).unwrap();
             assert_eq!(&on_disk, text, "{path}");
         }
-        assert!(FILES.iter().any(|(p, _)| *p == "travel/accept.toml"));
-        assert!(FILES.iter().any(|(p, _)| *p == "clients/travel.toml"));
+        assert!(FILES.iter().any(|(p, _)| *p == "elicitation/accept.toml"));
+        assert!(FILES.iter().any(|(p, _)| *p == "client/travel.toml"));
         assert!(FILES.iter().any(|(p, _)| *p == "scenario.schema.json"));
     }
 
@@ -91,16 +91,16 @@ mod tests {
     fn export_writes_every_file_and_overwrites_nothing_unasked() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(export(dir.path(), false).unwrap(), FILES.len());
-        std::fs::write(dir.path().join("travel/accept.toml"), "mine").unwrap();
+        std::fs::write(dir.path().join("elicitation/accept.toml"), "mine").unwrap();
         let refused = export(dir.path(), false).unwrap_err().to_string();
         assert!(refused.contains("exist already"), "{refused}");
         assert_eq!(
-            std::fs::read_to_string(dir.path().join("travel/accept.toml")).unwrap(),
+            std::fs::read_to_string(dir.path().join("elicitation/accept.toml")).unwrap(),
             "mine"
         );
         export(dir.path(), true).unwrap();
         assert_ne!(
-            std::fs::read_to_string(dir.path().join("travel/accept.toml")).unwrap(),
+            std::fs::read_to_string(dir.path().join("elicitation/accept.toml")).unwrap(),
             "mine"
         );
     }

@@ -74,7 +74,8 @@ enum Command {
     ///
     /// Examples:
     ///   mcp-harness run
-    ///   mcp-harness run travel/ --version 2025-11-25
+    ///   mcp-harness run elicitation/ --version 2025-11-25
+    ///   mcp-harness run chaos          (every scenario that injects a fault)
     ///   mcp-harness run --server-cmd "python server.py --port {port}" --profile my-server.toml
     ///   mcp-harness run --server-url http://127.0.0.1:3000/mcp --format junit --out report/
     ///   mcp-harness run --server-cmd "node server.mjs --port {port}" --expected-failures known.txt
@@ -140,7 +141,7 @@ enum Command {
     ///
     /// Examples:
     ///   mcp-harness check run.jsonl
-    ///   mcp-harness check report/transcripts/travel__accept@2025-11-25.jsonl
+    ///   mcp-harness check report/transcripts/elicitation__accept@2025-11-25.jsonl
     #[command(verbatim_doc_comment)]
     Check {
         /// The transcript file.
@@ -207,7 +208,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ScenariosCommand {
-    /// Print every built-in scenario: its id, versions and description.
+    /// Print every built-in scenario: its id (spec area first), versions, tags
+    /// (`chaos`, transports) and description.
     List,
     /// Write every built-in scenario file (and scenario.schema.json) under DIR.
     Export {
@@ -231,7 +233,10 @@ struct ClientTestArgs {
     /// stdout).
     #[arg(long, value_enum, default_value = "http", value_name = "TRANSPORT")]
     transport: TransportArg,
-    /// Only scenarios whose `id@version` contains one of these strings.
+    /// Only scenarios whose `id@version` contains one of these strings, or
+    /// that carry one of them as a tag (`chaos`: those that inject a fault;
+    /// `http`, `stdio`: their transports). Ids name a spec area first
+    /// (`streams/`, `elicitation/`): `mcp-harness scenarios list` shows them.
     filters: Vec<String>,
     /// Use the client scenarios in DIR instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
@@ -385,8 +390,9 @@ struct ExploreArgs {
     /// How many random schedules to try (shrinking runs come on top).
     #[arg(long, default_value_t = 32, value_name = "N")]
     cases: u32,
-    /// Where to write the minimal failing scenario.
-    #[arg(long, default_value = "scenarios/regressions", value_name = "DIR")]
+    /// The scenario folder to write the minimal failing scenario into; it goes
+    /// in the subfolder of its spec area (`DIR/streams/explored_<hash>.toml`).
+    #[arg(long, default_value = "scenarios", value_name = "DIR")]
     out: std::path::PathBuf,
     /// How long a started server may take to answer.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
@@ -398,7 +404,10 @@ struct ExploreArgs {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// Only scenarios whose `id@version` contains one of these strings.
+    /// Only scenarios whose `id@version` contains one of these strings, or
+    /// that carry one of them as a tag (`chaos`: those that inject a fault;
+    /// `http`, `stdio`: their transports). Ids name a spec area first
+    /// (`streams/`, `elicitation/`): `mcp-harness scenarios list` shows them.
     filters: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
@@ -624,24 +633,20 @@ pub fn main() -> ExitCode {
                     // A role-expanded scenario is one file.
                     let id = s.id.split('.').next().unwrap_or(&s.id);
                     if seen.insert(id.to_owned()) {
-                        let transports: Vec<&str> =
-                            s.scenario.transports.iter().map(|t| t.name()).collect();
                         outln!(
-                            "{id:<40} {:<36} {:<10} {}",
+                            "{id:<40} {:<36} {:<16} {}",
                             s.scenario.versions.join(","),
-                            transports.join(","),
+                            s.scenario.tags().join(","),
                             s.scenario.description
                         );
                     }
                 }
                 for c in &clients {
-                    let transports: Vec<&str> =
-                        c.scenario.transports.iter().map(|t| t.name()).collect();
                     outln!(
-                        "{:<40} {:<36} {:<10} {} (client-test)",
+                        "{:<40} {:<36} {:<16} {} (client-test)",
                         c.id,
                         c.scenario.versions.join(","),
-                        transports.join(","),
+                        c.scenario.tags().join(","),
                         c.scenario.description
                     );
                 }
@@ -932,10 +937,56 @@ async fn list_tools_of(
     Ok((server, listing.items))
 }
 
+/// The cases (scenario x version) that `versions` (all when empty) and
+/// `filters` pick from `files`, described by `about` as (id, versions,
+/// tags); a note on stderr for each filter that named a former id.
+fn select_cases<'a, T>(
+    files: &'a [T],
+    versions: &[String],
+    filters: &[String],
+    about: impl Fn(&'a T) -> (&'a String, &'a Vec<String>, Vec<&'static str>),
+) -> Vec<(&'a T, String)> {
+    let mut candidates = Vec::new();
+    let mut names = Vec::new();
+    for file in files {
+        let (id, file_versions, tags) = about(file);
+        for version in file_versions {
+            if versions.is_empty() || versions.contains(version) {
+                candidates.push((file, version.clone()));
+                names.push((format!("{id}@{version}"), tags.clone()));
+            }
+        }
+    }
+    let (picked, notes) = mcp_harness::plan::pick(&names, filters);
+    for note in notes {
+        eprintln!("note: {note}");
+    }
+    picked
+        .into_iter()
+        .map(|index| candidates[index].clone())
+        .collect()
+}
+
+/// The `--expected-failures` file, if one is given; its notes (lines that
+/// name a scenario by a former id) go to stderr.
+fn load_baseline(path: Option<&std::path::Path>) -> Result<mcp_harness::report::Baseline, String> {
+    let Some(path) = path else {
+        return Ok(mcp_harness::report::Baseline::default());
+    };
+    let baseline = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| mcp_harness::report::Baseline::parse(&t))
+        .map_err(|e| format!("--expected-failures `{}`: {e}", path.display()))?;
+    for note in &baseline.notes {
+        eprintln!("note: --expected-failures `{}`: {note}", path.display());
+    }
+    Ok(baseline)
+}
+
 /// `mcp-harness client-test`: run client scenarios against a client command.
 async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::client_test::{ClientLimits, load_client_dir, run_client_case_over};
-    use mcp_harness::report::{Baseline, Summary};
+    use mcp_harness::report::Summary;
     if let Some(dir) = args.scenarios.as_ref().filter(|d| !d.is_dir()) {
         eprintln!(
             "error: no client scenario directory `{}` (hint: leave --scenarios out for the built-in ones)",
@@ -943,18 +994,12 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(Exit::Usage.into());
     }
-    let baseline = match &args.expected_failures {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Baseline::parse(&t))
-        {
-            Ok(baseline) => baseline,
-            Err(e) => {
-                eprintln!("error: --expected-failures `{}`: {e}", path.display());
-                return Ok(Exit::Usage.into());
-            }
-        },
-        None => Baseline::default(),
+    let baseline = match load_baseline(args.expected_failures.as_deref()) {
+        Ok(baseline) => baseline,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Usage.into());
+        }
     };
     let (scenarios, errors) = match &args.scenarios {
         Some(dir) => load_client_dir(dir),
@@ -963,18 +1008,9 @@ async fn client_test(args: ClientTestArgs) -> anyhow::Result<ExitCode> {
     for error in &errors {
         eprintln!("error: {error}");
     }
-    let mut cases = Vec::new();
-    for file in &scenarios {
-        for version in &file.scenario.versions {
-            let name = format!("{}@{version}", file.id);
-            let wanted =
-                args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
-            let version_ok = args.versions.is_empty() || args.versions.contains(version);
-            if wanted && version_ok {
-                cases.push((file, version.clone()));
-            }
-        }
-    }
+    let cases = select_cases(&scenarios, &args.versions, &args.filters, |file| {
+        (&file.id, &file.scenario.versions, file.scenario.tags())
+    });
     if let Err(message) = check_versions(&args.versions) {
         eprintln!("error: {message}");
         return Ok(Exit::Usage.into());
@@ -1423,7 +1459,7 @@ fn load_scenarios(
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    use mcp_harness::report::{Baseline, Summary};
+    use mcp_harness::report::Summary;
     use mcp_harness::run::{Limits, run_case_in};
 
     let usage = |message: String| {
@@ -1445,15 +1481,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(chosen) => chosen,
         Err(message) => return usage(message),
     };
-    let baseline = match &args.expected_failures {
-        Some(path) => match std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| Baseline::parse(&t))
-        {
-            Ok(baseline) => baseline,
-            Err(e) => return usage(format!("--expected-failures `{}`: {e}", path.display())),
-        },
-        None => Baseline::default(),
+    let baseline = match load_baseline(args.expected_failures.as_deref()) {
+        Ok(baseline) => baseline,
+        Err(e) => return usage(e),
     };
     let (mut scenarios, mut errors) =
         match load_scenarios(args.scenarios.as_deref(), &args.add_scenarios) {
@@ -1465,18 +1495,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {error}");
     }
     print_deprecations(&scenarios);
-    let mut cases = Vec::new();
-    for scenario in &scenarios {
-        for version in &scenario.scenario.versions {
-            let name = format!("{}@{version}", scenario.id);
-            let wanted =
-                args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()));
-            let version_ok = args.versions.is_empty() || args.versions.contains(version);
-            if wanted && version_ok {
-                cases.push((scenario, version.clone()));
-            }
-        }
-    }
+    let cases = select_cases(&scenarios, &args.versions, &args.filters, |s| {
+        (&s.id, &s.scenario.versions, s.scenario.tags())
+    });
     if let Err(message) = check_versions(&args.versions) {
         eprintln!("error: {message}");
         return Ok(Exit::Usage.into());

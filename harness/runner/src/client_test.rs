@@ -19,7 +19,7 @@ use tokio::io::AsyncReadExt;
 use crate::run::{CaseResult, StepResult, shell_quote};
 use crate::scenario::{ScenarioError, Transport, check_versions, parse_as};
 
-/// A client scenario file (under scenarios/clients/).
+/// A client scenario file (under scenarios/client/).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientScenario {
@@ -27,6 +27,11 @@ pub struct ClientScenario {
     pub description: String,
     /// Protocol versions it runs under.
     pub versions: Vec<String>,
+    /// Its subject: the client checks it is written to exercise, by id
+    /// (`cites = ["client.waits_retry"]`); every id must be in the client
+    /// catalog.
+    #[serde(default)]
+    pub cites: Vec<String>,
     /// The name given to the client in MCP_CONFORMANCE_SCENARIO (which agent
     /// it should call: travel, research, long_running).
     pub scenario: String,
@@ -43,6 +48,18 @@ pub struct ClientScenario {
     pub transports: Vec<Transport>,
 }
 
+impl ClientScenario {
+    /// Its tags, which `client-test` filters match as well as ids: `chaos`
+    /// when the proxy injects a fault, then its transports.
+    pub fn tags(&self) -> Vec<&'static str> {
+        let chaos = (!self.faults.is_empty()).then_some(crate::scenario::CHAOS_TAG);
+        chaos
+            .into_iter()
+            .chain(self.transports.iter().map(|t| t.name()))
+            .collect()
+    }
+}
+
 fn http_only() -> Vec<Transport> {
     vec![Transport::Http]
 }
@@ -50,7 +67,7 @@ fn http_only() -> Vec<Transport> {
 /// A client scenario with where it came from.
 #[derive(Debug, Clone)]
 pub struct ClientScenarioFile {
-    /// `clients/<name>`.
+    /// `client/<name>`.
     pub id: String,
     /// The file.
     pub path: PathBuf,
@@ -96,7 +113,7 @@ pub fn load_client_builtin() -> (Vec<ClientScenarioFile>, Vec<ScenarioError>) {
     )
 }
 
-/// Parse client scenario files given as (path, text); ids are `clients/STEM`.
+/// Parse client scenario files given as (path, text); ids are `client/STEM`.
 fn load_client_texts(
     texts: Vec<(PathBuf, String)>,
 ) -> (Vec<ClientScenarioFile>, Vec<ScenarioError>) {
@@ -104,11 +121,12 @@ fn load_client_texts(
     let mut errors = Vec::new();
     for (path, text) in texts {
         let id = format!(
-            "clients/{}",
+            "client/{}",
             path.file_stem().unwrap_or_default().to_string_lossy()
         );
         let parsed = parse_as(&path, &text).and_then(|scenario: ClientScenario| {
             check_versions(&path, &text, &scenario.versions)?;
+            check_client_cites(&path, &text, &scenario.cites)?;
             Ok(scenario)
         });
         match parsed {
@@ -117,6 +135,28 @@ fn load_client_texts(
         }
     }
     (files, errors)
+}
+
+/// Every check a client scenario names as its subject must be a client check.
+fn check_client_cites(path: &Path, text: &str, cites: &[String]) -> Result<(), ScenarioError> {
+    let catalog = mcp_harness_checks::client_catalog();
+    match cites
+        .iter()
+        .find(|id| !catalog.iter().any(|c| c.id == id.as_str()))
+    {
+        None => Ok(()),
+        Some(id) => {
+            let at = text.find(&format!("\"{id}\"")).map(|s| s..s + 1);
+            Err(crate::scenario::error_at(
+                path,
+                text,
+                at,
+                format!(
+                    "field `cites`: no client check `{id}` in the catalog (hint: ids such as `client.waits_retry`, as in a report's verdicts)"
+                ),
+            ))
+        }
+    }
 }
 
 /// Time limits of a client case.
@@ -475,4 +515,44 @@ async fn run_stdio_client(
         Err(e) => case.error = Some(format!("the stdio recording could not be read: {e}")),
     }
     (exit, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_client_scenario_cites_client_checks() {
+        let (files, errors) = load_client_builtin();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(!files.is_empty());
+        for file in files {
+            assert!(file.id.starts_with("client/"), "{}", file.id);
+            let area = file
+                .scenario
+                .cites
+                .first()
+                .and_then(|id| mcp_harness_checks::area_of(id));
+            assert_eq!(
+                area,
+                Some("client"),
+                "{}: cites {:?}",
+                file.id,
+                file.scenario.cites
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_client_check_in_cites_names_the_file_line_and_field() {
+        let text = "description = \"d\"\nversions = [\"2025-11-25\"]\ncites = [\"client.no_such\"]\nscenario = \"travel\"\n";
+        let (files, errors) = load_client_texts(vec![(PathBuf::from("x/bad.toml"), text.into())]);
+        assert!(files.is_empty());
+        let message = errors[0].to_string();
+        assert!(message.starts_with("x/bad.toml:3:"), "{message}");
+        assert!(
+            message.contains("field `cites`: no client check `client.no_such`"),
+            "{message}"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! writes, stdin closed mid-call and restarts), each turned into an ordinary
 //! scenario file and run against a target. The property: no check fails. When one does,
 //! proptest shrinks the schedule, and the minimal one is written out as a
-//! scenario file that reproduces it (keep it under scenarios/regressions/).
+//! scenario file that reproduces it, in the folder of its spec area (`streams/`
+//! for a schedule over HTTP, `stdio/` over stdio) under `--out`.
 
 use std::path::{Path, PathBuf};
 
@@ -221,9 +222,16 @@ impl Schedule {
         } else {
             vec![Transport::Http]
         };
+        // Its subject: nothing the faults touch is lost or answered twice.
+        let cites = if self.pipes.is_some() {
+            ["stdio.stdout_messages_only", "response.exactly_once"]
+        } else {
+            ["stream.nothing_lost", "response.exactly_once"]
+        };
         Scenario {
             description: format!("explored fault schedule: {}", self.summary()),
             versions: vec![self.version.clone()],
+            cites: cites.map(String::from).to_vec(),
             needs: vec![role],
             needs_capabilities: Vec::new(),
             client,
@@ -231,7 +239,9 @@ impl Schedule {
             toxics: Vec::new(),
             for_each_role: Vec::new(),
             needs_resumption: false,
-            snapshot: true,
+            // Cuts under latency are not meant to be snapshot-stable: the
+            // checks judge an explored schedule.
+            snapshot: false,
             transports,
             steps,
             notes: Vec::new(),
@@ -385,7 +395,8 @@ pub enum ExploreError {
 }
 
 /// Run `cases` random schedules against `target`; on a failure, shrink it and
-/// write the minimal schedule to `out_dir` as a scenario file. Blocking: call it
+/// write the minimal schedule as a scenario file in the folder of its spec
+/// area under `out_dir` (`out_dir/streams/explored_....toml`). Blocking: call it
 /// outside an async context (it runs its own runtime).
 pub fn explore(
     target: &Target,
@@ -440,8 +451,10 @@ pub fn explore(
     let failure = match result {
         Ok(()) => None,
         Err(TestError::Fail(why, schedule)) => {
-            std::fs::create_dir_all(out_dir)?;
-            let path = out_dir.join(format!("explored_{:016x}.toml", fingerprint(&schedule)));
+            let area = schedule.to_scenario().area().unwrap_or("streams");
+            let dir = out_dir.join(area);
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join(format!("explored_{:016x}.toml", fingerprint(&schedule)));
             let text = format!(
                 "# Minimal fault schedule found by `mcp-harness explore`; it failed with:\n# {}\n{}",
                 why.message().replace('\n', " "),

@@ -46,6 +46,70 @@ pub fn expected_ms(scenario: &Scenario, call_limit: Duration) -> u64 {
             .sum::<u64>()
 }
 
+/// How a filter given to `run` (or `client-test`) picked a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterMatch {
+    /// Not at all.
+    No,
+    /// Its name (`streams/cut_first.progress@2025-06-18`) contains the filter.
+    Name,
+    /// The filter is one of its tags (`chaos`, `http`, `stdio`).
+    Tag,
+    /// Only its former name contains the filter (`travel/` for
+    /// `elicitation/accept`): it still runs, with a note.
+    FormerName,
+}
+
+/// How `filter` picks the case `name` (`id@version`) with `tags`.
+pub fn filter_match(filter: &str, name: &str, tags: &[&str]) -> FilterMatch {
+    if name.contains(filter) {
+        FilterMatch::Name
+    } else if tags.contains(&filter) {
+        FilterMatch::Tag
+    } else if crate::scenario::renamed::former_name(name).is_some_and(|f| f.contains(filter)) {
+        FilterMatch::FormerName
+    } else {
+        FilterMatch::No
+    }
+}
+
+/// The cases of `names` (each with its tags) that `filters` pick (all when
+/// there is none), as indexes, and a note for each filter that picked cases
+/// only by their former names.
+pub fn pick(names: &[(String, Vec<&str>)], filters: &[String]) -> (Vec<usize>, Vec<String>) {
+    if filters.is_empty() {
+        return ((0..names.len()).collect(), Vec::new());
+    }
+    let mut picked = Vec::new();
+    let mut notes = Vec::new();
+    for filter in filters {
+        let mut by_former_name = None;
+        let mut by_current = false;
+        for (index, (name, tags)) in names.iter().enumerate() {
+            let how = filter_match(filter, name, tags);
+            match how {
+                FilterMatch::No => continue,
+                FilterMatch::FormerName => {
+                    by_former_name.get_or_insert(index);
+                }
+                FilterMatch::Name | FilterMatch::Tag => by_current = true,
+            }
+            if !picked.contains(&index) {
+                picked.push(index);
+            }
+        }
+        if let (Some(index), false) = (by_former_name, by_current) {
+            let name = &names[index].0;
+            let former = crate::scenario::renamed::former_name(name).unwrap_or_default();
+            notes.push(format!(
+                "the filter `{filter}` names scenarios by a former id (`{former}` is now `{name}`; scenario folders are named by spec area: `mcp-harness scenarios list`)"
+            ));
+        }
+    }
+    picked.sort_unstable();
+    (picked, notes)
+}
+
 /// Whether a case of `scenario` spends its time waiting rather than working:
 /// its client never answers the server's question, so the case lasts as long
 /// as the server (or the call limit) lets the question stand.
@@ -114,5 +178,47 @@ mod tests {
     fn the_order_is_longest_first_and_stable() {
         assert_eq!(longest_first(&[5, 30, 5, 10]), vec![1, 3, 0, 2]);
         assert!(longest_first(&[]).is_empty());
+    }
+
+    #[test]
+    fn filters_pick_by_name_tag_or_former_name_and_say_so() {
+        let names = vec![
+            (
+                "elicitation/accept@2025-06-18".to_owned(),
+                vec!["http", "stdio"],
+            ),
+            (
+                "streams/travel_latency@2025-06-18".to_owned(),
+                vec!["chaos", "http"],
+            ),
+            (
+                "streams/cut_first.progress@2025-06-18".to_owned(),
+                vec!["chaos", "http"],
+            ),
+        ];
+        let pick = |filters: &[&str]| {
+            pick(
+                &names,
+                &filters.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(pick(&[]), (vec![0, 1, 2], vec![]));
+        assert_eq!(pick(&["chaos"]).0, vec![1, 2]);
+        assert_eq!(pick(&["cut_first"]).0, vec![2]);
+        let (picked, notes) = pick(&["travel/"]);
+        assert_eq!(picked, vec![0]);
+        assert!(
+            notes[0].contains("`travel/accept@2025-06-18` is now `elicitation/accept@2025-06-18`"),
+            "{notes:?}"
+        );
+        // `chaos/` names no tag: it finds the scenarios that were under chaos/.
+        let (picked, notes) = pick(&["chaos/"]);
+        assert_eq!(picked, vec![1]);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(pick(&["nothing"]), (vec![], vec![]));
+        assert_eq!(
+            filter_match("stdio", "elicitation/accept@2025-06-18", &["stdio"]),
+            FilterMatch::Tag
+        );
     }
 }

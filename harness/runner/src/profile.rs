@@ -62,7 +62,7 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DomainOutcome {
-    /// Scenario ids (`travel/declined`, or `travel/*` for a prefix).
+    /// Scenario ids (`elicitation/decline`, or `elicitation/*` for a prefix).
     pub scenarios: Vec<String>,
     /// Text every call result of those scenarios must contain.
     #[serde(default)]
@@ -74,6 +74,15 @@ pub struct DomainOutcome {
 
 impl DomainOutcome {
     fn applies_to(&self, scenario: &str) -> bool {
+        // A pattern written with a scenario's former id (`travel/accept`,
+        // `travel/*`) still finds it.
+        let former = crate::scenario::renamed::former_name(scenario);
+        std::iter::once(scenario)
+            .chain(former.as_deref())
+            .any(|id| self.names(id))
+    }
+
+    fn names(&self, scenario: &str) -> bool {
         // Role-expanded cases (`streams/cut_first.progress`) match their file's id too.
         let file = scenario.split_once('.').map_or(scenario, |(file, _)| file);
         self.scenarios

@@ -19,12 +19,16 @@ pub const REPORT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
     expected: BTreeMap<(String, String), String>,
+    /// A note per line that named a case by a scenario's former id (read as
+    /// its current one).
+    pub notes: Vec<String>,
 }
 
 impl Baseline {
     /// Parse a baseline file; errors name the line.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut expected = BTreeMap::new();
+        let mut notes = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let (entry, reason) = match line.split_once('#') {
                 Some((entry, reason)) => (entry.trim(), reason.trim()),
@@ -46,9 +50,19 @@ impl Baseline {
                     n + 1
                 ));
             }
-            expected.insert((case.to_owned(), check.to_owned()), reason.to_owned());
+            let case = match crate::scenario::renamed::current_name(case) {
+                Some(current) => {
+                    notes.push(format!(
+                        "line {}: `{case}` is now `{current}` (scenario folders are named by spec area)",
+                        n + 1
+                    ));
+                    current
+                }
+                None => case.to_owned(),
+            };
+            expected.insert((case, check.to_owned()), reason.to_owned());
         }
-        Ok(Self { expected })
+        Ok(Self { expected, notes })
     }
 
     /// Whether the failure of `check` in `case` is expected.
@@ -569,7 +583,7 @@ mod tests {
 
     #[test]
     fn junit_has_a_test_case_per_check_with_its_citation_and_findings() {
-        let mut case = CaseResult::new("travel/accept", "2025-11-25");
+        let mut case = CaseResult::new("elicitation/accept", "2025-11-25");
         case.verdicts = vec![
             verdict("a.passes", Level::Must, Outcome::Pass),
             verdict("b.fails", Level::Must, Outcome::Fail),
@@ -577,7 +591,8 @@ mod tests {
             verdict("d.unseen", Level::Must, Outcome::NotObserved),
             verdict("e.expected", Level::Must, Outcome::Fail),
         ];
-        let baseline = Baseline::parse("travel/accept@2025-11-25 e.expected  # known\n").unwrap();
+        let baseline =
+            Baseline::parse("elicitation/accept@2025-11-25 e.expected  # known\n").unwrap();
         let summary = Summary::of(std::slice::from_ref(&case), &baseline);
         let xml = junit(&[case], &summary);
         let case_of = |name: &str| {
@@ -586,7 +601,7 @@ mod tests {
             xml[start..end].to_owned()
         };
         assert!(
-            xml.contains("<testsuite name=\"travel/accept@2025-11-25\""),
+            xml.contains("<testsuite name=\"elicitation/accept@2025-11-25\""),
             "{xml}"
         );
         assert!(!case_of("a.passes").contains("<failure"));
@@ -620,28 +635,28 @@ mod tests {
     #[test]
     fn a_case_whose_fault_never_fired_is_neither_passed_nor_failed_in_every_format() {
         let idle = unexercised(
-            "chaos/cut",
+            "streams/cut",
             vec![verdict("a.passes", Level::Must, Outcome::Pass)],
         );
         let broken = unexercised(
-            "chaos/other",
+            "streams/other",
             vec![verdict("b.fails", Level::Must, Outcome::Fail)],
         );
-        let mut clean = CaseResult::new("travel/accept", "2025-11-25");
+        let mut clean = CaseResult::new("elicitation/accept", "2025-11-25");
         clean.verdicts = vec![verdict("a.passes", Level::Must, Outcome::Pass)];
         let cases = vec![idle, broken, clean];
         let summary = Summary::of(&cases, &Baseline::default());
         assert_eq!(
-            summary.outcome_of("chaos/cut@2025-11-25"),
+            summary.outcome_of("streams/cut@2025-11-25"),
             CaseOutcome::NotExercised
         );
         assert_eq!(
-            summary.outcome_of("chaos/other@2025-11-25"),
+            summary.outcome_of("streams/other@2025-11-25"),
             CaseOutcome::Failed,
             "a rule broken is a finding whether or not the fault fired"
         );
         assert_eq!(
-            summary.outcome_of("travel/accept@2025-11-25"),
+            summary.outcome_of("elicitation/accept@2025-11-25"),
             CaseOutcome::Passed
         );
         assert_eq!(summary.passed_cases(), 1);
@@ -659,7 +674,7 @@ mod tests {
         );
         let text = human_case(&cases[0], &summary);
         assert!(
-            text.starts_with("UNEXERCISED chaos/cut@2025-11-25\n"),
+            text.starts_with("UNEXERCISED streams/cut@2025-11-25\n"),
             "{text}"
         );
         assert!(
@@ -674,7 +689,7 @@ mod tests {
         );
         let json = json_report(&cases, &summary).to_string();
         assert!(
-            json.contains("\"not_exercised_cases\":[\"chaos/cut@2025-11-25\"]"),
+            json.contains("\"not_exercised_cases\":[\"streams/cut@2025-11-25\"]"),
             "{json}"
         );
         assert!(json.contains("\"unexercised\":[{"), "{json}");
@@ -683,7 +698,7 @@ mod tests {
     #[test]
     fn a_case_that_lost_a_call_and_left_a_fault_unexercised_is_lost_or_unexercised() {
         let mut case = unexercised(
-            "chaos/two",
+            "streams/two",
             vec![verdict("a.passes", Level::Must, Outcome::Pass)],
         );
         case.resilience = mcp_harness_checks::Resilience::Lost {
@@ -696,7 +711,7 @@ mod tests {
         let cases = [case];
         let mut summary = Summary::of(&cases, &Baseline::default());
         assert_eq!(
-            summary.outcome_of("chaos/two@2025-11-25"),
+            summary.outcome_of("streams/two@2025-11-25"),
             CaseOutcome::Lost
         );
         assert_eq!(
@@ -705,7 +720,7 @@ mod tests {
         );
         summary.ignore_resilience();
         assert_eq!(
-            summary.outcome_of("chaos/two@2025-11-25"),
+            summary.outcome_of("streams/two@2025-11-25"),
             CaseOutcome::NotExercised,
             "--conformance-only: the unfired fault still shows"
         );
@@ -721,8 +736,8 @@ mod tests {
             "# known\ntravel/accept@2025-06-18 progress.increasing  # their bug\n\n",
         )
         .unwrap();
-        assert!(baseline.expects("travel/accept@2025-06-18", "progress.increasing"));
-        assert!(!baseline.expects("travel/accept@2025-06-18", "other"));
+        assert!(baseline.expects("elicitation/accept@2025-06-18", "progress.increasing"));
+        assert!(!baseline.expects("elicitation/accept@2025-06-18", "other"));
         assert!(
             Baseline::parse("just-one-word")
                 .unwrap_err()

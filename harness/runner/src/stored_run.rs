@@ -102,7 +102,7 @@ pub fn read_out_folder(dir: &Path) -> Result<(Vec<CaseResult>, Summary), StoredR
 
 /// One transcript file as a case, judged with the server checks (or, with
 /// `client`, the client checks) and resilience, named after the file
-/// (`chaos__cut@2025-11-25.jsonl` is case `chaos/cut@2025-11-25`).
+/// (`streams__cut_first@2025-11-25.jsonl` is case `streams/cut_first@2025-11-25`).
 pub fn read_transcript(
     path: &Path,
     client: bool,

@@ -2,7 +2,7 @@
 //! test, one test case each (libtest-mimic): `cargo test --test client_scenarios
 //! -- travel` filters, `cargo nextest run` lists, runs and shards them. Each case
 //! must break no client rule, and its verdict table (check -> outcome) must match
-//! its insta snapshot under snapshots/clients/, so a change in what the host
+//! its insta snapshot under snapshots/client/, so a change in what the host
 //! does (or what the checks see) shows as a reviewable diff. Transcripts are not
 //! snapshotted here: a client's polling and retries are timed, not scripted.
 
@@ -18,7 +18,7 @@ fn root() -> PathBuf {
 
 fn main() {
     let args = Arguments::from_args();
-    let (scenarios, errors) = load_client_dir(&root().join("scenarios/clients"));
+    let (scenarios, errors) = load_client_dir(&root().join("scenarios/client"));
     let mut trials = Vec::new();
     if !errors.is_empty() {
         let message: Vec<String> = errors.iter().map(ToString::to_string).collect();
@@ -64,7 +64,7 @@ fn main() {
                     .map(|v| format!("{:<36} {}\n", v.check, v.outcome.name()))
                     .collect();
                 let mut settings = insta::Settings::clone_current();
-                settings.set_snapshot_path(root().join("snapshots/clients"));
+                settings.set_snapshot_path(root().join("snapshots/client"));
                 settings.set_prepend_module_to_snapshot(false);
                 settings.set_omit_expression(true);
                 settings.set_description(file.scenario.description.clone());
@@ -74,7 +74,7 @@ fn main() {
                 }));
                 outcome.map_err(|_| {
                     Failed::from(format!(
-                        "{name}: the verdicts differ from snapshots/clients/{snapshot_name}.snap (run `cargo insta review`)"
+                        "{name}: the verdicts differ from snapshots/client/{snapshot_name}.snap (run `cargo insta review`)"
                     ))
                 })
             }));

@@ -142,7 +142,7 @@ fn missing_failing_hanging_and_flooding_clients_fail_in_bounded_time() {
         let kept = std::fs::read_to_string(
             out.path()
                 .join("transcripts")
-                .join("clients__travel@2025-11-25.client.txt"),
+                .join("client__travel@2025-11-25.client.txt"),
         )
         .unwrap();
         assert!(
@@ -667,7 +667,7 @@ fn a_stdio_client_that_writes_text_on_the_server_s_stdin_fails_only_stdin_messag
         "stdio",
         "--client-cmd",
         "sh fixtures/stdio/chatty_client.sh",
-        "clients/travel@2025-11-25",
+        "client/travel@2025-11-25",
         "--format",
         "json",
     ]);

@@ -1098,7 +1098,17 @@ async fn a_server_that_refuses_sessions_gets_fewer_cases_at_once_and_no_case_fai
         .unwrap();
     let url = format!("{}/mcp", front.base_url());
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
-        .args(["run", "--server-url", &url, "-j", "4", "discovery/"])
+        .args([
+            "run",
+            "--server-url",
+            &url,
+            "-j",
+            "4",
+            "utilities/",
+            "pagination/",
+            "tools/list",
+            "logging/log_level",
+        ])
         .output()
         .await
         .unwrap();
@@ -1129,7 +1139,7 @@ async fn a_server_that_refuses_sessions_gets_fewer_cases_at_once_and_no_case_fai
 async fn sessions_side_by_side_catch_progress_sent_to_the_other_session() {
     let agents = start_agents().await;
     let upstream = format!("http://{}", agents.addr());
-    let scenario = include_str!("../../../scenarios/sessions/side_by_side.toml");
+    let scenario = include_str!("../../../scenarios/progress/side_by_side_sessions.toml");
     let (broken, detail) =
         broken_through(&upstream, Misbehaviour::ProgressOnGetStream, scenario).await;
     assert!(

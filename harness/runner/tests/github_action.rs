@@ -32,7 +32,7 @@ fn the_action_reports_paths_and_counts_and_passes_the_exit_code_on() {
     let (code, outputs, work) = run_action(&[
         (
             "INPUT_ARGS",
-            "travel/accept@2025-11-25 'travel/decline@2025-11-25'",
+            "elicitation/accept@2025-11-25 'elicitation/decline@2025-11-25'",
         ),
         ("INPUT_OUT", "report"),
     ]);

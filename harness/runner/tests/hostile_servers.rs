@@ -106,7 +106,7 @@ async fn programs_that_are_no_mcp_server_over_stdio_get_a_failing_verdict() {
     assert!(errors.is_empty(), "{errors:?}");
     let ping = scenarios
         .iter()
-        .find(|s| s.id == "discovery/ping")
+        .find(|s| s.id == "utilities/ping")
         .unwrap()
         .clone();
     let limits = Limits {

@@ -57,7 +57,7 @@ fn the_reference_agents_get_a_starter_profile_that_run_accepts() {
     let command = format!("{exe} serve --listen 127.0.0.1:{{port}} --time-scale 0");
     let run = harness(&[
         "run",
-        "travel/accept",
+        "elicitation/accept",
         "progress/string_token",
         "--version",
         "2025-11-25",
@@ -181,7 +181,7 @@ fn a_stdio_server_gets_a_starter_profile_that_says_stdio_and_run_accepts() {
     // The profile alone says stdio: no --transport needed.
     let run = harness(&[
         "run",
-        "travel/accept",
+        "elicitation/accept",
         "--version",
         "2025-11-25",
         "--server-cmd",
@@ -190,5 +190,5 @@ fn a_stdio_server_gets_a_starter_profile_that_says_stdio_and_run_accepts() {
         file.to_str().unwrap(),
     ]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
-    assert!(text(&run.stdout).contains("PASS travel/accept@2025-11-25"));
+    assert!(text(&run.stdout).contains("PASS elicitation/accept@2025-11-25"));
 }

@@ -99,7 +99,7 @@ fn a_failing_third_party_run_reads_in_chromium() {
         .args(["--profile", "fixtures/profiles/python-sdk-event-store.toml"])
         .args([
             "streams/resume_foreign_session.progress@2025-11-25",
-            "chaos/cut_after_progress@2025-11-25",
+            "streams/travel_cut_after_progress@2025-11-25",
             "--out",
         ])
         .arg(&out)
@@ -112,10 +112,10 @@ fn a_failing_third_party_run_reads_in_chromium() {
         "the foreign replay fails the run: {stdout}"
     );
     std::fs::create_dir_all(out.join("screenshots")).unwrap();
-    let png = out.join("screenshots/chaos__cut_after_progress@2025-11-25.png");
+    let png = out.join("screenshots/streams__travel_cut_after_progress@2025-11-25.png");
     let result = check_in_chromium(
         &out.join("report.html"),
-        Some((&png, "chaos/cut_after_progress")),
+        Some((&png, "streams/travel_cut_after_progress")),
     );
     assert_clean_and_working(&result);
     assert_eq!(result["cases"], json!(2), "{result}");

@@ -21,8 +21,8 @@ fn a_passing_run_writes_json_junit_and_transcripts() {
     let out = tempfile::tempdir().unwrap();
     let run = harness(&[
         "run",
-        "travel/accept",
-        "chaos/cut_after_progress",
+        "elicitation/accept",
+        "streams/travel_cut_after_progress",
         "--version",
         "2025-11-25",
         "--format",
@@ -38,7 +38,7 @@ fn a_passing_run_writes_json_junit_and_transcripts() {
     assert_eq!(report["summary"]["failed_cases"], serde_json::json!([]));
     let junit = std::fs::read_to_string(out.path().join("junit.xml")).unwrap();
     assert!(
-        junit.contains("testcase") && junit.contains("travel/accept@2025-11-25"),
+        junit.contains("testcase") && junit.contains("elicitation/accept@2025-11-25"),
         "{junit}"
     );
     let transcripts: Vec<_> = std::fs::read_dir(out.path().join("transcripts"))
@@ -49,7 +49,7 @@ fn a_passing_run_writes_json_junit_and_transcripts() {
     let stored = out
         .path()
         .join("transcripts")
-        .join("chaos__cut_after_progress@2025-11-25.jsonl");
+        .join("streams__travel_cut_after_progress@2025-11-25.jsonl");
     let check = harness(&["check", stored.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
     assert!(
@@ -105,12 +105,12 @@ fn expected_failures_turn_a_known_failure_green_and_report_fixed_ones() {
     let baseline = dir.path().join("expected.txt");
     std::fs::write(
         &baseline,
-        "travel/accept@2025-06-18 progress.increasing  # pretend it was broken\n",
+        "elicitation/accept@2025-06-18 progress.increasing  # pretend it was broken\n",
     )
     .unwrap();
     let run = harness(&[
         "run",
-        "travel/accept",
+        "elicitation/accept",
         "--version",
         "2025-06-18",
         "--expected-failures",
@@ -312,7 +312,8 @@ fn explore_writes_a_minimal_failing_scenario_that_reproduces_it() {
         out.path().to_str().unwrap(),
     ]);
     assert_eq!(run.status.code(), Some(1), "{}", text(&run.stderr));
-    let files: Vec<_> = std::fs::read_dir(out.path())
+    // In the folder of its spec area, as a scenario of the repo would be.
+    let files: Vec<_> = std::fs::read_dir(out.path().join("streams"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -577,15 +578,15 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
             .output()
             .unwrap()
     };
-    let run = in_empty(&["run", "travel/accept", "--version", "2025-11-25"]);
+    let run = in_empty(&["run", "elicitation/accept", "--version", "2025-11-25"]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
-    assert!(text(&run.stdout).contains("PASS travel/accept@2025-11-25"));
+    assert!(text(&run.stdout).contains("PASS elicitation/accept@2025-11-25"));
     let list = in_empty(&["scenarios", "list"]);
-    assert!(text(&list.stdout).contains("travel/accept "));
-    assert!(text(&list.stdout).contains("clients/travel "));
+    assert!(text(&list.stdout).contains("elicitation/accept "));
+    assert!(text(&list.stdout).contains("client/travel "));
     let export = in_empty(&["scenarios", "export", "mine"]);
     assert_eq!(export.status.code(), Some(0), "{}", text(&export.stderr));
-    assert!(empty.path().join("mine/travel/accept.toml").is_file());
+    assert!(empty.path().join("mine/elicitation/accept.toml").is_file());
     assert!(empty.path().join("mine/scenario.schema.json").is_file());
     // Exporting again overwrites nothing and says so.
     let again = in_empty(&["scenarios", "export", "mine"]);
@@ -597,11 +598,11 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
     );
     // An edited copy replaces the built-in set; another folder adds to it.
     std::fs::write(
-        empty.path().join("mine/travel/accept.toml"),
+        empty.path().join("mine/elicitation/accept.toml"),
         "description = \"edited\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"wait\"\nms = 1\n",
     )
     .unwrap();
-    let edited = in_empty(&["run", "--scenarios", "mine", "travel/accept@"]);
+    let edited = in_empty(&["run", "--scenarios", "mine", "elicitation/accept@"]);
     assert_eq!(edited.status.code(), Some(0), "{}", text(&edited.stderr));
     assert!(text(&edited.stdout).contains("scenario.expectations"));
     std::fs::create_dir(empty.path().join("extra")).unwrap();
@@ -615,22 +616,22 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
         "--add-scenarios",
         "extra",
         "mine@",
-        "travel/accept@2025-11",
+        "elicitation/accept@2025-11",
     ]);
     assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
     assert!(text(&added.stdout).contains("PASS mine@2025-11-25"));
-    assert!(text(&added.stdout).contains("PASS travel/accept@2025-11-25"));
+    assert!(text(&added.stdout).contains("PASS elicitation/accept@2025-11-25"));
     // A folder whose file takes a built-in id is refused, naming both.
-    std::fs::create_dir_all(empty.path().join("clash/travel")).unwrap();
+    std::fs::create_dir_all(empty.path().join("clash/elicitation")).unwrap();
     std::fs::copy(
         empty.path().join("extra/mine.toml"),
-        empty.path().join("clash/travel/accept.toml"),
+        empty.path().join("clash/elicitation/accept.toml"),
     )
     .unwrap();
     let clash = in_empty(&["run", "--add-scenarios", "clash"]);
     assert_eq!(clash.status.code(), Some(2));
     assert!(
-        text(&clash.stderr).contains("(built-in)/travel/accept.toml"),
+        text(&clash.stderr).contains("(built-in)/elicitation/accept.toml"),
         "{}",
         text(&clash.stderr)
     );
@@ -777,13 +778,14 @@ fn explore_over_stdio_shrinks_a_broken_rule_to_a_stdio_scenario_that_reproduces_
         "{}",
         text(&run.stdout)
     );
-    let files: Vec<_> = std::fs::read_dir(out.path())
+    let files: Vec<_> = std::fs::read_dir(out.path().join("stdio"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(files.len(), 1);
     let written = std::fs::read_to_string(&files[0]).unwrap();
     assert!(written.contains("transports = [\"stdio\"]"), "{written}");
+    assert!(written.contains("cites = [\"stdio."), "{written}");
     // Shrunk: no pipe fault is needed to break the rule.
     assert!(!written.contains("fault = \"pipe\""), "{written}");
     assert!(!written.contains("close_stdin"), "{written}");
@@ -828,7 +830,7 @@ fn explore_refuses_to_report_success_when_every_schedule_was_skipped() {
 fn a_stdio_command_that_exits_at_once_fails_every_case_with_a_stdio_hint() {
     let run = harness(&[
         "run",
-        "discovery/ping@2025-11-25",
+        "utilities/ping@2025-11-25",
         "--transport",
         "stdio",
         "--server-cmd",
@@ -845,4 +847,43 @@ fn a_stdio_command_that_exits_at_once_fails_every_case_with_a_stdio_hint() {
         "{stderr}"
     );
     assert!(!stderr.contains("on that URL"), "{stderr}");
+}
+
+/// Scenario folders are named by spec area now; a filter and a baseline line
+/// written with a former id still find their scenario, and say its new id.
+#[test]
+fn a_former_scenario_id_still_finds_its_scenario_and_says_the_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("known.txt");
+    std::fs::write(
+        &baseline,
+        "travel/accept@2025-11-25 progress.increasing  # old id\n",
+    )
+    .unwrap();
+    let run = harness(&[
+        "run",
+        "travel/accept@2025-11-25",
+        "--expected-failures",
+        baseline.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(run.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("PASS elicitation/accept@2025-11-25"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("note: the filter `travel/accept@2025-11-25` names scenarios by a former id (`travel/accept@2025-11-25` is now `elicitation/accept@2025-11-25`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("line 1: `travel/accept@2025-11-25` is now `elicitation/accept@2025-11-25`"),
+        "{stderr}"
+    );
+    // The baseline line was read under the new id: it did not fail, so it is "fixed".
+    assert!(
+        stdout.contains("elicitation/accept@2025-11-25 progress.increasing"),
+        "{stdout}"
+    );
 }

@@ -1,12 +1,14 @@
 //! Every scenario x version against the reference agents, one test case each
 //! (libtest-mimic), and again over stdio (`ID@VERSION+stdio`, against
 //! `mcp-harness serve --stdio`) for the scenarios whose `transports` name it:
-//! `cargo test --test scenarios -- travel/accept` filters,
+//! `cargo test --test scenarios -- elicitation/accept` filters,
 //! `cargo nextest run` lists, runs and shards them. Each case must break no
 //! rule (MUST or SHOULD), fire every fault it declares, and its normalized transcript must match its snapshot under
 //! snapshots/ (`cargo insta review` shows any difference). Minimal fault
-//! schedules kept under scenarios/regressions/ (written by `mcp-harness
-//! explore`) must break no MUST; they have no snapshot.
+//! schedules written by `mcp-harness explore` (`explored_*.toml`) have no
+//! snapshot (`snapshot = false`): the checks judge them. One more case,
+//! `scenario-folders-are-spec-areas`, holds every scenario to `cites` and to
+//! the folder of its first cited check's spec area.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,7 @@ fn main() {
             Err(Failed::from(message.join("\n")))
         }));
     }
+    trials.push(folders_are_spec_areas(&scenarios));
     for scenario in scenarios {
         let over_stdio = scenario.scenario.transports.contains(&Transport::Stdio);
         let over_http = scenario.scenario.transports.contains(&Transport::Http);
@@ -44,6 +47,32 @@ fn main() {
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// Every scenario names the checks it exercises (`cites`) and sits in the
+/// folder of its first one's spec area, a room of `checks/src/rules/`.
+fn folders_are_spec_areas(scenarios: &[ScenarioFile]) -> Trial {
+    let misplaced: Vec<String> = scenarios
+        .iter()
+        .filter_map(|s| {
+            let folder = s.id.split('/').next().unwrap_or_default();
+            match s.scenario.area() {
+                None => Some(format!("{}: no `cites`", s.id)),
+                Some(area) if area != folder => Some(format!(
+                    "{}: cites `{}` first, of spec area `{area}`, but sits in `{folder}/`",
+                    s.id, s.scenario.cites[0]
+                )),
+                Some(_) => None,
+            }
+        })
+        .collect();
+    Trial::test("scenario-folders-are-spec-areas", move || {
+        if misplaced.is_empty() {
+            Ok(())
+        } else {
+            Err(Failed::from(misplaced.join("\n")))
+        }
+    })
 }
 
 /// One case: `scenario` under `version` against the reference agents, over
@@ -123,11 +152,6 @@ fn trial(scenario: ScenarioFile, version: String, stdio: bool) -> Trial {
         }
         if !scenario.scenario.snapshot {
             // Concurrent calls interleave as timing has it: judged by the checks alone.
-            return Ok(());
-        }
-        if scenario.id.starts_with("regressions/") {
-            // Explored fault schedules are judged by the checks alone: their
-            // timing (cuts under latency) is not meant to be snapshot-stable.
             return Ok(());
         }
         let snapshot = normalize(&case.transcript);

@@ -29,13 +29,16 @@ fn through_fixture(mode: &str) -> (Target, Profile) {
     (Target::StdioCommand { command }, profile)
 }
 
-/// The checks that fail or warn on travel/accept (2025-11-25, then
+/// The checks that fail or warn on elicitation/accept (2025-11-25, then
 /// 2026-07-28) through the fixture in `mode`.
 fn broken_checks(mode: &str) -> BTreeSet<String> {
     let root = root();
     let (scenarios, errors) = load_dir(&root.join("scenarios"));
     assert!(errors.is_empty(), "{errors:?}");
-    let scenario = scenarios.iter().find(|s| s.id == "travel/accept").unwrap();
+    let scenario = scenarios
+        .iter()
+        .find(|s| s.id == "elicitation/accept")
+        .unwrap();
     let (target, profile) = through_fixture(mode);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut broken = BTreeSet::new();

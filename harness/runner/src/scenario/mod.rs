@@ -12,6 +12,7 @@ use serde_json::Value;
 use mcp_harness_chaos::FaultRule;
 
 pub mod faults;
+pub mod renamed;
 pub use faults::{FaultEntry, FaultWhat, ProcessTrigger};
 
 /// A role a target's tool plays; profiles map roles to tools.
@@ -593,6 +594,29 @@ fn check_citations(path: &Path, text: &str, steps: &[Step]) -> Result<(), Scenar
     Ok(())
 }
 
+/// Every check a scenario names as its subject must be in the server catalog.
+fn check_scenario_cites(path: &Path, text: &str, cites: &[String]) -> Result<(), ScenarioError> {
+    let unknown = cites.iter().find(|id| {
+        !mcp_harness_checks::catalog()
+            .iter()
+            .any(|c| c.id == id.as_str())
+    });
+    match unknown {
+        None => Ok(()),
+        Some(id) => {
+            let at = text.find(&format!("\"{id}\"")).map(|s| s..s + 1);
+            Err(error_at(
+                path,
+                text,
+                at,
+                format!(
+                    "field `cites`: no check `{id}` in the catalog (hint: ids such as `stream.nothing_lost`, as in a report's verdicts)"
+                ),
+            ))
+        }
+    }
+}
+
 fn default_expect() -> Expect {
     Expect::Success
 }
@@ -620,6 +644,13 @@ pub struct Scenario {
     pub description: String,
     /// Protocol versions it runs under.
     pub versions: Vec<String>,
+    /// Its subject: the checks it is written to exercise, by id
+    /// (`cites = ["stream.nothing_lost"]`), each of which cites its spec
+    /// sentence. Every id must be in the catalog. The built-in scenarios sit
+    /// in the folder of their first check's spec area (`streams/...`), the
+    /// rooms of `checks/src/rules/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cites: Vec<String>,
     /// Roles the target must have (the scenario is skipped otherwise).
     #[serde(default)]
     pub needs: Vec<Role>,
@@ -665,7 +696,45 @@ pub struct Scenario {
     pub notes: Vec<String>,
 }
 
+/// The tag of a scenario that injects a fault: `mcp-harness run chaos`.
+pub const CHAOS_TAG: &str = "chaos";
+
 impl Scenario {
+    /// Whether it injects a fault of any kind (a `[[faults]]` entry, an old
+    /// toxic, a fault, network, toxic or pipe step, or a kill or stdin close
+    /// carried by a call).
+    pub fn injects_faults(&self) -> bool {
+        !self.faults.is_empty()
+            || !self.toxics.is_empty()
+            || self.needs_own_process()
+            || self.steps.iter().any(|step| {
+                matches!(
+                    step,
+                    Step::Fault { .. }
+                        | Step::Network { .. }
+                        | Step::Toxic { .. }
+                        | Step::Pipe { .. }
+                )
+            })
+    }
+
+    /// Its tags, which `run` filters match as well as ids: `chaos` when it
+    /// injects a fault, then the transports it applies to (`http`, `stdio`).
+    pub fn tags(&self) -> Vec<&'static str> {
+        let chaos = self.injects_faults().then_some(CHAOS_TAG);
+        chaos
+            .into_iter()
+            .chain(self.transports.iter().map(|t| t.name()))
+            .collect()
+    }
+
+    /// The spec area it exercises: that of its first cited check.
+    pub fn area(&self) -> Option<&'static str> {
+        self.cites
+            .first()
+            .and_then(|id| mcp_harness_checks::area_of(id))
+    }
+
     /// Whether a case of it must have a server process of its own: one of
     /// its calls kills and restarts the server, or closes its stdin.
     pub fn needs_own_process(&self) -> bool {
@@ -787,7 +856,7 @@ impl ScenarioFile {
 /// A scenario with where it came from.
 #[derive(Debug, Clone)]
 pub struct ScenarioFile {
-    /// Stable id: the path under scenarios/ without `.toml`, e.g. `travel/accept`.
+    /// Stable id: the path under scenarios/ without `.toml`, e.g. `elicitation/accept`.
     pub id: String,
     /// The file.
     pub path: PathBuf,
@@ -826,6 +895,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     check_versions(path, text, &scenario.versions)?;
     check_fault_roles(path, text, &mut scenario)?;
     check_citations(path, text, &scenario.steps)?;
+    check_scenario_cites(path, text, &scenario.cites)?;
     check_transports(path, text, &scenario)?;
     if scenario.steps.is_empty() {
         return Err(error_at(
@@ -927,7 +997,7 @@ fn check_transports(path: &Path, text: &str, scenario: &Scenario) -> Result<(), 
 }
 
 /// An error at byte `offset` of `text` (line and column computed).
-fn error_at(
+pub(crate) fn error_at(
     path: &Path,
     text: &str,
     offset: Option<std::ops::Range<usize>>,
@@ -1018,15 +1088,27 @@ pub fn parse_as<T: serde::de::DeserializeOwned>(
 }
 
 /// The subdirectory of the scenario directory that holds client scenarios
-/// (`mcp-harness client-test`), not server scenarios.
-pub const CLIENT_SCENARIOS: &str = "clients";
+/// (`mcp-harness client-test`), not server scenarios: the area of the client
+/// checks.
+pub const CLIENT_SCENARIOS: &str = "client";
 
-/// Load every `*.toml` under `dir` (recursively, but not `clients/`), sorted by
+/// Its name before scenario folders were named by spec area: a user's
+/// scenario folder may still have it, and its files are not server scenarios.
+const FORMER_CLIENT_SCENARIOS: &str = "clients";
+
+/// Whether `path` is under a client scenario folder of `dir`.
+fn is_client_scenario(dir: &Path, path: &Path) -> bool {
+    [CLIENT_SCENARIOS, FORMER_CLIENT_SCENARIOS]
+        .iter()
+        .any(|sub| path.starts_with(dir.join(sub)))
+}
+
+/// Load every `*.toml` under `dir` (recursively, but not `client/`), sorted by
 /// id. Files that do not parse are returned as errors; the rest still load.
 pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
     let mut files = Vec::new();
     collect(dir, &mut files);
-    files.retain(|f| !f.starts_with(dir.join(CLIENT_SCENARIOS)));
+    files.retain(|f| !is_client_scenario(dir, f));
     files.sort();
     let mut texts = Vec::new();
     let mut errors = Vec::new();
@@ -1050,9 +1132,7 @@ pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
 pub fn load_builtin() -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
     let texts = crate::builtin::files_under("")
         .into_iter()
-        .filter(|(path, _)| {
-            !path.starts_with(Path::new(crate::builtin::ORIGIN).join(CLIENT_SCENARIOS))
-        })
+        .filter(|(path, _)| !is_client_scenario(Path::new(crate::builtin::ORIGIN), path))
         .map(|(path, text)| (path, text.to_owned()))
         .collect();
     load_texts(Path::new(crate::builtin::ORIGIN), texts)
@@ -1287,5 +1367,33 @@ tool = "{role}"
         ] {
             assert!(schema.contains(kind), "{kind}");
         }
+    }
+
+    #[test]
+    fn cites_name_checks_of_the_catalog_and_give_the_area() {
+        let text = "description = \"d\"\nversions = [\"2025-11-25\"]\ncites = [\"stream.nothing_lost\", \"response.exactly_once\"]\n[[steps]]\ndo = \"request\"\nmethod = \"ping\"\n";
+        let scenario = parse(Path::new("s.toml"), text).unwrap();
+        assert_eq!(scenario.area(), Some("streams"));
+        assert_eq!(scenario.tags(), vec!["http"]);
+        let bad = text.replace("response.exactly_once", "response.twice");
+        let error = parse(Path::new("s.toml"), &bad).unwrap_err().to_string();
+        assert!(
+            error.starts_with("s.toml:3:")
+                && error.contains("field `cites`: no check `response.twice`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_scenario_that_injects_a_fault_is_tagged_chaos() {
+        let text = "description = \"d\"\nversions = [\"2025-11-25\"]\ntransports = [\"http\", \"stdio\"]\n[[faults]]\nfault = \"cut\"\nafter = 1\nselect = { rpc_method = \"tools/call\" }\n[[steps]]\ndo = \"call\"\ntool = \"x\"\n";
+        let without = text.replace(
+            "[[faults]]\nfault = \"cut\"\nafter = 1\nselect = { rpc_method = \"tools/call\" }\n",
+            "",
+        );
+        let calm = parse(Path::new("s.toml"), &without).unwrap();
+        assert_eq!(calm.tags(), vec!["http", "stdio"]);
+        let chaos: Scenario = toml::from_str(&text.replace(", \"stdio\"", "")).unwrap();
+        assert_eq!(chaos.tags(), vec![CHAOS_TAG, "http"]);
     }
 }
