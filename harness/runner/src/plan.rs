@@ -37,7 +37,7 @@ pub fn expected_ms(scenario: &Scenario, call_limit: Duration) -> u64 {
                 Step::Parallel { calls } => {
                     calls.iter().map(|c| call(restarts(c))).max().unwrap_or(0)
                 }
-                Step::Resume { wait_ms, .. } => *wait_ms,
+                Step::Resume(resume) => resume.wait_ms,
                 Step::AwaitNotifications { within_ms, .. } => *within_ms / 4,
                 Step::Wait { ms } => *ms,
                 Step::Load { sessions, .. } => 50 * u64::from(*sessions),

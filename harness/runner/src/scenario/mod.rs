@@ -332,6 +332,65 @@ pub enum ResumeExpect {
     Response,
 }
 
+/// A `resume` step: see [`Step::Resume`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeStep {
+    /// The named call whose event id is sent.
+    #[serde(default)]
+    pub of: Option<String>,
+    /// Which of its event ids.
+    #[serde(default)]
+    pub from: ResumeFrom,
+    /// A literal `Last-Event-ID` instead.
+    #[serde(default)]
+    pub last_event_id: Option<String>,
+    /// The session that sends the GET: the call's own when absent; another
+    /// name (a new session if unknown) tries a replay across sessions.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// How long to read the resumed stream at most, ms.
+    #[serde(default = "default_resume_wait_ms")]
+    pub wait_ms: u64,
+    /// What it must bring back.
+    #[serde(default)]
+    pub expect: ResumeExpect,
+}
+
+/// A `raw` step: see [`Step::Raw`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// HTTP method.
+    #[serde(default = "default_post")]
+    pub method: String,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Which session id to send: `current`, `none` or any other literal value.
+    #[serde(default = "default_current")]
+    pub session: String,
+    /// JSON body (none for GET/DELETE).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// A body sent as is (for bodies that are not JSON).
+    #[serde(default)]
+    pub text_body: Option<String>,
+    /// The status the server must answer with.
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+    /// Statuses any of which is right (when the spec allows several).
+    #[serde(default)]
+    pub expect_status_in: Vec<u16>,
+    /// The check whose rule this expectation enforces (an id of the catalog,
+    /// e.g. `session.unknown_id_404`): a miss is a finding of that check, at
+    /// its rule's level in the negotiated version. Without it the expectation
+    /// is the scenario's own wish: it fails the built-in reference agents only,
+    /// and is reported, never failed, for any other server.
+    #[serde(default)]
+    pub cites: Option<String>,
+}
+
 /// One step of a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "do", rename_all = "snake_case", deny_unknown_fields)]
@@ -348,27 +407,7 @@ pub enum Step {
     /// server replays, and answer its requests. The id is one the client got
     /// for the call named `of` (`from`: its first or last), or `last_event_id`
     /// as written (an unknown or malformed id).
-    Resume {
-        /// The named call whose event id is sent.
-        #[serde(default)]
-        of: Option<String>,
-        /// Which of its event ids.
-        #[serde(default)]
-        from: ResumeFrom,
-        /// A literal `Last-Event-ID` instead.
-        #[serde(default)]
-        last_event_id: Option<String>,
-        /// The session that sends the GET: the call's own when absent; another
-        /// name (a new session if unknown) tries a replay across sessions.
-        #[serde(default)]
-        session: Option<String>,
-        /// How long to read the resumed stream at most, ms.
-        #[serde(default = "default_resume_wait_ms")]
-        wait_ms: u64,
-        /// What it must bring back.
-        #[serde(default)]
-        expect: ResumeExpect,
-    },
+    Resume(ResumeStep),
     /// Start `sessions` client sessions at once, each calling `tool`, and
     /// count those refused (5xx, resets, refused connections) and those that
     /// completed.
@@ -383,36 +422,7 @@ pub enum Step {
         arguments: Option<Value>,
     },
     /// Send an HTTP request as written, to test the server's refusals.
-    Raw {
-        /// HTTP method.
-        #[serde(default = "default_post")]
-        method: String,
-        /// Extra headers.
-        #[serde(default)]
-        headers: BTreeMap<String, String>,
-        /// Which session id to send: `current`, `none` or any other literal value.
-        #[serde(default = "default_current")]
-        session: String,
-        /// JSON body (none for GET/DELETE).
-        #[serde(default)]
-        body: Option<Value>,
-        /// A body sent as is (for bodies that are not JSON).
-        #[serde(default)]
-        text_body: Option<String>,
-        /// The status the server must answer with.
-        #[serde(default)]
-        expect_status: Option<u16>,
-        /// Statuses any of which is right (when the spec allows several).
-        #[serde(default)]
-        expect_status_in: Vec<u16>,
-        /// The check whose rule this expectation enforces (an id of the catalog,
-        /// e.g. `session.unknown_id_404`): a miss is a finding of that check, at
-        /// its rule's level in the negotiated version. Without it the expectation
-        /// is the scenario's own wish: it fails the built-in reference agents only,
-        /// and is reported, never failed, for any other server.
-        #[serde(default)]
-        cites: Option<String>,
-    },
+    Raw(RawStep),
     /// Send one JSON-RPC request (any method but a tool call) on the main
     /// session and read its answer; in 2026-07-28 the request carries the
     /// per-request `_meta` and headers like every other.
@@ -532,7 +542,7 @@ impl Step {
     pub fn cites(&self) -> Option<&str> {
         match self {
             Self::Call(call) => call.cites.as_deref(),
-            Self::Raw { cites, .. } | Self::Request { cites, .. } => cites.as_deref(),
+            Self::Raw(RawStep { cites, .. }) | Self::Request { cites, .. } => cites.as_deref(),
             _ => None,
         }
     }
@@ -911,9 +921,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
 /// The HTTP thing a step needs, if it needs one.
 fn needs_http(step: &Step) -> Option<&'static str> {
     Some(match step {
-        Step::Resume { .. } => "resume",
+        Step::Resume(_) => "resume",
         Step::Load { .. } => "load",
-        Step::Raw { .. } => "raw",
+        Step::Raw(_) => "raw",
         Step::DeleteSession => "delete_session",
         Step::Fault { .. } => "fault",
         Step::Network { .. } => "network",
@@ -1271,7 +1281,7 @@ tool = "{role}"
         }
         assert!(matches!(
             &samples.steps[1],
-            Step::Resume { of: Some(of), from: ResumeFrom::First, wait_ms: 2000, .. } if of == "a"
+            Step::Resume(ResumeStep { of: Some(of), from: ResumeFrom::First, wait_ms: 2000, .. }) if of == "a"
         ));
         assert!(
             matches!(&samples.steps[3], Step::Load { sessions: 32, tool, .. } if tool == "samples")
