@@ -1412,9 +1412,6 @@ fn print_deprecations(scenarios: &[mcp_harness::scenario::ScenarioFile]) {
     }
 }
 
-/// How many cases in a row may fail at a time limit before the run stops.
-const SILENT_CASES_IN_A_ROW: usize = 3;
-
 /// The scenarios of a run: the built-in ones, or those of `replace`, plus
 /// those of each `add` folder (an id already taken is an error).
 fn load_scenarios(
@@ -1460,7 +1457,7 @@ fn load_scenarios(
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     use mcp_harness::report::Summary;
-    use mcp_harness::run::{Limits, run_case_in};
+    use mcp_harness::run::Limits;
 
     let usage = |message: String| {
         eprintln!("error: {message}");
@@ -1550,132 +1547,24 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         emit_reports(&results, &summary, args.format, args.out.as_deref(), false)?;
         return Ok(Exit::Failed.into());
     }
-    // A target that goes silent mid-run: after SILENT_CASES_IN_A_ROW cases in a
-    // row failed at a time limit, the cases not yet started fail at once.
-    let silent_in_a_row = std::sync::atomic::AtomicUsize::new(0);
-    let finished = std::sync::atomic::AtomicUsize::new(0);
-    let stopped: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     // With --out, each case's transcript is written as it happens.
     let transcripts = args.out.as_ref().map(|out| out.join("transcripts"));
     if let Some(dir) = &transcripts {
         std::fs::create_dir_all(dir)?;
     }
-    // Started servers serve one case after another (see `pool`); the cases
-    // start longest first and are reported in the order of the files.
-    let pool = mcp_harness::pool::ServerPool::new(&target, args.start_timeout, true);
-    let expected: Vec<u64> = cases
-        .iter()
-        .map(|(scenario, _)| mcp_harness::plan::expected_ms(&scenario.scenario, limits.call))
-        .collect();
-    let order = mcp_harness::plan::longest_first(&expected);
-    let jobs = args.jobs.max(1);
-    // Both lanes together: fewer when the server refuses sessions.
-    let throttle = mcp_harness::throttle::Throttle::new(jobs * 2);
-    let throttle = &throttle;
-    let cases = &cases;
-    // Case `at` of `cases`, run.
-    let play = |at: usize| {
-        let (scenario, version) = (cases[at].0, cases[at].1.clone());
-        let (pool, profile, live, transcripts, baseline) =
-            (&pool, &profile, &live, &transcripts, &baseline);
-        let (silent_in_a_row, finished, stopped) = (&silent_in_a_row, &finished, &stopped);
-        let keep_going = args.keep_going;
-        async move {
-            use std::sync::atomic::Ordering::SeqCst;
-            let stop = stopped.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(reason) = stop {
-                let case = mcp_harness::run::CaseResult::not_run(&scenario.id, &version, reason);
-                live.finished(&case, baseline);
-                return (at, case);
-            }
-            live.started(&format!("{}@{version}", scenario.id));
-            let file = transcripts.as_ref().map(|dir| {
-                dir.join(format!(
-                    "{}.jsonl",
-                    format!("{}@{version}", scenario.id).replace('/', "__")
-                ))
-            });
-            // A session the server refused at the start is tried again with
-            // fewer cases at once (see `throttle`), once more at one at a time.
-            let mut last_try = false;
-            let case = loop {
-                let place = throttle.place().await;
-                let limit = throttle.limit();
-                if let Some(file) = &file {
-                    // Last run's file (or a refused try's) must not stand in
-                    // for this try's.
-                    let _ = std::fs::remove_file(file);
-                }
-                let case =
-                    run_case_in(scenario, &version, pool, profile, limits, file.clone()).await;
-                drop(place);
-                if !case.refused_at_start || last_try {
-                    break case;
-                }
-                if throttle.limit() < limit {
-                    continue; // another case backed off meanwhile
-                }
-                match throttle.back_off() {
-                    // Two lanes of `-j` each: a limit of 2j is `-j j`.
-                    Some((from, to)) => eprintln!(
-                        "note: the server refused a session ({}): going on with fewer cases at once (-j {} -> {})",
-                        case.error.as_deref().unwrap_or("refused"),
-                        from.div_ceil(2),
-                        if to > 1 {
-                            format!("-j {}", to.div_ceil(2))
-                        } else {
-                            "one case at a time".to_owned()
-                        }
-                    ),
-                    None => last_try = true,
-                }
-            };
-            if let Some(file) = file.filter(|f| !f.exists()) {
-                // The case ended before its proxy (and recorder file) started.
-                let _ = std::fs::write(file, case.transcript.to_jsonl());
-            }
-            let n = finished.fetch_add(1, SeqCst) + 1;
-            if case.failed_at_time_limit() {
-                let row = silent_in_a_row.fetch_add(1, SeqCst) + 1;
-                if row >= SILENT_CASES_IN_A_ROW && !keep_going {
-                    let mut stop = stopped.lock().unwrap_or_else(|e| e.into_inner());
-                    if stop.is_none() {
-                        eprintln!(
-                            "error: the target stopped answering at case {n} ({}): {row} cases in a row failed at a time limit; the rest fail without being run (hint: --keep-going runs them all)",
-                            case.name()
-                        );
-                        *stop = Some(format!(
-                            "not run: the target stopped answering at case {n} ({row} cases in a row failed at a time limit; --keep-going runs them all)"
-                        ));
-                    }
-                }
-            } else {
-                silent_in_a_row.store(0, SeqCst);
-            }
-            live.finished(&case, baseline);
-            (at, case)
-        }
+    let options = mcp_harness::suite::SuiteOptions {
+        jobs: args.jobs,
+        keep_going: args.keep_going,
+        start_timeout: args.start_timeout,
+        limits,
+        transcripts,
     };
-    // Two lanes of `--jobs` cases each, in the order above: the cases that
-    // mostly wait (a client that never answers) use no CPU, and beside the
-    // others they do not hold every slot for the length of their wait.
-    let (works, waits) = mcp_harness::plan::lanes(order, |at| {
-        mcp_harness::plan::mostly_waits(&cases[at].0.scenario)
-    });
-    use futures::StreamExt;
-    let lane = |order: Vec<usize>| {
-        futures::stream::iter(order)
-            .map(&play)
-            .buffer_unordered(jobs)
-            .collect::<Vec<(usize, mcp_harness::run::CaseResult)>>()
-    };
-    let (mut results, waited) = futures::join!(lane(works), lane(waits));
-    results.extend(waited);
-    pool.close().await;
+    let notes = |line: String| eprintln!("{line}");
+    let results = mcp_harness::suite::run_suite(
+        &cases, &target, &profile, &options, &live, &baseline, &notes,
+    )
+    .await;
     live.finish();
-    results.sort_by_key(|(at, _)| *at);
-    let results: Vec<mcp_harness::run::CaseResult> =
-        results.into_iter().map(|(_, case)| case).collect();
     let mut summary = Summary::of(&results, &baseline);
     if args.conformance_only {
         summary.ignore_resilience();

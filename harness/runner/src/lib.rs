@@ -22,4 +22,5 @@ pub mod snapshot;
 pub mod starter_profile;
 pub mod stdio_tap;
 pub mod stored_run;
+pub mod suite;
 pub mod throttle;

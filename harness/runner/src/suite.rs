@@ -1,0 +1,304 @@
+//! The execute stage for a whole run: every case of a plan against one
+//! target. Servers come from the pool and serve one case after another;
+//! cases start longest first in two lanes of `jobs` each (those that mostly
+//! wait beside those that work); a session the server refuses at the start
+//! has its case tried again with fewer cases at once; a target that stops
+//! answering stops the run. Results come back in the plan's order.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use crate::plan;
+use crate::pool::ServerPool;
+use crate::profile::Profile;
+use crate::progress::LiveProgress;
+use crate::report::Baseline;
+use crate::run::{CaseResult, Limits, Target, run_case_in};
+use crate::scenario::ScenarioFile;
+use crate::throttle::Throttle;
+
+/// How many cases in a row may fail at a time limit before the run stops.
+pub const SILENT_CASES_IN_A_ROW: usize = 3;
+
+/// How a run plays its cases.
+#[derive(Debug, Clone)]
+pub struct SuiteOptions {
+    /// Cases at once in each of the two lanes (at least 1).
+    pub jobs: usize,
+    /// Run every case even after the target stopped answering.
+    pub keep_going: bool,
+    /// How long a started server may take to answer.
+    pub start_timeout: Duration,
+    /// The time and size limits of each case.
+    pub limits: Limits,
+    /// Where each case's transcript is written as it happens, if anywhere.
+    pub transcripts: Option<PathBuf>,
+}
+
+/// What a run tells its user while it goes (each a line for stderr).
+pub trait Notes: Sync {
+    /// One line.
+    fn note(&self, line: String);
+}
+
+impl<F: Fn(String) + Sync> Notes for F {
+    fn note(&self, line: String) {
+        self(line)
+    }
+}
+
+/// Play `cases` (scenario, version) against `target`; the results in the
+/// order of `cases`. `live` hears of each case as it starts and ends.
+pub async fn run_suite(
+    cases: &[(&ScenarioFile, String)],
+    target: &Target,
+    profile: &Profile,
+    options: &SuiteOptions,
+    live: &LiveProgress,
+    baseline: &Baseline,
+    notes: &dyn Notes,
+) -> Vec<CaseResult> {
+    let pool = ServerPool::new(target, options.start_timeout, true);
+    let expected: Vec<u64> = cases
+        .iter()
+        .map(|(scenario, _)| plan::expected_ms(&scenario.scenario, options.limits.call))
+        .collect();
+    let jobs = options.jobs.max(1);
+    let run = Run {
+        cases,
+        pool: &pool,
+        profile,
+        options,
+        live,
+        baseline,
+        notes,
+        // Both lanes together: fewer when the server refuses sessions.
+        throttle: Throttle::new(jobs * 2),
+        silent_in_a_row: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+        stopped: Mutex::new(None),
+    };
+    // Two lanes of `jobs` cases each, longest first: the cases that mostly
+    // wait (a client that never answers) use no CPU, and beside the others
+    // they do not hold every slot for the length of their wait.
+    let (works, waits) = plan::lanes(plan::longest_first(&expected), |at| {
+        plan::mostly_waits(&cases[at].0.scenario)
+    });
+    let lane = |order: Vec<usize>| {
+        futures::stream::iter(order)
+            .map(|at| run.play(at))
+            .buffer_unordered(jobs)
+            .collect::<Vec<(usize, CaseResult)>>()
+    };
+    let (mut results, waited) = futures::join!(lane(works), lane(waits));
+    results.extend(waited);
+    pool.close().await;
+    results.sort_by_key(|(at, _)| *at);
+    results.into_iter().map(|(_, case)| case).collect()
+}
+
+/// One run in progress: what every case shares.
+struct Run<'a> {
+    cases: &'a [(&'a ScenarioFile, String)],
+    pool: &'a ServerPool,
+    profile: &'a Profile,
+    options: &'a SuiteOptions,
+    live: &'a LiveProgress,
+    baseline: &'a Baseline,
+    notes: &'a dyn Notes,
+    throttle: Throttle,
+    /// Cases in a row that failed at a time limit.
+    silent_in_a_row: AtomicUsize,
+    finished: AtomicUsize,
+    /// Why the cases not yet started are not run, once the target stopped
+    /// answering.
+    stopped: Mutex<Option<String>>,
+}
+
+impl Run<'_> {
+    /// Case `at` of the plan, run (or not, the run having stopped).
+    async fn play(&self, at: usize) -> (usize, CaseResult) {
+        let (scenario, version) = (self.cases[at].0, self.cases[at].1.as_str());
+        let stop = self
+            .stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(reason) = stop {
+            let case = CaseResult::not_run(&scenario.id, version, reason);
+            self.live.finished(&case, self.baseline);
+            return (at, case);
+        }
+        let name = format!("{}@{version}", scenario.id);
+        self.live.started(&name);
+        let file = self
+            .options
+            .transcripts
+            .as_ref()
+            .map(|dir| dir.join(format!("{}.jsonl", name.replace('/', "__"))));
+        let case = self.with_retries(scenario, version, file.as_ref()).await;
+        if let Some(file) = file.filter(|f| !f.exists()) {
+            // The case ended before its proxy (and recorder file) started.
+            let _ = std::fs::write(file, case.transcript.to_jsonl());
+        }
+        self.count(&case);
+        self.live.finished(&case, self.baseline);
+        (at, case)
+    }
+
+    /// Run the case; a session the server refused at the start is tried
+    /// again with fewer cases at once (see `throttle`), once more at one at
+    /// a time.
+    async fn with_retries(
+        &self,
+        scenario: &ScenarioFile,
+        version: &str,
+        file: Option<&PathBuf>,
+    ) -> CaseResult {
+        let mut last_try = false;
+        loop {
+            let place = self.throttle.place().await;
+            let limit = self.throttle.limit();
+            if let Some(file) = file {
+                // Last run's file (or a refused try's) must not stand in for
+                // this try's.
+                let _ = std::fs::remove_file(file);
+            }
+            let case = run_case_in(
+                scenario,
+                version,
+                self.pool,
+                self.profile,
+                self.options.limits,
+                file.cloned(),
+            )
+            .await;
+            drop(place);
+            if !case.refused_at_start || last_try {
+                return case;
+            }
+            if self.throttle.limit() < limit {
+                continue; // another case backed off meanwhile
+            }
+            match self.throttle.back_off() {
+                // Two lanes of `-j` each: a limit of 2j is `-j j`.
+                Some((from, to)) => self.notes.note(format!(
+                    "note: the server refused a session ({}): going on with fewer cases at once (-j {} -> {})",
+                    case.error.as_deref().unwrap_or("refused"),
+                    from.div_ceil(2),
+                    if to > 1 {
+                        format!("-j {}", to.div_ceil(2))
+                    } else {
+                        "one case at a time".to_owned()
+                    }
+                )),
+                None => last_try = true,
+            }
+        }
+    }
+
+    /// Count a finished case: after [`SILENT_CASES_IN_A_ROW`] in a row failed
+    /// at a time limit, the target stopped answering and the cases not yet
+    /// started are not run (unless `keep_going`).
+    fn count(&self, case: &CaseResult) {
+        let n = self.finished.fetch_add(1, SeqCst) + 1;
+        if !case.failed_at_time_limit() {
+            self.silent_in_a_row.store(0, SeqCst);
+            return;
+        }
+        let row = self.silent_in_a_row.fetch_add(1, SeqCst) + 1;
+        if row < SILENT_CASES_IN_A_ROW || self.options.keep_going {
+            return;
+        }
+        let mut stop = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        if stop.is_none() {
+            self.notes.note(format!(
+                "error: the target stopped answering at case {n} ({}): {row} cases in a row failed at a time limit; the rest fail without being run (hint: --keep-going runs them all)",
+                case.name()
+            ));
+            *stop = Some(format!(
+                "not run: the target stopped answering at case {n} ({row} cases in a row failed at a time limit; --keep-going runs them all)"
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(id: &str) -> ScenarioFile {
+        let text = "description = \"a call\"\nversions = [\"2025-11-25\"]\n[[steps]]\ndo = \"request\"\nmethod = \"ping\"\n";
+        ScenarioFile {
+            id: id.into(),
+            path: PathBuf::from(format!("{id}.toml")),
+            scenario: crate::scenario::parse(std::path::Path::new("x.toml"), text).unwrap(),
+        }
+    }
+
+    /// A server that accepts connections and never answers: every case
+    /// fails at its time limit, so after three in a row the rest are not
+    /// run, each saying why, and the results keep the plan's order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_target_that_stops_answering_stops_the_run_and_the_rest_say_why() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let files: Vec<ScenarioFile> = (0..6).map(|i| scenario(&format!("s/{i}"))).collect();
+        let cases: Vec<(&ScenarioFile, String)> =
+            files.iter().map(|f| (f, "2025-11-25".to_owned())).collect();
+        let limits = Limits {
+            start: Duration::from_millis(300),
+            case: Duration::from_millis(600),
+            call: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let options = SuiteOptions {
+            jobs: 1,
+            keep_going: false,
+            start_timeout: limits.start,
+            limits,
+            transcripts: None,
+        };
+        let said = Mutex::new(Vec::new());
+        let notes = |line: String| said.lock().unwrap().push(line);
+        let results = run_suite(
+            &cases,
+            &Target::Url(url),
+            &Profile::none("test"),
+            &options,
+            &LiveProgress::new(cases.len(), false, false),
+            &Baseline::default(),
+            &notes,
+        )
+        .await;
+        silent.abort();
+        let names: Vec<String> = results.iter().map(CaseResult::name).collect();
+        let wanted: Vec<String> = (0..6).map(|i| format!("s/{i}@2025-11-25")).collect();
+        assert_eq!(names, wanted);
+        let not_run = results
+            .iter()
+            .filter(|c| {
+                c.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("not run: the target stopped answering"))
+            })
+            .count();
+        assert_eq!(not_run, 3, "{results:#?}");
+        let said = said.into_inner().unwrap();
+        assert!(
+            said.iter()
+                .any(|l| l.contains("3 cases in a row failed at a time limit")),
+            "{said:?}"
+        );
+    }
+}
