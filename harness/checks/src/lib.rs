@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod catalog;
 pub mod check;
 pub mod exercised;
+pub mod expectations;
 pub mod resilience;
 mod rules;
 pub mod schema;
@@ -21,6 +22,7 @@ pub use catalog::{
 };
 pub use check::{Check, Judged, Needs, Rule, Transports, Versions};
 pub use exercised::{Unexercised, unexercised_faults};
+pub use expectations::StepResult;
 use mcp_harness_wire::Transcript;
 pub use resilience::{LostCall, Resilience, resilience};
 pub use verdict::{Finding, Level, Outcome, Tally, Verdict};
@@ -85,10 +87,7 @@ pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
         Ok(judged) => {
             verdict.examined = judged.examined;
             verdict.outcome = if !judged.findings.is_empty() {
-                match rule.level {
-                    Level::Must => Outcome::Fail,
-                    Level::Should => Outcome::Warn,
-                }
+                rule.level.when_broken()
             } else if judged.examined == 0 {
                 Outcome::NotObserved
             } else {

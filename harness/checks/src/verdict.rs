@@ -13,6 +13,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// The outcome of a check whose rule of this level was broken: a MUST
+    /// fails, a SHOULD warns.
+    pub fn when_broken(self) -> Outcome {
+        match self {
+            Self::Must => Outcome::Fail,
+            Self::Should => Outcome::Warn,
+        }
+    }
+
     /// `MUST` or `SHOULD`.
     pub fn name(self) -> &'static str {
         match self {

@@ -156,61 +156,20 @@ impl Profile {
         version: &str,
         steps: &[crate::run::StepResult],
     ) -> Option<mcp_harness_checks::Verdict> {
-        use mcp_harness_checks::{Finding, Level, Outcome, Verdict};
-        let wanted: Vec<&DomainOutcome> = self
+        use mcp_harness_checks::expectations::{ResultText, judge_result_texts};
+        let wanted: Vec<ResultText<'_>> = self
             .outcomes
             .iter()
             .filter(|o| o.applies_to(scenario))
+            .map(|o| ResultText {
+                contains: o.contains.as_deref(),
+                lacks: o.lacks.as_deref(),
+            })
             .collect();
         if wanted.is_empty() {
             return None;
         }
-        let mut findings = Vec::new();
-        let mut examined = 0;
-        for step in steps {
-            let Some(text) = &step.result_text else {
-                continue;
-            };
-            examined += 1;
-            for outcome in &wanted {
-                if let Some(want) = outcome.contains.as_deref().filter(|w| !text.contains(w)) {
-                    findings.push(Finding {
-                        seq: None,
-                        observed: format!(
-                            "step {}: the result {text:?} does not contain {want:?}",
-                            step.step
-                        ),
-                        expected: format!("a result containing {want:?}"),
-                    });
-                }
-                if let Some(banned) = outcome.lacks.as_deref().filter(|b| text.contains(b)) {
-                    findings.push(Finding {
-                        seq: None,
-                        observed: format!(
-                            "step {}: the result {text:?} contains {banned:?}",
-                            step.step
-                        ),
-                        expected: format!("no result containing {banned:?}"),
-                    });
-                }
-            }
-        }
-        let outcome = if !findings.is_empty() {
-            Outcome::Fail
-        } else if examined == 0 {
-            Outcome::NotObserved
-        } else {
-            Outcome::Pass
-        };
-        Some(Verdict {
-            check: "profile.outcomes".into(),
-            level: Level::Must,
-            version: version.into(),
-            citation: format!("the profile `{}` (its domain outcomes)", self.name),
-            outcome,
-            examined,
-            findings,
-        })
+        Some(judge_result_texts(steps, &wanted, &self.name, version))
     }
 
     /// Read a profile file.
@@ -250,72 +209,13 @@ pub fn judge_progress_role(
     version: &str,
     analysis: &mcp_harness_checks::Analysis,
 ) -> Option<mcp_harness_checks::Verdict> {
-    use mcp_harness_checks::{Finding, Level, Outcome, Verdict};
     let tool = &profile.roles.get(&Role::Progress)?.tool;
-    let mut examined = 0;
-    let mut findings = Vec::new();
-    for x in &analysis.exchanges {
-        let Some(body) = &x.body else { continue };
-        let calls_tool = body.get("method").and_then(Value::as_str) == Some("tools/call")
-            && body.pointer("/params/name").and_then(Value::as_str) == Some(tool.as_str());
-        let (Some(token), Some(id)) = (body.pointer("/params/_meta/progressToken"), body.get("id"))
-        else {
-            continue;
-        };
-        if !calls_tool {
-            continue;
-        }
-        let session = x.session();
-        let messages = analysis
-            .exchanges
-            .iter()
-            .filter(|y| y.session() == session)
-            .flat_map(|y| y.server_messages());
-        let (mut complete, mut progressed) = (false, false);
-        for (_, message, _) in messages {
-            let result = message
-                .get("result")
-                .filter(|_| message.get("id") == Some(id));
-            if let Some(result) = result {
-                let kind = result.get("resultType").and_then(Value::as_str);
-                complete = kind.is_none_or(|k| k == "complete")
-                    && result.get("isError") != Some(&Value::Bool(true));
-            }
-            progressed |= message.get("method").and_then(Value::as_str)
-                == Some("notifications/progress")
-                && message.pointer("/params/progressToken") == Some(token);
-        }
-        if !complete {
-            continue;
-        }
-        examined += 1;
-        if !progressed {
-            findings.push(Finding::at(
-                x.request_seq,
-                format!(
-                    "the call of `{tool}` with progress token {token} completed without a progress notification"
-                ),
-                format!(
-                    "progress notifications: the profile `{}` binds `{tool}` to the role `progress`",
-                    profile.name
-                ),
-            ));
-        }
-    }
-    let outcome = match (examined, findings.is_empty()) {
-        (0, _) => Outcome::NotObserved,
-        (_, true) => Outcome::Pass,
-        (_, false) => Outcome::Warn,
-    };
-    Some(Verdict {
-        check: "profile.progress_role".into(),
-        level: Level::Should,
-        version: version.into(),
-        citation: "the profile (its `progress` role: a tool that reports progress when asked with a token)".into(),
-        outcome,
-        examined,
-        findings,
-    })
+    Some(mcp_harness_checks::expectations::judge_progress_role(
+        analysis,
+        tool,
+        &profile.name,
+        version,
+    ))
 }
 
 #[cfg(test)]

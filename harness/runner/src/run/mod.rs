@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_harness_chaos::TargetProcess;
-use mcp_harness_checks::{Level, Outcome, Verdict};
+use mcp_harness_checks::{Outcome, Verdict};
 use mcp_harness_wire::{Transcript, WireEvent};
 use serde::Serialize;
 use serde_json::json;
@@ -124,22 +124,8 @@ impl Default for Limits {
     }
 }
 
-/// The result of one step.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct StepResult {
-    /// Step number, from 1.
-    pub step: usize,
-    /// Whether it did what the scenario expected.
-    pub ok: bool,
-    /// What happened.
-    pub detail: String,
-    /// The check whose rule the step's expectation enforces, if it cites one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cites: Option<String>,
-    /// The text of the call's result, for a call step that got one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result_text: Option<String>,
-}
+/// The result of one step (judged in `checks`, which owns the type).
+pub use mcp_harness_checks::StepResult;
 
 /// One scenario x version.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -272,54 +258,12 @@ fn judge_expectations(
     profile: &Profile,
     verdicts: &mut Vec<Verdict>,
 ) {
-    let finding = |s: &StepResult, expected: &str| mcp_harness_checks::Finding {
-        seq: None,
-        observed: format!("step {}: {}", s.step, s.detail),
-        expected: expected.into(),
-    };
-    let mut wishes = Vec::new();
-    for s in steps.iter().filter(|s| !s.ok) {
-        let Some(cited) = &s.cites else {
-            wishes.push(finding(s, "what the scenario expects"));
-            continue;
-        };
-        let Some(verdict) = verdicts.iter_mut().find(|v| &v.check == cited) else {
-            continue;
-        };
-        if matches!(verdict.outcome, Outcome::Skipped(_)) {
-            continue; // no such rule in this version
-        }
-        verdict
-            .findings
-            .push(finding(s, "what the cited rule requires"));
-        verdict.examined = verdict.examined.max(1);
-        verdict.outcome = match verdict.level {
-            Level::Must => Outcome::Fail,
-            Level::Should => Outcome::Warn.max(verdict.outcome.clone()),
-        };
-    }
-    let outcome = if steps.is_empty() {
-        Outcome::NotObserved
-    } else if wishes.is_empty() {
-        Outcome::Pass
-    } else if profile.reference {
-        Outcome::Fail
-    } else {
-        Outcome::Skipped(format!(
-            "{} wish(es) of the scenario not met, not spec rules (first: {})",
-            wishes.len(),
-            wishes[0].observed
-        ))
-    };
-    verdicts.push(Verdict {
-        check: "scenario.expectations".into(),
-        level: Level::Must,
-        version: version.into(),
-        citation: "the scenario file (its own wishes; rules are cited with `cites`)".into(),
-        outcome,
-        examined: steps.len(),
-        findings: wishes,
-    });
+    mcp_harness_checks::expectations::judge_expectations(
+        steps,
+        version,
+        profile.reference,
+        verdicts,
+    );
     if let Some(verdict) = profile.judge_outcomes(scenario, version, steps) {
         verdicts.push(verdict);
     }
