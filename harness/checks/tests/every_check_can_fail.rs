@@ -1991,3 +1991,40 @@ fn only_methods_the_version_does_not_define_need_minus_32601() {
         Outcome::NotObserved
     );
 }
+
+/// An elicitation the travel call waits for, sent on the standalone GET
+/// stream (`on_get`) or on the call's own stream; the client answers it, and
+/// the call's response comes after the answer.
+fn question_the_call_waits_for(on_get: bool) -> Transcript {
+    let mut w = Wire::legacy();
+    let get = w.request("GET", Value::Null, Headers::default());
+    w.stream(get);
+    let x = w.call(1, json!("tok"));
+    let question = json!({"jsonrpc": "2.0", "id": 7, "method": "elicitation/create", "params": {"message": "ok?", "requestedSchema": {"type": "object", "properties": {}}}});
+    w.sent(if on_get { get } else { x }, "q-1", question);
+    let answer = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 7, "result": {"action": "accept", "content": {}}}),
+        Headers::default(),
+    );
+    w.status(answer, 202);
+    w.sent(x, "1-1", result(1));
+    w.transcript()
+}
+
+#[test]
+fn a_question_a_call_waits_for_belongs_on_the_calls_stream() {
+    let id = "stream.request_scoped_on_own_stream";
+    let on_get = verdict_of(id, &question_the_call_waits_for(true));
+    assert_eq!(on_get.outcome, Outcome::Warn, "{on_get:?}");
+    assert!(
+        on_get.findings[0]
+            .observed
+            .contains("elicitation/create request 7 on the standalone GET stream, which request 1 (tools/call) waited for"),
+        "{on_get:?}"
+    );
+    assert_eq!(
+        outcome_of(id, &question_the_call_waits_for(false)),
+        Outcome::NotObserved
+    );
+}

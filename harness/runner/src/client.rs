@@ -1096,8 +1096,9 @@ impl ScriptedClient {
             .map_err(http_error("resume"))
     }
 
-    /// Open the session's standalone GET stream and read it in the background
-    /// (what arrives is in the proxy's transcript); returns the status.
+    /// Open the session's standalone GET stream and read it in the background,
+    /// answering the server's requests on it as a call's are (what arrives is
+    /// in the proxy's transcript); returns the status.
     pub async fn open_get_stream(&mut self) -> Result<u16, ClientError> {
         let mut request = self
             .http
@@ -1107,12 +1108,30 @@ impl ScriptedClient {
         if let Some(session) = &self.session {
             request = request.header("Mcp-Session-Id", session);
         }
-        let mut response = request.send().await.map_err(http_error("GET stream"))?;
+        let response = request.send().await.map_err(http_error("GET stream"))?;
         let status = response.status().as_u16();
+        // Its requests are answered as a call's are, by a client of the
+        // same session.
+        let responder = self.fork();
         let limit = self.limit;
         self.listeners.push(tokio::spawn(async move {
+            let mut response = response;
+            let mut decoder = SseDecoder::default();
             let _ = tokio::time::timeout(limit, async {
-                while let Ok(Some(_)) = response.chunk().await {}
+                while let Ok(Some(chunk)) = response.chunk().await {
+                    let mut events = Vec::new();
+                    if decoder.feed(&chunk, &mut events).is_err() {
+                        return;
+                    }
+                    for event in events {
+                        if let Ok(message) = serde_json::from_str::<Value>(&event.data)
+                            && message.get("method").is_some()
+                            && message.get("id").is_some()
+                        {
+                            responder.answer_server_request(&message).await;
+                        }
+                    }
+                }
             })
             .await;
         }));

@@ -382,6 +382,17 @@ tool = "progress"
 progress_token = "work"
 "#;
 
+const GET_STREAM_AND_QUESTION: &str = r#"
+description = "a GET stream, then a call that asks the user"
+versions = ["2025-11-25"]
+[[steps]]
+do = "open_get_stream"
+[[steps]]
+do = "call"
+tool = "elicits"
+progress_token = "trip"
+"#;
+
 const LOAD: &str = r#"
 description = "eight sessions at once, each calling a streaming tool"
 versions = ["2025-11-25"]
@@ -606,6 +617,12 @@ fn table() -> Vec<Fixture> {
         (
             ProgressOnGetStream,
             GET_STREAM_AND_PROGRESS,
+            vec![("stream.request_scoped_on_own_stream", Outcome::Warn)],
+        ),
+        (
+            // The client answers the question where it came; the call ends.
+            RequestsOnGetStream,
+            GET_STREAM_AND_QUESTION,
             vec![("stream.request_scoped_on_own_stream", Outcome::Warn)],
         ),
         (

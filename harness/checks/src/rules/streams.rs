@@ -131,7 +131,7 @@ pub(crate) const CHECKS: &[Check] = &[
             versions: Versions::LEGACY,
             level: Level::Should,
             section: "basic/transports#listening-for-messages-from-the-server",
-            quote: "These messages SHOULD be unrelated to any concurrently-running JSON-RPC request from the client (a request's progress goes on its own stream).",
+            quote: "These messages SHOULD be unrelated to any concurrently-running JSON-RPC request from the client (a request's progress, and a question a call waits for, go on its own stream).",
         }],
         needs: Needs::Nothing,
         transports: Transports::HttpOnly,
@@ -617,8 +617,66 @@ fn request_scoped_on_own_stream(a: &Analysis) -> Judged {
                 ));
             }
         }
+        if standalone {
+            judge_requests_on_standalone(a, x, &mut judged);
+        }
     }
     judged
+}
+
+/// A request of the server's (elicitation, sampling, roots) on the standalone
+/// GET stream that a call of the same session waited for: the client answered
+/// it, and only then did the call's response come. The request relates to
+/// that call, so it belongs on the call's stream.
+fn judge_requests_on_standalone(a: &Analysis, get: &Exchange, judged: &mut Judged) {
+    let session = get.session();
+    for (seq, request, _) in get.server_messages() {
+        let (Some(method), Some(id)) = (
+            request.get("method").and_then(Value::as_str),
+            request.get("id"),
+        ) else {
+            continue;
+        };
+        // The client's answer: a POST of a response with the request's id.
+        let Some(answer) = a.exchanges.iter().find(|y| {
+            y.method == "POST"
+                && y.request_seq > seq
+                && y.session() == session
+                && y.body_messages()
+                    .iter()
+                    .any(|m| m.get("method").is_none() && m.get("id") == Some(id))
+        }) else {
+            continue;
+        };
+        // A call in flight when the request came, answered after the answer.
+        let waited = a.exchanges.iter().find(|c| {
+            c.method == "POST"
+                && c.rpc_method() == Some("tools/call")
+                && c.request_seq < seq
+                && c.session() == session
+                && c.rpc_id().is_some_and(|call_id| {
+                    a.exchanges
+                        .iter()
+                        .filter(|r| r.session() == session)
+                        .flat_map(Exchange::server_messages)
+                        .any(|(at, m, _)| {
+                            at > answer.request_seq
+                                && m.get("method").is_none()
+                                && m.get("id") == Some(call_id)
+                        })
+                })
+        });
+        let Some(call) = waited else { continue };
+        judged.examined += 1;
+        judged.findings.push(Finding::at(
+            seq,
+            format!(
+                "{method} request {id} on the standalone GET stream, which request {} (tools/call) waited for: its response came after the client's answer",
+                call.rpc_id().cloned().unwrap_or_default()
+            ),
+            "a request a call waits for on that call's own stream",
+        ));
+    }
 }
 
 fn load_refusals(a: &Analysis) -> Judged {
