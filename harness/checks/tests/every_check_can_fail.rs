@@ -1996,11 +1996,19 @@ fn only_methods_the_version_does_not_define_need_minus_32601() {
 /// stream (`on_get`) or on the call's own stream; the client answers it, and
 /// the call's response comes after the answer.
 fn question_the_call_waits_for(on_get: bool) -> Transcript {
+    asked_during_a_call(
+        on_get,
+        json!({"jsonrpc": "2.0", "id": 7, "method": "elicitation/create", "params": {"message": "ok?", "requestedSchema": {"type": "object", "properties": {}}}}),
+    )
+}
+
+/// `question` sent during a call (on the GET stream when `on_get`), answered
+/// by the client, and the call's response after the answer.
+fn asked_during_a_call(on_get: bool, question: Value) -> Transcript {
     let mut w = Wire::legacy();
     let get = w.request("GET", Value::Null, Headers::default());
     w.stream(get);
     let x = w.call(1, json!("tok"));
-    let question = json!({"jsonrpc": "2.0", "id": 7, "method": "elicitation/create", "params": {"message": "ok?", "requestedSchema": {"type": "object", "properties": {}}}});
     w.sent(if on_get { get } else { x }, "q-1", question);
     let answer = w.request(
         "POST",
@@ -2025,6 +2033,12 @@ fn a_question_a_call_waits_for_belongs_on_the_calls_stream() {
     );
     assert_eq!(
         outcome_of(id, &question_the_call_waits_for(false)),
+        Outcome::NotObserved
+    );
+    // A ping on the GET stream is the session's, whenever it comes.
+    let ping = json!({"jsonrpc": "2.0", "id": 7, "method": "ping"});
+    assert_eq!(
+        outcome_of(id, &asked_during_a_call(true, ping)),
         Outcome::NotObserved
     );
 }

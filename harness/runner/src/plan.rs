@@ -56,7 +56,8 @@ pub enum FilterMatch {
     /// The filter is one of its tags (`chaos`, `http`, `stdio`).
     Tag,
     /// Only its former name contains the filter (`travel/` for
-    /// `elicitation/accept`): it still runs, with a note.
+    /// `elicitation/accept`): it runs, with a note, when the filter picks no
+    /// case by name or tag.
     FormerName,
 }
 
@@ -74,8 +75,9 @@ pub fn filter_match(filter: &str, name: &str, tags: &[&str]) -> FilterMatch {
 }
 
 /// The cases of `names` (each with its tags) that `filters` pick (all when
-/// there is none), as indexes, and a note for each filter that picked cases
-/// only by their former names.
+/// there is none), as indexes. A filter that picks no case by its name or
+/// tags picks those whose former name it matches (`travel/` before scenario
+/// folders were named by spec area), with a note saying the new id.
 pub fn pick(names: &[(String, Vec<&str>)], filters: &[String]) -> (Vec<usize>, Vec<String>) {
     if filters.is_empty() {
         return ((0..names.len()).collect(), Vec::new());
@@ -83,27 +85,29 @@ pub fn pick(names: &[(String, Vec<&str>)], filters: &[String]) -> (Vec<usize>, V
     let mut picked = Vec::new();
     let mut notes = Vec::new();
     for filter in filters {
-        let mut by_former_name = None;
-        let mut by_current = false;
-        for (index, (name, tags)) in names.iter().enumerate() {
-            let how = filter_match(filter, name, tags);
-            match how {
-                FilterMatch::No => continue,
-                FilterMatch::FormerName => {
-                    by_former_name.get_or_insert(index);
-                }
-                FilterMatch::Name | FilterMatch::Tag => by_current = true,
+        let picks = |how: &[FilterMatch]| -> Vec<usize> {
+            names
+                .iter()
+                .enumerate()
+                .filter(|(_, (name, tags))| how.contains(&filter_match(filter, name, tags)))
+                .map(|(index, _)| index)
+                .collect()
+        };
+        let mut chosen = picks(&[FilterMatch::Name, FilterMatch::Tag]);
+        if chosen.is_empty() {
+            chosen = picks(&[FilterMatch::FormerName]);
+            if let Some(&first) = chosen.first() {
+                let name = &names[first].0;
+                let former = crate::scenario::renamed::former_name(name).unwrap_or_default();
+                notes.push(format!(
+                    "the filter `{filter}` names scenarios by a former id (`{former}` is now `{name}`; scenario folders are named by spec area: `mcp-harness scenarios list`)"
+                ));
             }
+        }
+        for index in chosen {
             if !picked.contains(&index) {
                 picked.push(index);
             }
-        }
-        if let (Some(index), false) = (by_former_name, by_current) {
-            let name = &names[index].0;
-            let former = crate::scenario::renamed::former_name(name).unwrap_or_default();
-            notes.push(format!(
-                "the filter `{filter}` names scenarios by a former id (`{former}` is now `{name}`; scenario folders are named by spec area: `mcp-harness scenarios list`)"
-            ));
         }
     }
     picked.sort_unstable();
@@ -216,6 +220,18 @@ mod tests {
         assert_eq!(picked, vec![1]);
         assert_eq!(notes.len(), 1);
         assert_eq!(pick(&["nothing"]), (vec![], vec![]));
+        // A filter that names current scenarios does not also pick those
+        // whose former name it matches (security/foreign_origin was
+        // sessions/foreign_origin).
+        let names = vec![
+            ("sessions/deleted@2025-06-18".to_owned(), vec!["http"]),
+            (
+                "security/foreign_origin@2025-06-18".to_owned(),
+                vec!["http"],
+            ),
+        ];
+        let filters = vec!["sessions/".to_owned()];
+        assert_eq!(super::pick(&names, &filters), (vec![0], vec![]));
         assert_eq!(
             filter_match("stdio", "elicitation/accept@2025-06-18", &["stdio"]),
             FilterMatch::Tag

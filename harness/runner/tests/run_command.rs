@@ -877,13 +877,15 @@ fn a_former_scenario_id_still_finds_its_scenario_and_says_the_new_one() {
         "{stderr}"
     );
     assert!(
-        stderr
-            .contains("line 1: `travel/accept@2025-11-25` is now `elicitation/accept@2025-11-25`"),
+        stderr.contains(
+            "line 1: `travel/accept@2025-11-25` is a former id, now `elicitation/accept@2025-11-25`"
+        ),
         "{stderr}"
     );
-    // The baseline line was read under the new id: it did not fail, so it is "fixed".
+    // The line found the case under its new id: the case kept the check, so
+    // the line is reported as fixed, as written.
     assert!(
-        stdout.contains("elicitation/accept@2025-11-25 progress.increasing"),
+        stdout.contains("travel/accept@2025-11-25 progress.increasing"),
         "{stdout}"
     );
 }

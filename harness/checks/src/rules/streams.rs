@@ -624,8 +624,8 @@ fn request_scoped_on_own_stream(a: &Analysis) -> Judged {
     judged
 }
 
-/// A request of the server's (elicitation, sampling, roots) on the standalone
-/// GET stream that a call of the same session waited for: the client answered
+/// A question of the server's (elicitation, sampling) on the standalone GET
+/// stream that a call of the same session waited for: the client answered
 /// it, and only then did the call's response come. The request relates to
 /// that call, so it belongs on the call's stream.
 fn judge_requests_on_standalone(a: &Analysis, get: &Exchange, judged: &mut Judged) {
@@ -637,6 +637,11 @@ fn judge_requests_on_standalone(a: &Analysis, get: &Exchange, judged: &mut Judge
         ) else {
             continue;
         };
+        // Questions a call asks; a ping or a roots request on the GET stream
+        // may well be the session's own.
+        if !matches!(method, "elicitation/create" | "sampling/createMessage") {
+            continue;
+        }
         // The client's answer: a POST of a response with the request's id.
         let Some(answer) = a.exchanges.iter().find(|y| {
             y.method == "POST"

@@ -434,7 +434,9 @@ struct RunArgs {
     filters: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
-    /// Run the scenario files under DIR instead of the built-in ones.
+    /// Run the scenario files under DIR instead of the built-in ones (its
+    /// `client/` folder holds client scenarios, for `client-test`, and is
+    /// left out).
     #[arg(long, value_name = "DIR")]
     scenarios: Option<std::path::PathBuf>,
     /// Also run the scenario files under DIR (repeatable).

@@ -14,6 +14,10 @@ use crate::run::faults::FaultDriver;
 use crate::run::restart::Server;
 use crate::scenario::Step;
 
+/// What a fault step of the old form says when a scenario built in code
+/// plays one (a file's are turned into `[[faults]]` entries when it loads).
+const OLD_FAULT_STEP: &str = "a fault step of the old form: write a `[[faults]]` entry with `from_step` (scenario::faults::upgrade_old_forms turns a file's into one)";
+
 /// The session every scenario starts with.
 pub(super) const MAIN_SESSION: &str = "main";
 
@@ -100,17 +104,13 @@ impl Script<'_> {
             Step::AwaitNotifications { count, within_ms } => {
                 self.await_notifications(n, *count, *within_ms).await
             }
-        // The loader turns these into `[[faults]]` entries; a scenario
-        // built in code writes entries.
-        Step::Pipe { .. }
-        | Step::Fault { .. }
-        | Step::Network { .. }
-        | Step::Toxic { .. }
-        | Step::RemoveToxic { .. } => step_result(
-    n,
-            false,
-            "a fault step of the old form: write a `[[faults]]` entry with `from_step` (scenario::faults::upgrade_old_forms turns a file's into one)".into(),
-        ),
+            // The loader turns these into `[[faults]]` entries; a scenario
+            // built in code writes entries.
+            Step::Pipe { .. }
+            | Step::Fault { .. }
+            | Step::Network { .. }
+            | Step::Toxic { .. }
+            | Step::RemoveToxic { .. } => step_result(n, false, OLD_FAULT_STEP.into()),
         }
     }
 }
