@@ -3,7 +3,7 @@
 //! and the pure function that judges a transcript.
 
 use crate::analysis::Analysis;
-use crate::verdict::{Finding, Level};
+use crate::verdict::{Finding, Level, Outcome};
 
 /// What a check function found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -12,6 +12,20 @@ pub struct Judged {
     pub examined: usize,
     /// Breaches.
     pub findings: Vec<Finding>,
+}
+
+impl Judged {
+    /// The outcome under a rule of `level`: broken if anything was found,
+    /// else kept if anything was examined, else not observed.
+    pub fn outcome(&self, level: Level) -> Outcome {
+        if !self.findings.is_empty() {
+            level.when_broken()
+        } else if self.examined == 0 {
+            Outcome::NotObserved
+        } else {
+            Outcome::Pass
+        }
+    }
 }
 
 /// A range of protocol versions (dates compare as text): `from` inclusive,

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Analysis, Finding, Level, Outcome, Verdict};
+use crate::{Analysis, Finding, Judged, Level, Outcome, Verdict};
 
 /// What one step of a scenario did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,8 +150,7 @@ pub fn judge_result_texts(
         Level::Must,
         version,
         format!("the profile `{profile}` (its domain outcomes)"),
-        examined,
-        findings,
+        Judged { examined, findings },
     )
 }
 
@@ -219,35 +218,26 @@ pub fn judge_progress_role(
         version,
         "the profile (its `progress` role: a tool that reports progress when asked with a token)"
             .into(),
-        examined,
-        findings,
+        Judged { examined, findings },
     )
 }
 
-/// A verdict from its findings, as every check's is made.
+/// A verdict from what was judged, as every check's is made.
 fn verdict_of(
     check: &str,
     level: Level,
     version: &str,
     citation: String,
-    examined: usize,
-    findings: Vec<Finding>,
+    judged: Judged,
 ) -> Verdict {
-    let outcome = if !findings.is_empty() {
-        level.when_broken()
-    } else if examined == 0 {
-        Outcome::NotObserved
-    } else {
-        Outcome::Pass
-    };
     Verdict {
         check: check.into(),
         level,
         version: version.into(),
         citation,
-        outcome,
-        examined,
-        findings,
+        outcome: judged.outcome(level),
+        examined: judged.examined,
+        findings: judged.findings,
     }
 }
 

@@ -86,13 +86,7 @@ pub fn judge_one(check: &Check, analysis: &Analysis) -> Verdict {
     match catch_unwind(AssertUnwindSafe(|| (check.run)(analysis))) {
         Ok(judged) => {
             verdict.examined = judged.examined;
-            verdict.outcome = if !judged.findings.is_empty() {
-                rule.level.when_broken()
-            } else if judged.examined == 0 {
-                Outcome::NotObserved
-            } else {
-                Outcome::Pass
-            };
+            verdict.outcome = judged.outcome(rule.level);
             verdict.findings = judged.findings;
         }
         Err(panic) => {

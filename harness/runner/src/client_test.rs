@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
 use crate::run::{CaseResult, StepResult, shell_quote};
-use crate::scenario::{ScenarioError, Transport, check_versions, parse_as};
+use crate::scenario::{
+    ScenarioError, Transport, check_cited, check_versions, parse_as, read_files,
+};
 
 /// A client scenario file (under scenarios/client/).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -52,11 +54,7 @@ impl ClientScenario {
     /// Its tags, which `client-test` filters match as well as ids: `chaos`
     /// when the proxy injects a fault, then its transports.
     pub fn tags(&self) -> Vec<&'static str> {
-        let chaos = (!self.faults.is_empty()).then_some(crate::scenario::CHAOS_TAG);
-        chaos
-            .into_iter()
-            .chain(self.transports.iter().map(|t| t.name()))
-            .collect()
+        crate::scenario::tags_of(!self.faults.is_empty(), &self.transports)
     }
 }
 
@@ -85,19 +83,7 @@ pub fn load_client_dir(dir: &Path) -> (Vec<ClientScenarioFile>, Vec<ScenarioErro
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    let mut texts = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => texts.push((path, text)),
-            Err(e) => errors.push(ScenarioError {
-                path: path.display().to_string(),
-                line: 0,
-                column: 0,
-                message: e.to_string(),
-            }),
-        }
-    }
+    let (texts, mut errors) = read_files(paths);
     let (files, more) = load_client_texts(texts);
     errors.extend(more);
     (files, errors)
@@ -126,7 +112,13 @@ fn load_client_texts(
         );
         let parsed = parse_as(&path, &text).and_then(|scenario: ClientScenario| {
             check_versions(&path, &text, &scenario.versions)?;
-            check_client_cites(&path, &text, &scenario.cites)?;
+            check_cited(
+                &path,
+                &text,
+                scenario.cites.iter().map(String::as_str),
+                mcp_harness_checks::client_catalog(),
+                ("client check", "client.waits_retry"),
+            )?;
             Ok(scenario)
         });
         match parsed {
@@ -135,28 +127,6 @@ fn load_client_texts(
         }
     }
     (files, errors)
-}
-
-/// Every check a client scenario names as its subject must be a client check.
-fn check_client_cites(path: &Path, text: &str, cites: &[String]) -> Result<(), ScenarioError> {
-    let catalog = mcp_harness_checks::client_catalog();
-    match cites
-        .iter()
-        .find(|id| !catalog.iter().any(|c| c.id == id.as_str()))
-    {
-        None => Ok(()),
-        Some(id) => {
-            let at = text.find(&format!("\"{id}\"")).map(|s| s..s + 1);
-            Err(crate::scenario::error_at(
-                path,
-                text,
-                at,
-                format!(
-                    "field `cites`: no client check `{id}` in the catalog (hint: ids such as `client.waits_retry`, as in a report's verdicts)"
-                ),
-            ))
-        }
-    }
 }
 
 /// Time limits of a client case.

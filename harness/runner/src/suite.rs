@@ -39,17 +39,8 @@ pub struct SuiteOptions {
     pub transcripts: Option<PathBuf>,
 }
 
-/// What a run tells its user while it goes (each a line for stderr).
-pub trait Notes: Sync {
-    /// One line.
-    fn note(&self, line: String);
-}
-
-impl<F: Fn(String) + Sync> Notes for F {
-    fn note(&self, line: String) {
-        self(line)
-    }
-}
+/// What a run tells its user while it goes: a line each (for stderr).
+pub type Notes<'a> = &'a (dyn Fn(String) + Sync);
 
 /// Play `cases` (scenario, version) against `target`; the results in the
 /// order of `cases`. `live` hears of each case as it starts and ends.
@@ -60,7 +51,7 @@ pub async fn run_suite(
     options: &SuiteOptions,
     live: &LiveProgress,
     baseline: &Baseline,
-    notes: &dyn Notes,
+    notes: Notes<'_>,
 ) -> Vec<CaseResult> {
     let pool = ServerPool::new(target, options.start_timeout, true);
     let expected: Vec<u64> = cases
@@ -109,7 +100,7 @@ struct Run<'a> {
     options: &'a SuiteOptions,
     live: &'a LiveProgress,
     baseline: &'a Baseline,
-    notes: &'a dyn Notes,
+    notes: Notes<'a>,
     throttle: Throttle,
     /// Cases in a row that failed at a time limit.
     silent_in_a_row: AtomicUsize,
@@ -186,7 +177,7 @@ impl Run<'_> {
             }
             match self.throttle.back_off() {
                 // Two lanes of `-j` each: a limit of 2j is `-j j`.
-                Some((from, to)) => self.notes.note(format!(
+                Some((from, to)) => (self.notes)(format!(
                     "note: the server refused a session ({}): going on with fewer cases at once (-j {} -> {})",
                     case.error.as_deref().unwrap_or("refused"),
                     from.div_ceil(2),
@@ -216,7 +207,7 @@ impl Run<'_> {
         }
         let mut stop = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
         if stop.is_none() {
-            self.notes.note(format!(
+            (self.notes)(format!(
                 "error: the target stopped answering at case {n} ({}): {row} cases in a row failed at a time limit; the rest fail without being run (hint: --keep-going runs them all)",
                 case.name()
             ));

@@ -585,46 +585,31 @@ fn check_fault_roles(
     Ok(())
 }
 
-/// Every `cites` must name a check of the catalog.
-fn check_citations(path: &Path, text: &str, steps: &[Step]) -> Result<(), ScenarioError> {
-    for cited in steps.iter().filter_map(Step::cites) {
-        let known = mcp_harness_checks::catalog().iter().any(|c| c.id == cited);
-        if !known {
-            let at = text.find(&format!("\"{cited}\"")).map(|s| s..s + 1);
-            return Err(error_at(
-                path,
-                text,
-                at,
-                format!(
-                    "field `cites`: no check `{cited}` in the catalog (hint: ids such as `session.unknown_id_404`, as in a report's verdicts)"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Every check a scenario names as its subject must be in the server catalog.
-fn check_scenario_cites(path: &Path, text: &str, cites: &[String]) -> Result<(), ScenarioError> {
-    let unknown = cites.iter().find(|id| {
-        !mcp_harness_checks::catalog()
-            .iter()
-            .any(|c| c.id == id.as_str())
-    });
-    match unknown {
-        None => Ok(()),
-        Some(id) => {
-            let at = text.find(&format!("\"{id}\"")).map(|s| s..s + 1);
-            Err(error_at(
-                path,
-                text,
-                at,
-                format!(
-                    "field `cites`: no check `{id}` in the catalog (hint: ids such as `stream.nothing_lost`, as in a report's verdicts)"
-                ),
-            ))
-        }
-    }
+/// Every check id a file cites (its `cites`, and a step's) must be in
+/// `catalog`; the first that is not is an error at its place in the file.
+/// `kind` and `example` word the message (`check`, `stream.nothing_lost`).
+pub(crate) fn check_cited<'a>(
+    path: &Path,
+    text: &str,
+    cited: impl IntoIterator<Item = &'a str>,
+    catalog: &[mcp_harness_checks::Check],
+    (kind, example): (&str, &str),
+) -> Result<(), ScenarioError> {
+    let Some(id) = cited
+        .into_iter()
+        .find(|id| !catalog.iter().any(|c| c.id == *id))
+    else {
+        return Ok(());
+    };
+    let at = text.find(&format!("\"{id}\"")).map(|s| s..s + 1);
+    Err(error_at(
+        path,
+        text,
+        at,
+        format!(
+            "field `cites`: no {kind} `{id}` in the catalog (hint: ids such as `{example}`, as in a report's verdicts)"
+        ),
+    ))
 }
 
 fn default_expect() -> Expect {
@@ -709,6 +694,16 @@ pub struct Scenario {
 /// The tag of a scenario that injects a fault: `mcp-harness run chaos`.
 pub const CHAOS_TAG: &str = "chaos";
 
+/// A scenario's tags (server or client): [`CHAOS_TAG`] when it injects a
+/// fault, then the names of its transports.
+pub fn tags_of(chaos: bool, transports: &[Transport]) -> Vec<&'static str> {
+    chaos
+        .then_some(CHAOS_TAG)
+        .into_iter()
+        .chain(transports.iter().map(|t| t.name()))
+        .collect()
+}
+
 impl Scenario {
     /// Whether it injects a fault of any kind (a `[[faults]]` entry, an old
     /// toxic, a fault, network, toxic or pipe step, or a kill or stdin close
@@ -731,11 +726,7 @@ impl Scenario {
     /// Its tags, which `run` filters match as well as ids: `chaos` when it
     /// injects a fault, then the transports it applies to (`http`, `stdio`).
     pub fn tags(&self) -> Vec<&'static str> {
-        let chaos = self.injects_faults().then_some(CHAOS_TAG);
-        chaos
-            .into_iter()
-            .chain(self.transports.iter().map(|t| t.name()))
-            .collect()
+        tags_of(self.injects_faults(), &self.transports)
     }
 
     /// The spec area it exercises: that of its first cited check.
@@ -904,8 +895,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
     check_versions(path, text, &scenario.versions)?;
     check_fault_roles(path, text, &mut scenario)?;
-    check_citations(path, text, &scenario.steps)?;
-    check_scenario_cites(path, text, &scenario.cites)?;
+    let cited = (scenario.steps.iter().filter_map(Step::cites))
+        .chain(scenario.cites.iter().map(String::as_str));
+    check_cited(
+        path,
+        text,
+        cited,
+        mcp_harness_checks::catalog(),
+        ("check", "stream.nothing_lost"),
+    )?;
     check_transports(path, text, &scenario)?;
     if scenario.steps.is_empty() {
         return Err(error_at(
@@ -1120,9 +1118,18 @@ pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
     collect(dir, &mut files);
     files.retain(|f| !is_client_scenario(dir, f));
     files.sort();
+    let (texts, mut errors) = read_files(files);
+    let (scenarios, more) = load_texts(dir, texts);
+    errors.extend(more);
+    (scenarios, errors)
+}
+
+/// Read scenario files: (path, text) for each, and an error for each that
+/// cannot be read (the others still load).
+pub(crate) fn read_files(paths: Vec<PathBuf>) -> (Vec<(PathBuf, String)>, Vec<ScenarioError>) {
     let mut texts = Vec::new();
     let mut errors = Vec::new();
-    for path in files {
+    for path in paths {
         match std::fs::read_to_string(&path) {
             Ok(text) => texts.push((path, text)),
             Err(e) => errors.push(ScenarioError {
@@ -1133,9 +1140,7 @@ pub fn load_dir(dir: &Path) -> (Vec<ScenarioFile>, Vec<ScenarioError>) {
             }),
         }
     }
-    let (scenarios, more) = load_texts(dir, texts);
-    errors.extend(more);
-    (scenarios, errors)
+    (texts, errors)
 }
 
 /// The built-in scenarios (compiled into the binary), client scenarios aside.
