@@ -477,7 +477,7 @@ async fn handle(
     let body = read_body(response, &shared.config).await;
     let (bytes, error) = match body {
         Ok(bytes) => (bytes, None),
-        Err(e) => (Bytes::new(), Some(e)),
+        Err(e) => (Bytes::new(), Some(e.to_string())),
     };
     recorder.record(WireEvent::Response {
         exchange,
@@ -531,27 +531,33 @@ fn build_response(
     response
 }
 
-async fn read_body(mut response: reqwest::Response, config: &ProxyConfig) -> Result<Bytes, String> {
+/// Why an upstream response body could not be read whole.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    #[error("response body larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    #[error("response body failed: {0}")]
+    Failed(reqwest::Error),
+    #[error("response body stalled for {0:?}")]
+    Stalled(Duration),
+}
+
+async fn read_body(
+    mut response: reqwest::Response,
+    config: &ProxyConfig,
+) -> Result<Bytes, BodyError> {
     let mut body = Vec::new();
     loop {
         match tokio::time::timeout(config.stream_idle_timeout, response.chunk()).await {
             Ok(Ok(Some(chunk))) => {
                 if body.len() + chunk.len() > config.max_body_bytes {
-                    return Err(format!(
-                        "response body larger than the limit of {} bytes",
-                        config.max_body_bytes
-                    ));
+                    return Err(BodyError::TooLarge(config.max_body_bytes));
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(Ok(None)) => return Ok(Bytes::from(body)),
-            Ok(Err(e)) => return Err(format!("response body failed: {e}")),
-            Err(_) => {
-                return Err(format!(
-                    "response body stalled for {:?}",
-                    config.stream_idle_timeout
-                ));
-            }
+            Ok(Err(e)) => return Err(BodyError::Failed(e)),
+            Err(_) => return Err(BodyError::Stalled(config.stream_idle_timeout)),
         }
     }
 }

@@ -68,7 +68,7 @@ impl ToxicControl for ProxyRegistry {
         let proxy = self
             .create(name, listen, upstream, true)
             .await
-            .map_err(ControlError::Local)?;
+            .map_err(|e| ControlError::Local(e.to_string()))?;
         Ok(proxy.listen().to_string())
     }
 
@@ -106,7 +106,7 @@ impl ToxicControl for ProxyRegistry {
     async fn reset(&self) -> Result<(), ControlError> {
         ProxyRegistry::reset(self)
             .await
-            .map_err(ControlError::Local)
+            .map_err(|e| ControlError::Local(e.to_string()))
     }
 }
 

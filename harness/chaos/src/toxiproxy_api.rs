@@ -26,6 +26,22 @@ use crate::toxics::{Toxic, ToxicKind};
 /// The version reported by `GET /version`.
 pub const API_VERSION: &str = "2.9.0-mcp-harness";
 
+/// Why the registry could not create or reset a proxy.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The proxy's listening address could not be bound.
+    #[error("listen tcp {listen}: {cause}")]
+    Listen {
+        /// The address it was to listen on.
+        listen: String,
+        /// What went wrong.
+        cause: std::io::Error,
+    },
+    /// A proxy could not be enabled again.
+    #[error("{0}")]
+    Enable(std::io::Error),
+}
+
 /// All proxies managed through the API.
 #[derive(Clone, Default)]
 pub struct ProxyRegistry {
@@ -75,10 +91,13 @@ impl ProxyRegistry {
         listen: &str,
         upstream: &str,
         enabled: bool,
-    ) -> Result<TcpProxy, String> {
+    ) -> Result<TcpProxy, RegistryError> {
         let proxy = TcpProxy::start(name, listen, upstream)
             .await
-            .map_err(|e| format!("listen tcp {listen}: {e}"))?;
+            .map_err(|cause| RegistryError::Listen {
+                listen: listen.to_owned(),
+                cause,
+            })?;
         if !enabled {
             let _ = proxy.set_enabled(false).await;
         }
@@ -95,10 +114,13 @@ impl ProxyRegistry {
     }
 
     /// Remove every toxic and enable every proxy.
-    pub async fn reset(&self) -> Result<(), String> {
+    pub async fn reset(&self) -> Result<(), RegistryError> {
         for proxy in self.proxies.lock().await.values() {
             proxy.clear_toxics();
-            proxy.set_enabled(true).await.map_err(|e| e.to_string())?;
+            proxy
+                .set_enabled(true)
+                .await
+                .map_err(RegistryError::Enable)?;
         }
         Ok(())
     }
@@ -170,7 +192,7 @@ async fn reset(State(registry): State<ProxyRegistry>) -> Result<StatusCode, ApiE
     registry
         .reset()
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,7 +233,7 @@ async fn create_proxy(
     let proxy = registry
         .create(name, listen, upstream, enabled)
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok((StatusCode::CREATED, axum::Json(proxy.to_json())).into_response())
 }
 
@@ -257,7 +279,7 @@ async fn populate(
         let proxy = registry
             .create(name, listen, upstream, enabled)
             .await
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         created.push(proxy.to_json());
     }
     Ok((StatusCode::CREATED, axum::Json(json!({"proxies": created}))).into_response())
@@ -296,7 +318,7 @@ async fn update_proxy(
         let fresh = registry
             .create(&name, &listen, &upstream, enabled)
             .await
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         for toxic in toxics {
             let _ = fresh.add_toxic(toxic);
         }

@@ -2042,3 +2042,33 @@ fn a_question_a_call_waits_for_belongs_on_the_calls_stream() {
         Outcome::NotObserved
     );
 }
+
+#[test]
+fn a_question_sent_on_both_streams_is_a_duplicate_not_a_misplaced_one() {
+    // A server that broadcasts every message: the call's own stream has the
+    // question, and so does the GET stream, whichever copy the client
+    // answered first.
+    let question = json!({"jsonrpc": "2.0", "id": 7, "method": "elicitation/create", "params": {"message": "ok?", "requestedSchema": {"type": "object", "properties": {}}}});
+    let mut w = Wire::legacy();
+    let get = w.request("GET", Value::Null, Headers::default());
+    w.stream(get);
+    let x = w.call(1, json!("tok"));
+    w.sent(get, "g-1", question.clone());
+    w.sent(x, "1-1", question);
+    let answer = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 7, "result": {"action": "accept", "content": {}}}),
+        Headers::default(),
+    );
+    w.status(answer, 202);
+    w.sent(x, "1-2", result(1));
+    let transcript = w.transcript();
+    assert_eq!(
+        outcome_of("stream.request_scoped_on_own_stream", &transcript),
+        Outcome::NotObserved
+    );
+    assert_eq!(
+        outcome_of("stream.no_duplicate_message", &transcript),
+        Outcome::Fail
+    );
+}

@@ -274,7 +274,7 @@ pub async fn run_client_case_over(
             Ok(rule) => {
                 stack.add_fault(rule);
             }
-            Err(e) => case.error = Some(e),
+            Err(e) => case.error = Some(e.to_string()),
         }
     }
     let url = format!("{}/mcp", stack.base_url());

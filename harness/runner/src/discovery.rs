@@ -27,22 +27,62 @@ pub struct Listing {
     pub stopped: Option<String>,
 }
 
+/// Why a request of the walk has no result.
+#[derive(Debug, thiserror::Error)]
+pub enum NoResult {
+    /// The server answered with a JSON-RPC error.
+    #[error("{method} answered with error {code}: {message}")]
+    Error {
+        /// The request's method.
+        method: String,
+        /// The error's code.
+        code: Value,
+        /// The error's message.
+        message: String,
+    },
+    /// The server answered with neither.
+    #[error("{method} answered with neither result nor error")]
+    Neither {
+        /// The request's method.
+        method: String,
+    },
+    /// No answer came.
+    #[error("{method}: {cause}")]
+    Unanswered {
+        /// The request's method.
+        method: String,
+        /// What went wrong.
+        cause: crate::client::ClientError,
+    },
+}
+
 /// What answers a request of the walk: its result, or why there is none.
-type Answer = Result<Value, String>;
+type Answer = Result<Value, NoResult>;
 
 async fn ask(client: &mut ScriptedClient, method: &str, params: Value) -> Answer {
-    match client.send_request(method, Some(&params)).await {
+    let method = method.to_owned();
+    match client.send_request(&method, Some(&params)).await {
         Ok(answer) => match (answer.get("result"), answer.get("error")) {
             (Some(result), _) => Ok(result.clone()),
-            (None, Some(error)) => Err(format!(
-                "{method} answered with error {}: {}",
-                error["code"],
-                error["message"].as_str().unwrap_or("")
-            )),
-            (None, None) => Err(format!("{method} answered with neither result nor error")),
+            (None, Some(error)) => Err(NoResult::Error {
+                method,
+                code: error["code"].clone(),
+                message: error["message"].as_str().unwrap_or("").to_owned(),
+            }),
+            (None, None) => Err(NoResult::Neither { method }),
         },
-        Err(e) => Err(format!("{method}: {e}")),
+        Err(cause) => Err(NoResult::Unanswered { method, cause }),
     }
+}
+
+/// What a walk did: a line saying so, and whether every request the server
+/// should have answered was (when not, the checks say which rule broke).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walked {
+    /// What was listed, read, got or completed, or how it failed.
+    pub line: String,
+    /// Whether every request was answered with a result.
+    pub answered: bool,
 }
 
 /// Read every page of `method`, the items under `key`.
@@ -58,7 +98,7 @@ pub async fn list_all(client: &mut ScriptedClient, method: &str, key: &str) -> L
         let page = match ask(client, method, params).await {
             Ok(page) => page,
             Err(e) => {
-                listing.stopped = Some(e);
+                listing.stopped = Some(e.to_string());
                 return listing;
             }
         };
@@ -130,13 +170,7 @@ pub fn prompt_arguments(prompt: &Value) -> Value {
 }
 
 /// Walk `what`, reading, getting or completing the `first` items listed.
-/// `Ok` with a line saying what was done; `Err` when a request the server
-/// should have answered was not (the checks say which rule that broke).
-pub async fn walk(
-    client: &mut ScriptedClient,
-    what: DiscoverWhat,
-    first: usize,
-) -> Result<String, String> {
+pub async fn walk(client: &mut ScriptedClient, what: DiscoverWhat, first: usize) -> Walked {
     let modern = client.modern();
     match what {
         DiscoverWhat::Tools => {
@@ -207,7 +241,10 @@ pub async fn walk(
                 }
             }
             if refs.is_empty() {
-                return Ok("nothing to complete: no prompt argument, no template variable".into());
+                return Walked {
+                    line: "nothing to complete: no prompt argument, no template variable".into(),
+                    answered: true,
+                };
             }
             let mut report = Report::new(String::new(), None);
             for (reference, argument) in refs {
@@ -253,17 +290,17 @@ impl Report {
                 self.line.push_str(&format!("{what}: {n} {unit}"));
             }
             Err(e) => {
+                let e = e.to_string();
                 self.line.push_str(&format!("{what}: {e}"));
                 self.failed.get_or_insert(e);
             }
         }
     }
 
-    fn end(self) -> Result<String, String> {
-        if self.failed.is_some() {
-            Err(self.line)
-        } else {
-            Ok(self.line)
+    fn end(self) -> Walked {
+        Walked {
+            answered: self.failed.is_none(),
+            line: self.line,
         }
     }
 }

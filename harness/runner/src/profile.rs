@@ -173,10 +173,15 @@ impl Profile {
     }
 
     /// Read a profile file.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read profile `{}`: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("profile `{}`: {}", path.display(), e.message()))
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|cause| ProfileError::Read {
+            path: path.to_owned(),
+            cause,
+        })?;
+        toml::from_str(&text).map_err(|e| ProfileError::Invalid {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
     }
 
     /// The tool and arguments for `name` (a role name or a tool name).
@@ -196,6 +201,27 @@ impl Profile {
     pub fn missing(&self, needs: &[Role]) -> Option<Role> {
         needs.iter().copied().find(|r| !self.roles.contains_key(r))
     }
+}
+
+/// Why a profile file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// It could not be read.
+    #[error("cannot read profile `{}`: {cause}", path.display())]
+    Read {
+        /// The profile file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        cause: std::io::Error,
+    },
+    /// It is not a profile (TOML syntax, an unknown field, a wrong type).
+    #[error("profile `{}`: {message}", path.display())]
+    Invalid {
+        /// The profile file.
+        path: std::path::PathBuf,
+        /// What is wrong, as the TOML parser says.
+        message: String,
+    },
 }
 
 /// The profile's word for the `progress` role, held to account: a call of

@@ -14,6 +14,27 @@ pub const REPORT_FORMAT: &str = "mcp-harness-report";
 /// Version of the JSON report format.
 pub const REPORT_VERSION: u32 = 1;
 
+/// A line of a baseline file that is not an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaselineError {
+    /// Not two words before the `#`.
+    #[error("line {line}: expected `scenario@version check-id  # reason`, got `{entry}`")]
+    NotAnEntry {
+        /// The line, from 1.
+        line: usize,
+        /// The line's text before the `#`.
+        entry: String,
+    },
+    /// A case without its version.
+    #[error("line {line}: `{case}` is not `scenario@version`")]
+    NoVersion {
+        /// The line, from 1.
+        line: usize,
+        /// The word that should be `scenario@version`.
+        case: String,
+    },
+}
+
 /// Failures a user expects (`scenario@version check` per line, `#` comments),
 /// so a known deviation of a third-party server does not fail CI.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,7 +47,7 @@ pub struct Baseline {
 
 impl Baseline {
     /// Parse a baseline file; errors name the line.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, BaselineError> {
         let mut expected = BTreeMap::new();
         let mut notes = Vec::new();
         for (n, line) in text.lines().enumerate() {
@@ -39,16 +60,16 @@ impl Baseline {
             }
             let mut words = entry.split_whitespace();
             let (Some(case), Some(check), None) = (words.next(), words.next(), words.next()) else {
-                return Err(format!(
-                    "line {}: expected `scenario@version check-id  # reason`, got `{entry}`",
-                    n + 1
-                ));
+                return Err(BaselineError::NotAnEntry {
+                    line: n + 1,
+                    entry: entry.to_owned(),
+                });
             };
             if !case.contains('@') {
-                return Err(format!(
-                    "line {}: `{case}` is not `scenario@version`",
-                    n + 1
-                ));
+                return Err(BaselineError::NoVersion {
+                    line: n + 1,
+                    case: case.to_owned(),
+                });
             }
             // A former id finds the case under its new id too (a scenario
             // folder exported before the move still runs under the old one).
@@ -756,15 +777,18 @@ mod tests {
         .unwrap();
         assert!(baseline.expects("elicitation/accept@2025-06-18", "progress.increasing"));
         assert!(!baseline.expects("elicitation/accept@2025-06-18", "other"));
-        assert!(
-            Baseline::parse("just-one-word")
-                .unwrap_err()
-                .starts_with("line 1:")
+        assert!(matches!(
+            Baseline::parse("# known\njust-one-word"),
+            Err(BaselineError::NotAnEntry { line: 2, .. })
+        ));
+        let error = Baseline::parse("noversion check").unwrap_err();
+        assert_eq!(
+            error,
+            BaselineError::NoVersion {
+                line: 1,
+                case: "noversion".into()
+            }
         );
-        assert!(
-            Baseline::parse("noversion check")
-                .unwrap_err()
-                .contains("scenario@version")
-        );
+        assert!(error.to_string().contains("scenario@version"), "{error}");
     }
 }

@@ -627,7 +627,8 @@ fn request_scoped_on_own_stream(a: &Analysis) -> Judged {
 /// A question of the server's (elicitation, sampling) on the standalone GET
 /// stream that a call of the same session waited for: the client answered
 /// it, and only then did the call's response come. The request relates to
-/// that call, so it belongs on the call's stream.
+/// that call, so it belongs on the call's stream (one sent on both is judged
+/// by `stream.no_duplicate_message`, and not here).
 fn judge_requests_on_standalone(a: &Analysis, get: &Exchange, judged: &mut Judged) {
     let session = get.session();
     for (seq, request, _) in get.server_messages() {
@@ -672,6 +673,15 @@ fn judge_requests_on_standalone(a: &Analysis, get: &Exchange, judged: &mut Judge
                 })
         });
         let Some(call) = waited else { continue };
+        // The same question on the call's own stream too: the server did put
+        // it where it belongs, and a copy elsewhere is a duplicate
+        // (`stream.no_duplicate_message`), not this rule's.
+        let also_on_own = call.server_messages().any(|(_, m, _)| {
+            m.get("method").and_then(Value::as_str) == Some(method) && m.get("id") == Some(id)
+        });
+        if also_on_own {
+            continue;
+        }
         judged.examined += 1;
         judged.findings.push(Finding::at(
             seq,

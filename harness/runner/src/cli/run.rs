@@ -42,7 +42,7 @@ pub(super) fn load_baseline(
     };
     let baseline = std::fs::read_to_string(path)
         .map_err(|e| e.to_string())
-        .and_then(|t| mcp_harness::report::Baseline::parse(&t))
+        .and_then(|t| mcp_harness::report::Baseline::parse(&t).map_err(|e| e.to_string()))
         .map_err(|e| format!("--expected-failures `{}`: {e}", path.display()))?;
     for note in &baseline.notes {
         eprintln!("note: --expected-failures `{}`: {note}", path.display());

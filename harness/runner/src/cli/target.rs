@@ -8,7 +8,12 @@ pub(super) fn target_and_profile(
 ) -> Result<(mcp_harness::run::Target, mcp_harness::profile::Profile), String> {
     use mcp_harness::profile::Profile;
     use mcp_harness::run::Target;
-    let loaded = args.profile.as_deref().map(Profile::load).transpose()?;
+    let loaded = args
+        .profile
+        .as_deref()
+        .map(Profile::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let from_profile = loaded.as_ref().and_then(|p| p.transport);
     let target = target_of_with(&args.server, from_profile)?;
     let profile = match (loaded, &target) {

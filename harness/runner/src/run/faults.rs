@@ -5,13 +5,39 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use mcp_harness_chaos::{ChaosStack, PipeFaults, Recorder};
+use mcp_harness_chaos::{ChaosStack, ControlError, PipeFaults, Recorder};
 use mcp_harness_wire::{Fault, FaultMark, PipeFault};
 use tokio::sync::Mutex;
 
-use super::{Server, resolve_rule};
+use super::{Server, UnboundRole, resolve_rule};
 use crate::profile::Profile;
 use crate::scenario::{CallStep, FaultEntry, FaultWhat};
+
+/// Why a fault could not be put in force or cleared.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// A proxy fault, on a stdio target.
+    #[error("fault `{0}` needs the HTTP chaos proxy: the target speaks stdio")]
+    NeedsProxy(String),
+    /// A pipe fault, on an HTTP target.
+    #[error("fault `pipe` needs a stdio target")]
+    NeedsStdio,
+    /// A fault selects a role the profile does not bind.
+    #[error(transparent)]
+    Unbound(#[from] UnboundRole),
+    /// A TCP fault the scenario loader let through that is no toxic.
+    #[error("toxic {0}: not a toxic")]
+    NotAToxic(String),
+    /// The toxic could not be added or removed.
+    #[error("toxic {name}: {cause}")]
+    Toxic { name: String, cause: ControlError },
+    /// The network could not be taken down or brought back.
+    #[error("network {}: {cause}", if *.up { "up" } else { "down" })]
+    Network { up: bool, cause: ControlError },
+    /// More than one of the above, at one trigger.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<FaultError>),
+}
 
 /// What was put in force for an entry, so it can be cleared.
 #[derive(Debug, Clone)]
@@ -59,7 +85,7 @@ impl<'a> FaultDriver<'a> {
     }
 
     /// Put in force the faults of the whole case (no `from_step`).
-    pub(super) async fn at_start(&mut self) -> Result<(), String> {
+    pub(super) async fn at_start(&mut self) -> Result<(), FaultError> {
         let mut errors = Vec::new();
         for at in 0..self.entries.len() {
             let entry = &self.entries[at];
@@ -75,7 +101,7 @@ impl<'a> FaultDriver<'a> {
 
     /// Step `n` (from 1) starts: clear the faults that end there, then put in
     /// force those that begin there.
-    pub(super) async fn at_step(&mut self, n: usize) -> Result<(), String> {
+    pub(super) async fn at_step(&mut self, n: usize) -> Result<(), FaultError> {
         let mut errors = Vec::new();
         for at in 0..self.entries.len() {
             if self.entries[at].until_step == Some(n)
@@ -94,11 +120,10 @@ impl<'a> FaultDriver<'a> {
         joined(errors)
     }
 
-    async fn apply(&mut self, at: usize) -> Result<(), String> {
+    async fn apply(&mut self, at: usize) -> Result<(), FaultError> {
         let entry = &self.entries[at];
         let name = entry.name();
-        let no_proxy =
-            || format!("fault `{name}` needs the HTTP chaos proxy: the target speaks stdio");
+        let no_proxy = || FaultError::NeedsProxy(name.to_string());
         let in_force = match &entry.what {
             FaultWhat::Stream(rule) => {
                 let stack = self.stack.ok_or_else(no_proxy)?;
@@ -109,11 +134,14 @@ impl<'a> FaultDriver<'a> {
                 let stack = self.stack.ok_or_else(no_proxy)?;
                 let toxic = entry
                     .toxic()
-                    .ok_or_else(|| format!("toxic {body}: not a toxic"))?;
+                    .ok_or_else(|| FaultError::NotAToxic(body.to_string()))?;
                 stack
                     .add_toxic(&toxic)
                     .await
-                    .map_err(|e| format!("toxic {}: {e}", toxic.name))?;
+                    .map_err(|cause| FaultError::Toxic {
+                        name: toxic.name.clone(),
+                        cause,
+                    })?;
                 InForce::Toxic(toxic.name)
             }
             FaultWhat::NetworkDown => {
@@ -121,7 +149,7 @@ impl<'a> FaultDriver<'a> {
                 stack
                     .set_network(false)
                     .await
-                    .map_err(|e| format!("network down: {e}"))?;
+                    .map_err(|cause| FaultError::Network { up: false, cause })?;
                 InForce::NetworkDown
             }
             FaultWhat::Pipe(holds) => {
@@ -134,7 +162,7 @@ impl<'a> FaultDriver<'a> {
         Ok(())
     }
 
-    async fn clear(&mut self, at: usize) -> Result<(), String> {
+    async fn clear(&mut self, at: usize) -> Result<(), FaultError> {
         let Some(in_force) = self.in_force[at].take() else {
             return Ok(());
         };
@@ -152,20 +180,20 @@ impl<'a> FaultDriver<'a> {
             InForce::Toxic(name) => stack
                 .remove_toxic(&name)
                 .await
-                .map_err(|e| format!("toxic {name}: {e}")),
+                .map_err(|cause| FaultError::Toxic { name, cause }),
             InForce::NetworkDown => stack
                 .set_network(true)
                 .await
-                .map_err(|e| format!("network up: {e}")),
+                .map_err(|cause| FaultError::Network { up: true, cause }),
             InForce::Pipe => self.set_pipes(PipeFault::default()).await,
         }
     }
 
     /// Hold the stdio server's pipes as `holds` says (all 0: clear them).
-    async fn set_pipes(&self, holds: PipeFault) -> Result<(), String> {
+    async fn set_pipes(&self, holds: PipeFault) -> Result<(), FaultError> {
         let stdio = self.server.lock().await.stdio.clone();
         let Some(stdio) = stdio else {
-            return Err("fault `pipe` needs a stdio target".into());
+            return Err(FaultError::NeedsStdio);
         };
         let faults = PipeFaults::from(&holds);
         let detail = format!("{faults:?}");
@@ -218,10 +246,10 @@ impl<'a> FaultDriver<'a> {
     }
 }
 
-fn joined(errors: Vec<String>) -> Result<(), String> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("; "))
+fn joined(mut errors: Vec<FaultError>) -> Result<(), FaultError> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(FaultError::Several(errors)),
     }
 }

@@ -11,9 +11,116 @@ use mcp_harness_chaos::{ChaosStack, StackConfig, StdioServer, TargetProcess};
 use mcp_harness_wire::WireEvent;
 use serde_json::{Value, json};
 
-use crate::pool::ServerPool;
+use crate::pool::{ServerPool, StartError};
 use crate::run::restart::Server;
 use crate::run::{Limits, STDIO_EXIT_GRACE, Target};
+
+/// Why the front of a case (the proxy, or the stdio server and its bridge)
+/// could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum FrontError {
+    /// The HTTP target's server did not start.
+    #[error(transparent)]
+    Server(#[from] StartError),
+    /// The stdio target's process did not start.
+    #[error("the target did not start: {0}")]
+    Stdio(#[from] mcp_harness_chaos::ProcessError),
+    /// The recording proxy did not start.
+    #[error("the chaos proxy did not start: {0}")]
+    Proxy(#[from] mcp_harness_chaos::StackError),
+    /// The HTTP bridge to a stdio server did not start.
+    #[error("the stdio bridge did not start: {0}")]
+    Bridge(std::io::Error),
+    /// The transcript file could not be written.
+    #[error(transparent)]
+    Record(#[from] mcp_harness_chaos::recorder::RecordFileError),
+}
+
+/// Why a target failed the check before any case ([`preflight`]).
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    /// It did not start.
+    #[error(transparent)]
+    Front(#[from] FrontError),
+    /// The HTTP client could not be built.
+    #[error("no HTTP client: {0}")]
+    Client(reqwest::Error),
+    /// The first request did not reach it.
+    #[error("`{method}` to {url} failed: {cause}")]
+    Unreachable {
+        /// The request's method.
+        method: String,
+        /// The MCP endpoint's URL.
+        url: String,
+        /// What went wrong.
+        cause: reqwest::Error,
+    },
+    /// Its answer started and broke off.
+    #[error("the answer to `{method}` at {url} broke off: {cause}")]
+    BrokeOff {
+        /// The request's method.
+        method: String,
+        /// The MCP endpoint's URL.
+        url: String,
+        /// What went wrong.
+        cause: reqwest::Error,
+    },
+    /// It accepted the first request and did not answer it in time.
+    #[error("the target accepted `{method}` at {url} but did not answer within {limit:?}")]
+    Unanswered {
+        /// The request's method.
+        method: String,
+        /// The MCP endpoint's URL.
+        url: String,
+        /// How long it was given.
+        limit: Duration,
+    },
+    /// Starting it and asking took longer than the whole check's bound.
+    #[error("the target did not answer within {limit:?}")]
+    Silent {
+        /// How long it was given.
+        limit: Duration,
+    },
+    /// A stdio target closed its stdout before any message.
+    #[error(
+        "`{command}` closed its stdout without answering{refused} (hint: does it speak stdio?)"
+    )]
+    StdoutClosed {
+        /// The command that started it.
+        command: String,
+        /// `, and refused the first request (...)` when it did.
+        refused: String,
+    },
+    /// A stdio target wrote no message in time.
+    #[error("`{command}` did not answer the first request on stdout within {limit:?}")]
+    NoMessage {
+        /// The command that started it.
+        command: String,
+        /// How long it was given.
+        limit: Duration,
+    },
+    /// A stdio target failed, with the end of what it wrote on stderr.
+    #[error("{cause}; its stderr ends with:\n{tail}")]
+    WithStderr {
+        /// What went wrong.
+        cause: Box<PreflightError>,
+        /// The last lines of its stderr.
+        tail: String,
+    },
+}
+
+/// What the answer to the first request says of a version the case asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum VersionAnswer {
+    /// The server speaks it.
+    Served,
+    /// It does not, which is its right (another real version, or a 2026-07-28
+    /// `server/discover` refused): the case is skipped, for this reason.
+    NotServed(String),
+    /// The answer is broken (a version that does not exist, a refused
+    /// `initialize`, one answered without a version): the case fails.
+    Broken(String),
+}
 
 /// A target opened for a look outside any case (`profile`): what to close
 /// when done.
@@ -44,7 +151,7 @@ impl OpenedTarget {
 pub async fn open_target(
     target: &Target,
     start: Duration,
-) -> Result<(OpenedTarget, String), String> {
+) -> Result<(OpenedTarget, String), FrontError> {
     if let Some(command) = target.stdio_command(None) {
         let limits = Limits {
             start,
@@ -62,9 +169,7 @@ pub async fn open_target(
         };
         return Ok((opened, url));
     }
-    let started = crate::pool::start(target, start)
-        .await
-        .map_err(|e| e.to_string())?;
+    let started = crate::pool::start(target, start).await?;
     let url = format!("{}{}", started.base, started.path);
     let opened = OpenedTarget {
         process: started.process,
@@ -78,21 +183,25 @@ pub async fn open_target(
 /// (`initialize`, or `server/discover` from 2026-07-28) within `limit`, set-up
 /// included? A target that never does would make every case wait out its
 /// time limits one after the other; `Err` says why, once, for all of them.
-pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Result<(), String> {
+pub async fn preflight(
+    target: &Target,
+    version: &str,
+    limit: Duration,
+) -> Result<(), PreflightError> {
     if let Some(command) = target.stdio_command(None) {
         return preflight_stdio(&command, version, limit).await;
     }
     let check = async {
         let started = crate::pool::start(target, limit)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(FrontError::from)?;
         let (process, url) = (started.process, format!("{}{}", started.base, started.path));
         let body = first_request(version);
         let method = body["method"].as_str().unwrap_or_default().to_owned();
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(PreflightError::Client)?;
         // Any answer will do, an error status included: the point is that
         // something answers, not what (the cases judge that).
         let answered = async {
@@ -104,12 +213,20 @@ pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Resul
                 .json(&body)
                 .send()
                 .await
-                .map_err(|e| format!("`{method}` to {url} failed: {e}"))?;
+                .map_err(|cause| PreflightError::Unreachable {
+                    method: method.clone(),
+                    url: url.clone(),
+                    cause,
+                })?;
             // Headers alone are not an answer: wait for the first bytes (or the end).
             response
                 .chunk()
                 .await
-                .map_err(|e| format!("the answer to `{method}` at {url} broke off: {e}"))?;
+                .map_err(|cause| PreflightError::BrokeOff {
+                    method: method.clone(),
+                    url: url.clone(),
+                    cause,
+                })?;
             if let Some(session) = response.headers().get("mcp-session-id").cloned() {
                 let _ = http
                     .delete(&url)
@@ -117,13 +234,11 @@ pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Resul
                     .send()
                     .await;
             }
-            Ok::<(), String>(())
+            Ok::<(), PreflightError>(())
         };
         let result = match tokio::time::timeout(limit, answered).await {
             Ok(result) => result,
-            Err(_) => Err(format!(
-                "the target accepted `{method}` at {url} but did not answer within {limit:?}"
-            )),
+            Err(_) => Err(PreflightError::Unanswered { method, url, limit }),
         };
         if let Some(mut process) = process {
             process.kill().await;
@@ -132,7 +247,7 @@ pub async fn preflight(target: &Target, version: &str, limit: Duration) -> Resul
     };
     match tokio::time::timeout(limit * 2 + Duration::from_secs(5), check).await {
         Ok(result) => result,
-        Err(_) => Err(format!("the target did not answer within {limit:?}")),
+        Err(_) => Err(PreflightError::Silent { limit }),
     }
 }
 
@@ -185,13 +300,12 @@ pub(super) async fn open_http_front(
     own: bool,
     limits: Limits,
     record_to: Option<PathBuf>,
-) -> Result<(Front, Server), String> {
+) -> Result<(Front, Server), FrontError> {
     let server = if own {
         crate::pool::start(pool.target(), limits.start).await
     } else {
         pool.take().await
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     let mut config = StackConfig::new(&server.base);
     config.record_limits = limits.records;
     config.proxy.max_event_bytes = limits.max_event_bytes;
@@ -201,7 +315,7 @@ pub(super) async fn open_http_front(
         Ok(stack) => stack,
         Err(e) => {
             pool.give_back(server, true).await;
-            return Err(format!("the chaos proxy did not start: {e}"));
+            return Err(e.into());
         }
     };
     let server = Server {
@@ -217,17 +331,15 @@ pub(super) async fn open_stdio_front(
     command: &str,
     limits: Limits,
     record_to: Option<PathBuf>,
-) -> Result<(Front, Server), String> {
+) -> Result<(Front, Server), FrontError> {
     let recorder = mcp_harness_chaos::Recorder::with_limits(command, limits.records);
     if let Some(path) = &record_to {
-        recorder.write_to(path).map_err(|e| e.to_string())?;
+        recorder.write_to(path)?;
     }
-    let (stdio, from_server) = StdioServer::start(command, recorder.clone())
-        .await
-        .map_err(|e| format!("the target did not start: {e}"))?;
+    let (stdio, from_server) = StdioServer::start(command, recorder.clone()).await?;
     let bridge = mcp_harness_chaos::StdioBridge::start(stdio.clone(), from_server)
         .await
-        .map_err(|e| format!("the stdio bridge did not start: {e}"))?;
+        .map_err(FrontError::Bridge)?;
     let server = Server {
         http: None,
         stdio: Some(stdio),
@@ -238,11 +350,15 @@ pub(super) async fn open_stdio_front(
 
 /// [`preflight`] of a stdio target: does it answer the first request with a
 /// line on stdout within `limit`?
-async fn preflight_stdio(command: &str, version: &str, limit: Duration) -> Result<(), String> {
+async fn preflight_stdio(
+    command: &str,
+    version: &str,
+    limit: Duration,
+) -> Result<(), PreflightError> {
     let recorder = mcp_harness_chaos::Recorder::new(command);
     let (stdio, mut from_server) = StdioServer::start(command, recorder.clone())
         .await
-        .map_err(|e| format!("the target did not start: {e}"))?;
+        .map_err(FrontError::from)?;
     let first = first_request(version);
     let answered = async {
         // A process that already exited refuses the write; what it did is
@@ -258,18 +374,20 @@ async fn preflight_stdio(command: &str, version: &str, limit: Duration) -> Resul
                 Some(mcp_harness_chaos::FromServer::Message(..)) => return Ok(()),
                 Some(mcp_harness_chaos::FromServer::NotJson(_)) => continue,
                 _ => {
-                    return Err(format!(
-                        "`{command}` closed its stdout without answering{refused} (hint: does it speak stdio?)"
-                    ));
+                    return Err(PreflightError::StdoutClosed {
+                        command: command.to_owned(),
+                        refused,
+                    });
                 }
             }
         }
     };
     let result = match tokio::time::timeout(limit, answered).await {
         Ok(result) => result,
-        Err(_) => Err(format!(
-            "`{command}` did not answer the first request on stdout within {limit:?}"
-        )),
+        Err(_) => Err(PreflightError::NoMessage {
+            command: command.to_owned(),
+            limit,
+        }),
     };
     stdio.shutdown(STDIO_EXIT_GRACE).await;
     result.map_err(|cause| {
@@ -286,7 +404,10 @@ async fn preflight_stdio(command: &str, version: &str, limit: Duration) -> Resul
         if tail.is_empty() {
             cause
         } else {
-            format!("{cause}; its stderr ends with:\n{tail}")
+            PreflightError::WithStderr {
+                cause: Box::new(cause),
+                tail,
+            }
         }
     })
 }
@@ -308,20 +429,20 @@ fn first_request(version: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params})
 }
 
-/// Why the server's answer to `initialize` / `server/discover` means it does not
-/// speak `version`: `Ok(Some(reason))` skips the case (another real version is
-/// the server's right), `Err` fails it (a version that does not exist, a
-/// refused `initialize` or one answered without a version is a broken answer).
-pub(super) fn unsupported_version(answer: &Value, version: &str) -> Result<Option<String>, String> {
+/// What the server's answer to `initialize` / `server/discover` says of
+/// `version`: another real version is the server's right (the case is
+/// skipped); a version that does not exist, a refused `initialize` or one
+/// answered without a version is a broken answer (the case fails).
+pub(super) fn version_answer(answer: &Value, version: &str) -> VersionAnswer {
     if let Some(error) = answer.get("error") {
         if version >= crate::client::MODERN {
-            return Ok(Some(format!(
+            return VersionAnswer::NotServed(format!(
                 "the target does not support {version}: server/discover answered {error}"
-            )));
+            ));
         }
         // A server that does not support the version answers with one it
         // does (basic/lifecycle#version-negotiation): a refusal ends the case.
-        return Err(format!(
+        return VersionAnswer::Broken(format!(
             "initialize was refused: {error} (a server answers an initialize it cannot serve with the protocol version it supports, basic/lifecycle#version-negotiation)"
         ));
     }
@@ -330,19 +451,24 @@ pub(super) fn unsupported_version(answer: &Value, version: &str) -> Result<Optio
         .and_then(Value::as_str)
     else {
         if version >= crate::client::MODERN {
-            return Ok(None);
+            return VersionAnswer::Served;
         }
-        return Err(format!(
+        return VersionAnswer::Broken(format!(
             "initialize was answered without a protocolVersion: {answer} (basic/lifecycle#initialization)"
         ));
     };
     if !mcp_harness_checks::analysis::KNOWN_VERSIONS.contains(&negotiated) {
-        return Err(format!(
+        return VersionAnswer::Broken(format!(
             "the server negotiated `{negotiated}`, which is no MCP protocol version (hint: it must answer with the requested version or another it supports)"
         ));
     }
-    Ok((negotiated != version)
-        .then(|| format!("the target negotiated {negotiated} instead of {version}")))
+    if negotiated == version {
+        VersionAnswer::Served
+    } else {
+        VersionAnswer::NotServed(format!(
+            "the target negotiated {negotiated} instead of {version}"
+        ))
+    }
 }
 
 /// `http://host:port` and the path of `url`.

@@ -24,8 +24,10 @@ mod script;
 mod steps;
 
 use faults::FaultDriver;
-pub use front::{OpenedTarget, open_target, preflight, shell_quote, split_url};
-use front::{open_http_front, open_stdio_front, unsupported_version};
+pub use front::{
+    FrontError, OpenedTarget, PreflightError, open_target, preflight, shell_quote, split_url,
+};
+use front::{VersionAnswer, open_http_front, open_stdio_front, version_answer};
 use restart::Server;
 use script::{MAIN_SESSION, Script, step_result};
 
@@ -222,23 +224,35 @@ pub const RECORD_LIMITS: mcp_harness_chaos::RecordLimits = mcp_harness_chaos::Re
     max_bytes: 32 << 20,
 };
 
+/// A fault selects the tool of a role the profile binds to no tool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a fault selects the tool of role `{role}`, but the profile `{profile}` binds no tool to it (hint: add `[roles.{role}]` to the profile, or list the role in the scenario's `needs`)"
+)]
+pub struct UnboundRole {
+    /// The role the fault selects.
+    pub role: String,
+    /// The profile's name.
+    pub profile: String,
+}
+
 /// `rule` with its selector's role replaced by the tool the profile binds to
 /// it; `Err` when the profile binds none (the scenario's `needs` should have
 /// skipped the case first).
 pub fn resolve_rule(
     rule: &mcp_harness_chaos::FaultRule,
     profile: &Profile,
-) -> Result<mcp_harness_chaos::FaultRule, String> {
+) -> Result<mcp_harness_chaos::FaultRule, UnboundRole> {
     let mut rule = rule.clone();
     if let Some(role) = rule.select.role.take() {
         let bound = crate::scenario::Role::parse(&role).and_then(|r| profile.roles.get(&r));
         match bound {
             Some(binding) => rule.select.tool = Some(binding.tool.clone()),
             None => {
-                return Err(format!(
-                    "a fault selects the tool of role `{role}`, but the profile `{}` binds no tool to it (hint: add `[roles.{role}]` to the profile, or list the role in the scenario's `needs`)",
-                    profile.name
-                ));
+                return Err(UnboundRole {
+                    role,
+                    profile: profile.name.clone(),
+                });
             }
         }
     }
@@ -374,7 +388,7 @@ async fn run_steps(
     let (front, server) = match opened {
         Ok(opened) => opened,
         Err(e) => {
-            case.error = Some(e);
+            case.error = Some(e.to_string());
             return;
         }
     };
@@ -398,7 +412,7 @@ async fn run_steps(
         profile,
     );
     if let Err(e) = faults.at_start().await {
-        case.error = Some(e);
+        case.error = Some(e.to_string());
     }
     let accept = profile
         .roles
@@ -420,14 +434,14 @@ async fn run_steps(
     let mut refused_at_start = false;
     let script = async {
         let connected = client.connect().await;
-        let unsupported = match &connected {
-            Ok(answer) => unsupported_version(answer, version),
-            Err(_) => Ok(None),
+        let spoken = match &connected {
+            Ok(answer) => version_answer(answer, version),
+            Err(_) => VersionAnswer::Served,
         };
-        match unsupported {
-            Ok(Some(reason)) => return (Some(reason), None, false),
-            Err(broken) => return (None, Some(broken), false),
-            Ok(None) => {}
+        match spoken {
+            VersionAnswer::NotServed(reason) => return (Some(reason), None, false),
+            VersionAnswer::Broken(broken) => return (None, Some(broken), false),
+            VersionAnswer::Served => {}
         }
         let answer = match connected {
             Ok(answer) => answer,
@@ -476,7 +490,7 @@ async fn run_steps(
         };
         for (n, step) in scenario.scenario.steps.iter().enumerate() {
             if let Err(e) = script.faults.at_step(n + 1).await {
-                steps.push(step_result(n + 1, false, e));
+                steps.push(step_result(n + 1, false, e.to_string()));
             }
             let mut result = script.run_step(n + 1, step).await;
             result.cites = step.cites().map(str::to_owned);
@@ -584,7 +598,9 @@ mod tests {
 
     #[test]
     fn a_role_the_profile_does_not_bind_is_an_error_not_a_silent_no_op() {
-        let err = resolve_rule(&by_role("samples"), &Profile::none("bare")).unwrap_err();
+        let err = resolve_rule(&by_role("samples"), &Profile::none("bare"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("role `samples`") && err.contains("`bare`"),
             "{err}"

@@ -77,11 +77,21 @@ impl RestartHook {
     }
 }
 
-/// How many SSE events the server sent on the latest `tools/call` stream, as
+/// What the server has sent so far on the latest `tools/call` stream, as
 /// recorded by the proxy (delivered or withheld).
-fn server_events_on_latest_call(transcript: &Transcript) -> u32 {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct CallStreamSoFar {
+    /// Its SSE events.
+    events: u32,
+    /// Whether the latest of them is a request to the client (a question
+    /// such as `elicitation/create`): a server that awaits the answer may
+    /// send nothing more until it comes.
+    awaits_answer: bool,
+}
+
+fn latest_call_stream(transcript: &Transcript) -> CallStreamSoFar {
     let mut call = None;
-    let mut count = 0;
+    let mut so_far = CallStreamSoFar::default();
     for record in &transcript.records {
         match &record.event {
             WireEvent::Request { exchange, body, .. }
@@ -90,14 +100,28 @@ fn server_events_on_latest_call(transcript: &Transcript) -> u32 {
                 }) =>
             {
                 call = Some(*exchange);
-                count = 0;
+                so_far = CallStreamSoFar::default();
             }
-            WireEvent::Sse { exchange, .. } if Some(*exchange) == call => count += 1,
+            WireEvent::Sse { exchange, data, .. } if Some(*exchange) == call => {
+                so_far.events += 1;
+                so_far.awaits_answer = data
+                    .as_ref()
+                    .and_then(|data| data.json())
+                    .is_some_and(|m| m.get("method").is_some() && m.get("id").is_some());
+            }
             _ => {}
         }
     }
-    count
+    so_far
 }
+
+/// How long a server whose latest event is a question must stay quiet before
+/// the kill stops waiting for the events it asked for: the server is waiting
+/// for an answer the partitioned client cannot give.
+const QUIET_AFTER_QUESTION: Duration = Duration::from_millis(500);
+
+/// How long the kill waits, at most, for the server events it asked for.
+const SERVER_EVENTS_LIMIT: Duration = Duration::from_secs(5);
 
 impl CallHooks for RestartHook {
     async fn after_event(&mut self, events: u32) {
@@ -126,20 +150,7 @@ impl CallHooks for RestartHook {
         }
         self.done = true;
         if let Some(wanted) = self.after_server_events {
-            let recorder = self.recorder.clone();
-            let sent = async {
-                while server_events_on_latest_call(&recorder.transcript()) < wanted {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            };
-            if tokio::time::timeout(Duration::from_secs(5), sent)
-                .await
-                .is_err()
-            {
-                self.recorder.note(format!(
-                    "the server did not send {wanted} events within 5s; killing it anyway"
-                ));
-            }
+            self.await_server_events(wanted).await;
         }
         self.restart(&format!("{events} events")).await;
     }
@@ -154,6 +165,44 @@ impl CallHooks for RestartHook {
 }
 
 impl RestartHook {
+    /// Wait until the server has sent `wanted` events on the call's stream,
+    /// until it has asked the client a question and then stayed quiet (it
+    /// awaits an answer that cannot come: the evidence is in), or for
+    /// [`SERVER_EVENTS_LIMIT`]; the transcript notes a kill that did not get
+    /// the events it asked for, and why.
+    async fn await_server_events(&self, wanted: u32) {
+        let started = tokio::time::Instant::now();
+        let mut seen = CallStreamSoFar::default();
+        let mut changed_at = started;
+        loop {
+            let now = latest_call_stream(&self.recorder.transcript());
+            if now.events >= wanted {
+                return;
+            }
+            if now != seen {
+                seen = now;
+                changed_at = tokio::time::Instant::now();
+            }
+            if seen.awaits_answer && changed_at.elapsed() >= QUIET_AFTER_QUESTION {
+                self.recorder.note(format!(
+                    "the server sent {} of {wanted} events: its latest asks the client a \
+                     question and it has sent nothing for {QUIET_AFTER_QUESTION:?} since; \
+                     killing it now",
+                    seen.events
+                ));
+                return;
+            }
+            if started.elapsed() >= SERVER_EVENTS_LIMIT {
+                self.recorder.note(format!(
+                    "the server did not send {wanted} events within \
+                     {SERVER_EVENTS_LIMIT:?}; killing it anyway"
+                ));
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// SIGKILL the server and start it again (a target without a process of
     /// ours cannot be restarted: nothing happens).
     async fn restart(&self, after: &str) {

@@ -58,6 +58,14 @@ pub(super) fn step_result(step: usize, ok: bool, detail: String) -> StepResult {
     }
 }
 
+/// A session a step names could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("session `{name}` could not start: {cause}")]
+pub(super) struct SessionError {
+    name: String,
+    cause: crate::client::ClientError,
+}
+
 impl Script<'_> {
     pub(super) fn main(&mut self) -> &mut ScriptedClient {
         self.sessions
@@ -66,13 +74,16 @@ impl Script<'_> {
     }
 
     /// The client of session `name`, started (initialize or discover) on first use.
-    pub(super) async fn session(&mut self, name: &str) -> Result<&mut ScriptedClient, String> {
+    pub(super) async fn session(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut ScriptedClient, SessionError> {
         if !self.sessions.contains_key(name) {
             let mut client = self.main().sibling();
-            client
-                .connect()
-                .await
-                .map_err(|e| format!("session `{name}` could not start: {e}"))?;
+            client.connect().await.map_err(|cause| SessionError {
+                name: name.to_owned(),
+                cause,
+            })?;
             self.sessions.insert(name.to_owned(), client);
         }
         Ok(self.sessions.get_mut(name).expect("inserted above"))

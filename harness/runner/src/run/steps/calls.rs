@@ -21,7 +21,7 @@ impl Script<'_> {
         let profile = self.profile;
         let client = match self.session(&session).await {
             Ok(client) => client,
-            Err(e) => return done(false, e),
+            Err(e) => return done(false, e.to_string()),
         };
         let (ok, detail, outcome) = play_call(client, call, profile, &mut hooks).await;
         let mut result = done(ok, detail);
@@ -45,7 +45,7 @@ impl Script<'_> {
             let session = call.session.as_deref().unwrap_or(MAIN_SESSION).to_owned();
             match self.session(&session).await {
                 Ok(client) => clients.push((session, client.fork())),
-                Err(e) => return done(false, e),
+                Err(e) => return done(false, e.to_string()),
             }
         }
         let profile = self.profile;

@@ -93,10 +93,8 @@ impl Script<'_> {
         first: usize,
     ) -> StepResult {
         let done = |ok: bool, detail: String| step_result(n, ok, detail);
-        match crate::discovery::walk(self.main(), what, first).await {
-            Ok(line) => done(true, line),
-            Err(line) => done(false, line),
-        }
+        let walked = crate::discovery::walk(self.main(), what, first).await;
+        done(walked.answered, walked.line)
     }
 }
 

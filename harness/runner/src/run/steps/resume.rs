@@ -62,7 +62,7 @@ impl Script<'_> {
         let request = named.as_ref().map(|c| c.request_id);
         let client = match self.session(&who).await {
             Ok(client) => client,
-            Err(e) => return done(false, e),
+            Err(e) => return done(false, e.to_string()),
         };
         match client
             .resume_once(&id, request, Duration::from_millis(*wait_ms))

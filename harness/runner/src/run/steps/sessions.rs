@@ -29,7 +29,7 @@ impl Script<'_> {
     ) -> StepResult {
         let done = |ok: bool, detail: String| step_result(n, ok, detail);
         match self.session(session.unwrap_or(MAIN_SESSION)).await {
-            Err(e) => done(false, e),
+            Err(e) => done(false, e.to_string()),
             Ok(client) => match client.open_get_stream().await {
                 Ok(status) => done(
                     status == 200 || status == 405,
