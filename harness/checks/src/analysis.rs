@@ -41,6 +41,8 @@ pub fn is_modern_version(version: &str) -> bool {
 pub struct EventView {
     /// Transcript record.
     pub seq: u64,
+    /// When it was recorded, µs from the transcript's start.
+    pub at_us: u64,
     /// `id:` field.
     pub id: Option<String>,
     /// `retry:` field.
@@ -229,6 +231,7 @@ impl StdioRegrouping {
                 if let Some(x) = exchanges.get_mut(&target) {
                     x.events.push(EventView {
                         seq,
+                        at_us,
                         id: None,
                         retry_ms: None,
                         message: Some(message),
@@ -513,6 +516,7 @@ impl Analysis {
                     if let Some(x) = exchanges.get_mut(exchange) {
                         x.events.push(EventView {
                             seq: record.seq,
+                            at_us: record.at_us,
                             id: id.clone(),
                             retry_ms: *retry_ms,
                             message: data.as_ref().and_then(json_of),

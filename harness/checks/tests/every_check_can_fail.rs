@@ -56,6 +56,10 @@ fn good(id: &str) -> Transcript {
                 .transcript()
         }
         "stream.request_scoped_on_own_stream" => clean_call().transcript(),
+        "stream.closed_after_response" => {
+            cut_and_resumed(&[("1-2", progress(json!("tok"), 50.0)), ("1-3", result(1))])
+                .transcript()
+        }
         "load.refusals" => clean_call().transcript(),
         "session.missing_id_400" => {
             let mut w = Wire::legacy();
@@ -570,6 +574,7 @@ fn bad(id: &str) -> Transcript {
             w.transcript()
         }
         "stream.request_scoped_on_own_stream" => progress_on_get_stream(),
+        "stream.closed_after_response" => resumed_and_left_open(600).transcript(),
         "load.refusals" => {
             let mut w = clean_call();
             let x = w.call(2, json!("t2"));
@@ -1990,6 +1995,60 @@ fn only_methods_the_version_does_not_define_need_minus_32601() {
         outcome_of("jsonrpc.method_not_found", &defined),
         Outcome::NotObserved
     );
+}
+
+/// A call cut after its first progress and resumed; the resume replays the
+/// rest, the response included, and stays open until the client hangs up
+/// `after_ms` later.
+fn resumed_and_left_open(after_ms: u64) -> Wire {
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    priming(&mut w, x, "1-0");
+    w.sent(x, "1-1", progress(json!("tok"), 0.0));
+    w.end(x, EndReason::Cut);
+    let r = w.resume("1-1");
+    w.sent(r, "1-2", progress(json!("tok"), 50.0));
+    w.sent(r, "1-3", result(1));
+    w.advance(after_ms);
+    w.end(r, EndReason::ClientGone);
+    w
+}
+
+#[test]
+fn a_stream_left_open_after_its_response_is_judged_only_when_the_client_waited() {
+    let id = "stream.closed_after_response";
+    let left_open = verdict_of(id, &resumed_and_left_open(600).transcript());
+    assert_eq!(left_open.outcome, Outcome::Warn, "{left_open:?}");
+    assert!(
+        left_open.findings[0]
+            .observed
+            .starts_with("the resumed stream (GET with Last-Event-ID 1-1) stayed open 600 ms"),
+        "{left_open:?}"
+    );
+    // A client that left 100 ms after the response did not wait for the
+    // server to close: nothing to judge.
+    assert_eq!(
+        outcome_of(id, &resumed_and_left_open(100).transcript()),
+        Outcome::NotObserved
+    );
+    // A call's own stream left open is the same finding.
+    let mut w = Wire::legacy();
+    let x = w.call(1, json!("tok"));
+    w.sent(x, "1-1", result(1));
+    w.advance(500);
+    w.end(x, EndReason::ClientGone);
+    let call = verdict_of(id, &w.transcript());
+    assert_eq!(call.outcome, Outcome::Warn, "{call:?}");
+    assert!(
+        call.findings[0]
+            .observed
+            .starts_with("the stream of request 1 (tools/call) stayed open 500 ms"),
+        "{call:?}"
+    );
+    // A fault on the stream decides how it ends: not judged.
+    let mut w = resumed_and_left_open(600);
+    w.fault(Some(w.exchange), faults::stall());
+    assert_eq!(outcome_of(id, &w.transcript()), Outcome::NotObserved);
 }
 
 /// An elicitation the travel call waits for, sent on the standalone GET

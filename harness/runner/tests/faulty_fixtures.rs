@@ -626,6 +626,11 @@ fn table() -> Vec<Fixture> {
             vec![("stream.request_scoped_on_own_stream", Outcome::Warn)],
         ),
         (
+            ResumeLeftOpen,
+            TRAVEL_CUT_AND_RESUME,
+            vec![("stream.closed_after_response", Outcome::Warn)],
+        ),
+        (
             RefuseUnderLoad,
             LOAD,
             vec![("load.refusals", Outcome::Warn)],

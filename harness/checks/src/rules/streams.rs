@@ -126,6 +126,26 @@ pub(crate) const CHECKS: &[Check] = &[
         run: replay_own_session_only,
     },
     Check {
+        id: "stream.closed_after_response",
+        rules: &[
+            Rule {
+                versions: Versions::before("2025-06-18"),
+                level: Level::Should,
+                section: "basic/transports#sending-messages-to-the-server",
+                quote: "After all JSON-RPC responses have been sent, the server SHOULD close the SSE stream.",
+            },
+            Rule {
+                versions: Versions::between("2025-06-18", "2026-07-28"),
+                level: Level::Should,
+                section: "basic/transports#sending-messages-to-the-server",
+                quote: "After the JSON-RPC response has been sent, the server SHOULD close the SSE stream (a resumed stream too: it is the same stream).",
+            },
+        ],
+        needs: Needs::Nothing,
+        transports: Transports::HttpOnly,
+        run: closed_after_response,
+    },
+    Check {
         id: "stream.request_scoped_on_own_stream",
         rules: &[Rule {
             versions: Versions::LEGACY,
@@ -619,6 +639,67 @@ fn request_scoped_on_own_stream(a: &Analysis) -> Judged {
         }
         if standalone {
             judge_requests_on_standalone(a, x, &mut judged);
+        }
+    }
+    judged
+}
+
+/// How long a stream must have stayed open after carrying its response, until
+/// the client hung up, to be judged unclosed: the scripted client reads on for
+/// 500 ms after a response, as a client waiting for the server to close does,
+/// so a stream it left sooner is not judged.
+const UNCLOSED_AFTER_US: u64 = 400_000;
+
+/// Each SSE stream that carried the response it exists for (a POST's own
+/// response; on a resume, the response of the stream it resumes) and was
+/// then closed by the server passes; one the client had to hang up on, after
+/// waiting [`UNCLOSED_AFTER_US`], is a finding. A stream a fault acted on or
+/// stood in the way of is not judged: the fault decides how it ends.
+fn closed_after_response(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        let own = |m: &Value| {
+            is_response(m) && (x.is_resume() || (x.method == "POST" && m.get("id") == x.rpc_id()))
+        };
+        let Some(response) = x
+            .events
+            .iter()
+            .find(|e| e.delivery == Delivery::Delivered && e.message.as_ref().is_some_and(own))
+        else {
+            continue;
+        };
+        if a.fault_in_the_way(x) || a.faults_on(x).next().is_some() {
+            continue;
+        }
+        match (x.end, x.end_at_us) {
+            (Some(EndReason::Complete), _) => judged.examined += 1,
+            (Some(EndReason::ClientGone), Some(end))
+                if end.saturating_sub(response.at_us) >= UNCLOSED_AFTER_US =>
+            {
+                judged.examined += 1;
+                let stream = if x.is_resume() {
+                    format!(
+                        "the resumed stream (GET with Last-Event-ID {})",
+                        x.headers.last_event_id.as_deref().unwrap_or_default()
+                    )
+                } else {
+                    format!(
+                        "the stream of request {} ({})",
+                        x.rpc_id().cloned().unwrap_or_default(),
+                        x.rpc_method().unwrap_or("?")
+                    )
+                };
+                judged.findings.push(Finding::at(
+                    response.seq,
+                    format!(
+                        "{stream} stayed open {} ms after carrying its response, until the client hung up",
+                        (end - response.at_us) / 1000
+                    ),
+                    "the server closes the stream once the response is sent",
+                ));
+            }
+            // The client left sooner, or the stream broke: not judged.
+            _ => {}
         }
     }
     judged
