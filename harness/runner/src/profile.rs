@@ -126,6 +126,12 @@ impl Profile {
             Role::LongRunning,
             bind("long_running_agent", json!({"steps": 45})),
         );
+        // Its log messages go out on the session's GET stream: they belong
+        // to the session, not to the call's stream.
+        roles.insert(
+            Role::Notifies,
+            bind("long_running_agent", json!({"steps": 30})),
+        );
         Self {
             name: "reference-agents".into(),
             reference: true,

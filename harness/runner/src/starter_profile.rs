@@ -219,6 +219,7 @@ fn role_job(role: Role) -> &'static str {
         Role::Samples => "asks the host's model through sampling",
         Role::LongRunning => "runs many steps and logs",
         Role::MultiRound => "asks several questions at once and over several rounds",
+        Role::Notifies => "makes the server notify outside any request (on the GET stream)",
     }
 }
 

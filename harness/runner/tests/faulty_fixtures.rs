@@ -69,6 +69,26 @@ progress_token = "trip"
 expect = "any"
 "#;
 
+const GET_STREAM_PARTITIONED_AND_RESUMED: &str = r#"
+description = "the session's notifications on a GET stream the client is partitioned from after two events, resumed once the call has ended"
+versions = ["2025-11-25"]
+[client]
+resume_delay_ms = 1000
+[[faults]]
+fault = "partition"
+after = 2
+select = { http_method = "GET", resume = false }
+[[steps]]
+do = "open_get_stream"
+[[steps]]
+do = "call"
+tool = "notifies"
+expect = "any"
+[[steps]]
+do = "wait"
+ms = 1500
+"#;
+
 const CUT_THEN_UNKNOWN_RESUME: &str = r#"
 description = "a travel call cut early, given up, then a resume with an id the server never issued"
 versions = ["2025-11-25"]
@@ -624,6 +644,11 @@ fn table() -> Vec<Fixture> {
             RequestsOnGetStream,
             GET_STREAM_AND_QUESTION,
             vec![("stream.request_scoped_on_own_stream", Outcome::Warn)],
+        ),
+        (
+            GetStreamNotReplayed,
+            GET_STREAM_PARTITIONED_AND_RESUMED,
+            vec![("stream.nothing_lost", Outcome::Warn)],
         ),
         (
             ResumeLeftOpen,

@@ -6,7 +6,8 @@ use super::*;
 impl ScriptedClient {
     /// Open the session's standalone GET stream and read it in the background,
     /// answering the server's requests on it as a call's are (what arrives is
-    /// in the proxy's transcript); returns the status.
+    /// in the proxy's transcript), and resuming it when it breaks (see
+    /// [`Self::follow_get_stream`]); returns the status.
     pub async fn open_get_stream(&mut self) -> Result<u16, ClientError> {
         let mut request = self
             .http
@@ -18,32 +19,75 @@ impl ScriptedClient {
         }
         let response = request.send().await.map_err(http_error("GET stream"))?;
         let status = response.status().as_u16();
-        // Its requests are answered as a call's are, by a client of the
-        // same session.
-        let responder = self.fork();
+        if !response.status().is_success() {
+            return Ok(status);
+        }
+        // A client of the same session reads it: it answers the stream's
+        // requests as a call's are, and resumes the stream.
+        let reader = self.fork();
         let limit = self.limit;
         self.listeners.push(tokio::spawn(async move {
-            let mut response = response;
-            let mut decoder = SseDecoder::default();
-            let _ = tokio::time::timeout(limit, async {
-                while let Ok(Some(chunk)) = response.chunk().await {
-                    let mut events = Vec::new();
-                    if decoder.feed(&chunk, &mut events).is_err() {
-                        return;
-                    }
-                    for event in events {
-                        if let Ok(message) = serde_json::from_str::<Value>(&event.data)
-                            && message.get("method").is_some()
-                            && message.get("id").is_some()
-                        {
-                            responder.answer_server_request(&message).await;
-                        }
-                    }
-                }
-            })
-            .await;
+            let _ = tokio::time::timeout(limit, reader.follow_get_stream(response)).await;
         }));
         Ok(status)
+    }
+
+    /// Read the standalone GET stream `response` to its end; then, as a
+    /// client that keeps listening does, resume it with `Last-Event-ID` (the
+    /// latest event id it carried) after the reconnect delay, and read on.
+    /// It stops when the stream carried no event id, when a resume is refused,
+    /// or after `max_resumes` resumes in a row that brought nothing new.
+    async fn follow_get_stream(&self, mut response: reqwest::Response) {
+        let mut last: Option<String> = None;
+        let mut fruitless = 0u32;
+        loop {
+            let before = last.clone();
+            self.read_get_stream(response, &mut last).await;
+            let Some(resume_from) = last.clone() else {
+                return;
+            };
+            if last == before {
+                fruitless += 1;
+            } else {
+                fruitless = 0;
+            }
+            if fruitless >= self.spec.max_resumes.max(1) {
+                return;
+            }
+            tokio::time::sleep(self.reconnect_delay()).await;
+            response = match self.resume(&resume_from).await {
+                Ok(resumed) if resumed.status().is_success() => resumed,
+                _ => return,
+            };
+        }
+    }
+
+    /// Read one GET stream until it ends, answering the server's requests on
+    /// it; `last` follows the event ids it carries, and a `retry:` sets the
+    /// reconnect delay.
+    async fn read_get_stream(&self, mut response: reqwest::Response, last: &mut Option<String>) {
+        let mut decoder = SseDecoder::default();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let mut events = Vec::new();
+            if decoder.feed(&chunk, &mut events).is_err() {
+                return;
+            }
+            for event in events {
+                if event.id.is_some() {
+                    last.clone_from(&event.id);
+                }
+                if let Some(retry) = event.retry_ms {
+                    self.retry_hint_ms
+                        .store(retry, std::sync::atomic::Ordering::Relaxed);
+                }
+                if let Ok(message) = serde_json::from_str::<Value>(&event.data)
+                    && message.get("method").is_some()
+                    && message.get("id").is_some()
+                {
+                    self.answer_server_request(&message).await;
+                }
+            }
+        }
     }
 
     /// 2026-07-28: POST `subscriptions/listen` with the filter

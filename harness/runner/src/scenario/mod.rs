@@ -32,6 +32,10 @@ pub enum Role {
     /// A tool that asks several questions at once, and over more than one
     /// round (2026-07-28 multi round-trip requests; roots among them).
     MultiRound,
+    /// A tool whose call makes the server send notifications outside any
+    /// request, on the session's standalone GET stream (log messages, list
+    /// changes): 20 or more, for the GET-stream cases (2025 eras).
+    Notifies,
 }
 
 /// How the scripted client answers an elicitation.
@@ -787,12 +791,13 @@ pub const ROLE_PLACEHOLDER: &str = "{role}";
 
 impl Role {
     /// Every role, in the order a profile lists them.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Self::Elicits,
         Self::Samples,
         Self::MultiRound,
         Self::Progress,
         Self::LongRunning,
+        Self::Notifies,
     ];
 
     /// The role named `name` (`elicits`, `long_running`), if it is one.
@@ -808,6 +813,7 @@ impl Role {
             Self::Samples => "samples",
             Self::LongRunning => "long_running",
             Self::MultiRound => "multi_round",
+            Self::Notifies => "notifies",
         }
     }
 }
