@@ -59,6 +59,8 @@ fn the_python_sdk_server_with_an_event_store_resumes_but_leaks_across_sessions()
             "progress/stall",
             "streams/two_calls_one_cut",
             "streams/get_stream_during_cut",
+            "streams/get_stream_resume",
+            "streams/get_stream_long_absence",
             "streams/load",
         ],
         " --event-store",

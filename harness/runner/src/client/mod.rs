@@ -23,6 +23,7 @@ mod streams;
 mod tasks;
 
 use read::Read;
+pub use streams::GetStream;
 
 /// The first version without sessions.
 pub const MODERN: &str = "2026-07-28";

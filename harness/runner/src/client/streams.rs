@@ -3,12 +3,31 @@
 
 use super::*;
 
+/// A standalone GET stream being read in the background: the latest event id
+/// it delivered, for a `resume` step (clones share it).
+#[derive(Debug, Clone, Default)]
+pub struct GetStream {
+    last_event_id: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl GetStream {
+    /// The latest event id the stream (or its resumes) delivered.
+    pub fn last_event_id(&self) -> Option<String> {
+        lock(&self.last_event_id).clone()
+    }
+
+    fn delivered(&self, id: &str) {
+        *lock(&self.last_event_id) = Some(id.to_owned());
+    }
+}
+
 impl ScriptedClient {
     /// Open the session's standalone GET stream and read it in the background,
     /// answering the server's requests on it as a call's are (what arrives is
     /// in the proxy's transcript), and resuming it when it breaks (see
-    /// [`Self::follow_get_stream`]); returns the status.
-    pub async fn open_get_stream(&mut self) -> Result<u16, ClientError> {
+    /// [`Self::follow_get_stream`]); returns the status, and the stream's
+    /// handle.
+    pub async fn open_get_stream(&mut self) -> Result<(u16, GetStream), ClientError> {
         let mut request = self
             .http
             .get(&self.url)
@@ -19,39 +38,42 @@ impl ScriptedClient {
         }
         let response = request.send().await.map_err(http_error("GET stream"))?;
         let status = response.status().as_u16();
+        let stream = GetStream::default();
         if !response.status().is_success() {
-            return Ok(status);
+            return Ok((status, stream));
         }
         // A client of the same session reads it: it answers the stream's
         // requests as a call's are, and resumes the stream.
         let reader = self.fork();
         let limit = self.limit;
+        let followed = stream.clone();
         self.listeners.push(tokio::spawn(async move {
-            let _ = tokio::time::timeout(limit, reader.follow_get_stream(response)).await;
+            let _ =
+                tokio::time::timeout(limit, reader.follow_get_stream(response, &followed)).await;
         }));
-        Ok(status)
+        Ok((status, stream))
     }
 
     /// Read the standalone GET stream `response` to its end; then, as a
     /// client that keeps listening does, resume it with `Last-Event-ID` (the
     /// latest event id it carried) after the reconnect delay, and read on.
     /// It stops when the stream carried no event id, when a resume is refused,
-    /// or after `max_resumes` resumes in a row that brought nothing new.
-    async fn follow_get_stream(&self, mut response: reqwest::Response) {
-        let mut last: Option<String> = None;
+    /// or after `max_resumes` resumes in a row that brought nothing new (with
+    /// `max_resumes = 0` it never resumes). `stream` follows its event ids.
+    async fn follow_get_stream(&self, mut response: reqwest::Response, stream: &GetStream) {
         let mut fruitless = 0u32;
         loop {
-            let before = last.clone();
-            self.read_get_stream(response, &mut last).await;
-            let Some(resume_from) = last.clone() else {
+            let before = stream.last_event_id();
+            self.read_get_stream(response, stream).await;
+            let Some(resume_from) = stream.last_event_id() else {
                 return;
             };
-            if last == before {
+            if Some(&resume_from) == before.as_ref() {
                 fruitless += 1;
             } else {
                 fruitless = 0;
             }
-            if fruitless >= self.spec.max_resumes.max(1) {
+            if self.spec.max_resumes == 0 || fruitless >= self.spec.max_resumes {
                 return;
             }
             tokio::time::sleep(self.reconnect_delay()).await;
@@ -63,9 +85,9 @@ impl ScriptedClient {
     }
 
     /// Read one GET stream until it ends, answering the server's requests on
-    /// it; `last` follows the event ids it carries, and a `retry:` sets the
+    /// it; `stream` follows the event ids it carries, and a `retry:` sets the
     /// reconnect delay.
-    async fn read_get_stream(&self, mut response: reqwest::Response, last: &mut Option<String>) {
+    async fn read_get_stream(&self, mut response: reqwest::Response, stream: &GetStream) {
         let mut decoder = SseDecoder::default();
         while let Ok(Some(chunk)) = response.chunk().await {
             let mut events = Vec::new();
@@ -73,8 +95,8 @@ impl ScriptedClient {
                 return;
             }
             for event in events {
-                if event.id.is_some() {
-                    last.clone_from(&event.id);
+                if let Some(id) = &event.id {
+                    stream.delivered(id);
                 }
                 if let Some(retry) = event.retry_ms {
                     self.retry_hint_ms

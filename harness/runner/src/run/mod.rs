@@ -479,6 +479,7 @@ async fn run_steps(
         let mut script = Script {
             sessions: &mut sessions,
             calls: BTreeMap::new(),
+            get_streams: BTreeMap::new(),
             recorder: &recorder,
             server: &server,
             profile,

@@ -35,6 +35,9 @@ pub(super) struct NamedCall {
 pub(super) struct Script<'a> {
     pub(super) sessions: &'a mut BTreeMap<String, ScriptedClient>,
     pub(super) calls: BTreeMap<String, NamedCall>,
+    /// Named GET streams (`open_get_stream` with a `name`): their session
+    /// and what they delivered so far.
+    pub(super) get_streams: BTreeMap<String, (String, crate::client::GetStream)>,
     pub(super) recorder: &'a Arc<mcp_harness_chaos::Recorder>,
     pub(super) server: &'a Arc<Mutex<Server>>,
     pub(super) profile: &'a Profile,
@@ -110,7 +113,10 @@ impl Script<'_> {
             Step::Discover { what, first } => self.discover(n, *what, *first).await,
             Step::DeleteSession => self.delete_session(n).await,
             Step::Wait { ms } => self.wait(n, *ms).await,
-            Step::OpenGetStream { session } => self.open_get_stream(n, session.as_deref()).await,
+            Step::OpenGetStream { session, name } => {
+                self.open_get_stream(n, session.as_deref(), name.as_deref())
+                    .await
+            }
             Step::Listen { notifications } => self.listen(n, notifications).await,
             Step::AwaitNotifications { count, within_ms } => {
                 self.await_notifications(n, *count, *within_ms).await

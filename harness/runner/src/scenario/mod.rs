@@ -340,10 +340,11 @@ pub enum ResumeExpect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeStep {
-    /// The named call whose event id is sent.
+    /// The named call whose event id is sent, or a named GET stream (an
+    /// `open_get_stream` step's `name`: the last event id it delivered).
     #[serde(default)]
     pub of: Option<String>,
-    /// Which of its event ids.
+    /// Which of its event ids (a call's).
     #[serde(default)]
     pub from: ResumeFrom,
     /// A literal `Last-Event-ID` instead.
@@ -489,12 +490,18 @@ pub enum Step {
         name: String,
     },
     /// Open the standalone GET stream of the session and keep reading it in the
-    /// background until the case ends (a server without one answers 405).
+    /// background until the case ends (a server without one answers 405). When
+    /// it breaks, the client resumes it with `Last-Event-ID`, unless the
+    /// scenario's `[client] max_resumes = 0` (then a `resume` step may).
     OpenGetStream {
         /// The session whose stream it is: `main` when absent; a new name
         /// starts a new session first (sessions side by side).
         #[serde(default)]
         session: Option<String>,
+        /// A name for the stream, so a later `resume` step can resume it from
+        /// the last event id it delivered (`of = "NAME"`).
+        #[serde(default)]
+        name: Option<String>,
     },
     /// 2026-07-28: open a `subscriptions/listen` stream with this filter
     /// (`toolsListChanged`, `promptsListChanged`, `resourcesListChanged`,

@@ -1,6 +1,6 @@
 //! The `resume` step: one GET with a chosen `Last-Event-ID` (a named call's
-//! first or last event id, or one written as is), read for what the server
-//! replays.
+//! first or last event id, the last one a named GET stream delivered, or one
+//! written as is), read for what the server replays.
 
 use std::time::Duration;
 
@@ -20,6 +20,40 @@ impl Script<'_> {
             wait_ms,
             expect,
         } = step;
+        // A named GET stream: resume it from the last event it delivered.
+        if let (Some(name), None) = (of, last_event_id)
+            && let Some((owner, stream)) = self.get_streams.get(name)
+        {
+            let Some(id) = stream.last_event_id() else {
+                return done(
+                    true,
+                    format!(
+                        "the GET stream `{name}` delivered no event id: there is nothing to resume from"
+                    ),
+                );
+            };
+            let who = session.clone().unwrap_or_else(|| owner.clone());
+            let client = match self.session(&who).await {
+                Ok(client) => client,
+                Err(e) => return done(false, e.to_string()),
+            };
+            return match client
+                .resume_once(&id, None, Duration::from_millis(*wait_ms))
+                .await
+            {
+                Ok(probe) => done(
+                    true,
+                    format!(
+                        "resume of the GET stream `{name}` from {id:?} as session {who}: HTTP {}",
+                        probe.status
+                    ),
+                ),
+                Err(e) => done(
+                    true,
+                    format!("resume of the GET stream `{name}` from {id:?}: {e}"),
+                ),
+            };
+        }
         let named = match of {
             Some(name) => match self.calls.get(name) {
                 Some(named) => Some(named.clone()),
@@ -27,7 +61,7 @@ impl Script<'_> {
                     return done(
                         false,
                         format!(
-                            "`of = \"{name}\"` names no earlier call (hint: give a call `name = \"{name}\"`)"
+                            "`of = \"{name}\"` names no earlier call or GET stream (hint: give a call or an `open_get_stream` step `name = \"{name}\"`)"
                         ),
                     );
                 }

@@ -21,22 +21,32 @@ impl Script<'_> {
         }
     }
 
-    /// Play an `open_get_stream` step on `session` (the main one when `None`).
+    /// Play an `open_get_stream` step on `session` (the main one when `None`);
+    /// a `name` keeps the stream for a later `resume` step.
     pub(in crate::run) async fn open_get_stream(
         &mut self,
         n: usize,
         session: Option<&str>,
+        name: Option<&str>,
     ) -> StepResult {
         let done = |ok: bool, detail: String| step_result(n, ok, detail);
-        match self.session(session.unwrap_or(MAIN_SESSION)).await {
-            Err(e) => done(false, e.to_string()),
-            Ok(client) => match client.open_get_stream().await {
-                Ok(status) => done(
+        let session = session.unwrap_or(MAIN_SESSION);
+        let opened = match self.session(session).await {
+            Err(e) => return done(false, e.to_string()),
+            Ok(client) => client.open_get_stream().await,
+        };
+        match opened {
+            Ok((status, stream)) => {
+                if let Some(name) = name {
+                    self.get_streams
+                        .insert(name.to_owned(), (session.to_owned(), stream));
+                }
+                done(
                     status == 200 || status == 405,
                     format!("GET stream answered {status} (expected 200, or 405 if not offered)"),
-                ),
-                Err(e) => done(false, format!("GET stream: {e}")),
-            },
+                )
+            }
+            Err(e) => done(false, format!("GET stream: {e}")),
         }
     }
 
