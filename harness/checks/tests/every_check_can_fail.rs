@@ -2049,6 +2049,18 @@ fn a_stream_left_open_after_its_response_is_judged_only_when_the_client_waited()
     let mut w = resumed_and_left_open(600);
     w.fault(Some(w.exchange), faults::stall());
     assert_eq!(outcome_of(id, &w.transcript()), Outcome::NotObserved);
+    // A resume of the standalone GET stream exists for no response: a stray
+    // one on it (another check's finding) does not make it a stream to close.
+    let mut w = Wire::legacy();
+    let get = w.request("GET", Value::Null, Headers::default());
+    w.stream(get);
+    w.sent(get, "g-1", json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "info", "data": "x"}}));
+    w.end(get, EndReason::Cut);
+    let r = w.resume("g-1");
+    w.sent(r, "g-2", result(9));
+    w.advance(600);
+    w.end(r, EndReason::ClientGone);
+    assert_eq!(outcome_of(id, &w.transcript()), Outcome::NotObserved);
 }
 
 /// An elicitation the travel call waits for, sent on the standalone GET

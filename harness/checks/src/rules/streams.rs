@@ -651,15 +651,23 @@ fn request_scoped_on_own_stream(a: &Analysis) -> Judged {
 const UNCLOSED_AFTER_US: u64 = 400_000;
 
 /// Each SSE stream that carried the response it exists for (a POST's own
-/// response; on a resume, the response of the stream it resumes) and was
+/// response; on a resume of a POST's stream, that POST's response) and was
 /// then closed by the server passes; one the client had to hang up on, after
 /// waiting [`UNCLOSED_AFTER_US`], is a finding. A stream a fault acted on or
 /// stood in the way of is not judged: the fault decides how it ends.
 fn closed_after_response(a: &Analysis) -> Judged {
     let mut judged = Judged::default();
     for x in &a.exchanges {
+        // A resume of a POST's stream carries that POST's response; a resume
+        // of the standalone GET stream exists for no response at all.
+        let resumes_a_post = x.is_resume()
+            && x.headers
+                .last_event_id
+                .as_deref()
+                .and_then(|id| a.origin_of(x.session(), id))
+                .is_some_and(|origin| origin.method == "POST");
         let own = |m: &Value| {
-            is_response(m) && (x.is_resume() || (x.method == "POST" && m.get("id") == x.rpc_id()))
+            is_response(m) && (resumes_a_post || (x.method == "POST" && m.get("id") == x.rpc_id()))
         };
         let Some(response) = x
             .events

@@ -148,7 +148,8 @@ pub struct ScriptedClient {
     limit: Duration,
     /// How long the first request may wait (see [`Self::set_start_limit`]).
     start_limit: Option<Duration>,
-    /// Readers of standalone GET streams, stopped when the client is dropped.
+    /// Readers of standalone GET streams and listen streams, stopped when the
+    /// client is dropped.
     listeners: Vec<tokio::task::JoinHandle<()>>,
     /// Notifications its listen streams carried after their acknowledgement,
     /// and a signal for each.

@@ -3,8 +3,14 @@
 
 use super::*;
 
+/// How many times in all the client resumes one GET stream (a server that
+/// closes every resumed stream after a new event would otherwise be resumed
+/// until the case ends).
+const GET_STREAM_RESUMES: u32 = 20;
+
 /// A standalone GET stream being read in the background: the latest event id
-/// it delivered, for a `resume` step (clones share it).
+/// it delivered, for a `resume` step (clones share it; what a `resume` step's
+/// own GET delivers is not counted).
 #[derive(Debug, Clone, Default)]
 pub struct GetStream {
     last_event_id: std::sync::Arc<std::sync::Mutex<Option<String>>>,
@@ -56,12 +62,15 @@ impl ScriptedClient {
 
     /// Read the standalone GET stream `response` to its end; then, as a
     /// client that keeps listening does, resume it with `Last-Event-ID` (the
-    /// latest event id it carried) after the reconnect delay, and read on.
-    /// It stops when the stream carried no event id, when a resume is refused,
-    /// or after `max_resumes` resumes in a row that brought nothing new (with
-    /// `max_resumes = 0` it never resumes). `stream` follows its event ids.
+    /// latest event id it carried) after the reconnect delay (100 ms at
+    /// least), and read on. It stops when the stream carried no event id,
+    /// when a resume is refused or fails, after `max_resumes` resumes in a row
+    /// that brought nothing new, or after [`GET_STREAM_RESUMES`] in all; with
+    /// `max_resumes = 0`, and in 2026-07-28 (no GET stream to resume), it
+    /// never resumes. `stream` follows its event ids.
     async fn follow_get_stream(&self, mut response: reqwest::Response, stream: &GetStream) {
         let mut fruitless = 0u32;
+        let mut resumes = 0u32;
         loop {
             let before = stream.last_event_id();
             self.read_get_stream(response, stream).await;
@@ -73,10 +82,15 @@ impl ScriptedClient {
             } else {
                 fruitless = 0;
             }
-            if self.spec.max_resumes == 0 || fruitless >= self.spec.max_resumes {
+            if self.modern()
+                || self.spec.max_resumes == 0
+                || fruitless >= self.spec.max_resumes
+                || resumes >= GET_STREAM_RESUMES
+            {
                 return;
             }
-            tokio::time::sleep(self.reconnect_delay()).await;
+            resumes += 1;
+            tokio::time::sleep(self.reconnect_delay().max(Duration::from_millis(100))).await;
             response = match self.resume(&resume_from).await {
                 Ok(resumed) if resumed.status().is_success() => resumed,
                 _ => return,

@@ -34,9 +34,9 @@ impl ScriptedClient {
                 ));
                 return Ok(());
             }
-            // The cancel and the intruder come right after their poll (or at
-            // once, after none), not a poll interval later: a task the
-            // server ends meanwhile (its input timeout, say) would race them.
+            // The cancel comes right after its poll (or at once, after none),
+            // not a poll interval later: a task the server ends meanwhile
+            // (its input timeout, say) would race it.
             if self.cancel_task_after_polls == Some(polls) {
                 cancel_sent = true;
                 let id = self.take_id();
@@ -47,10 +47,12 @@ impl ScriptedClient {
                     return Ok(());
                 }
             }
+            tokio::time::sleep(Duration::from_millis(poll.clamp(10, 1000))).await;
+            // The intruder comes a poll interval in, when the task waits for
+            // its creator's answer.
             if self.intruder_after_polls == Some(polls) {
                 self.intrude(&task_id).await;
             }
-            tokio::time::sleep(Duration::from_millis(poll.clamp(10, 1000))).await;
             polls += 1;
             let id = self.take_id();
             let body = json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": task_id, "_meta": self.meta()}});

@@ -169,7 +169,10 @@ impl RestartHook {
     /// until it has asked the client a question and then stayed quiet (it
     /// awaits an answer that cannot come: the evidence is in), or for
     /// [`SERVER_EVENTS_LIMIT`]; the transcript notes a kill that did not get
-    /// the events it asked for, and why.
+    /// the events it asked for, and why. The trade-off: a server that would
+    /// send more, slower than every 500 ms after its question (or after its
+    /// own input timeout), is killed before those events; the kill still
+    /// comes after everything it sent up to its question.
     async fn await_server_events(&self, wanted: u32) {
         let started = tokio::time::Instant::now();
         let mut seen = CallStreamSoFar::default();

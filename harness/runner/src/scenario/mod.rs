@@ -341,7 +341,8 @@ pub enum ResumeExpect {
 #[serde(deny_unknown_fields)]
 pub struct ResumeStep {
     /// The named call whose event id is sent, or a named GET stream (an
-    /// `open_get_stream` step's `name`: the last event id it delivered).
+    /// `open_get_stream` step's `name`: the last event id it delivered; a GET
+    /// stream's name is looked up first).
     #[serde(default)]
     pub of: Option<String>,
     /// Which of its event ids (a call's).
