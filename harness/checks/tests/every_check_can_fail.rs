@@ -131,7 +131,9 @@ fn good(id: &str) -> Transcript {
         "resources.not_found_code" => read_missing(Wire::legacy(), not_found(-32002)),
         "stream.not_resumable" => modern_resume(None),
         "sampling.only_if_declared" => sample(json!({"sampling": {}})).transcript(),
-        "logging.only_if_declared" => log(json!({"logging": {}})).transcript(),
+        "logging.only_if_declared" | "logging.no_internal_details" => {
+            log(json!({"logging": {}})).transcript()
+        }
         "tasks.legal_transitions" => tasks(&[
             "working",
             "input_required",
@@ -695,6 +697,11 @@ fn bad(id: &str) -> Transcript {
         "stream.not_resumable" => modern_resume(Some(progress(json!("tok"), 25.0))),
         "sampling.only_if_declared" => sample(json!({})).transcript(),
         "logging.only_if_declared" => log(json!({})).transcript(),
+        "logging.no_internal_details" => {
+            let mut w = log(json!({"logging": {}}));
+            w.sent(1, "1-2", json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"level": "error", "data": {"error": "step failed", "trace": "Traceback (most recent call last):\n  File \"/srv/agent/tools.py\", line 42, in run\nKeyError: 'price'"}}}));
+            w.transcript()
+        }
         "tasks.legal_transitions" => tasks(&["working", "completed", "working"]).transcript(),
         "tools.schemas_valid" => {
             let mut page = tools_page(&["a"], None);

@@ -691,6 +691,11 @@ fn table() -> Vec<Fixture> {
             vec![("logging.only_if_declared", fail.clone())],
         ),
         (
+            LogsStackTrace,
+            GET_STREAM_AND_LONG_RUN,
+            vec![("logging.no_internal_details", fail.clone())],
+        ),
+        (
             ElicitsUndeclared,
             TRAVEL_WITHOUT_ELICITATION,
             vec![("elicitation.only_if_declared", fail.clone())],

@@ -1,5 +1,6 @@
-//! Logging: log messages only from a server that declared logging, and from
-//! 2026-07-28 only for requests that asked for a log level.
+//! Logging: log messages only from a server that declared logging, from
+//! 2026-07-28 only for requests that asked for a log level, and never with a
+//! stack trace in them.
 //! Fixtures: tests/every_check_can_fail.rs (a good and a bad transcript per check).
 
 use super::support::method_of;
@@ -36,7 +37,83 @@ pub(crate) const CHECKS: &[Check] = &[
         transports: Transports::Both,
         run: logging_only_when_requested,
     },
+    Check {
+        id: "logging.no_internal_details",
+        rules: &[Rule {
+            versions: Versions::ALL,
+            level: Level::Must,
+            section: "server/utilities/logging#security",
+            quote: "Log messages MUST NOT contain: Credentials or secrets, Personal identifying information, Internal system details that could aid attacks (judged: a stack trace, which names the server's files, lines and call chain).",
+        }],
+        needs: Needs::Nothing,
+        transports: Transports::Both,
+        run: no_internal_details,
+    },
 ];
+
+/// The kind of stack trace `text` holds, if it holds one: the markers the
+/// usual runtimes print (Python's traceback header, a JavaScript or Java
+/// frame, a Rust panic location, a Go goroutine dump, a .NET frame).
+fn stack_trace_in(text: &str) -> Option<&'static str> {
+    if text.contains("Traceback (most recent call last):") {
+        return Some("a Python traceback");
+    }
+    if text.contains("panicked at ") && text.contains(".rs:") {
+        return Some("a Rust panic location");
+    }
+    if text.contains("goroutine ") && text.contains(" [running]:") {
+        return Some("a Go goroutine dump");
+    }
+    text.lines().map(str::trim).find_map(|line| {
+        let frame = line.strip_prefix("at ")?;
+        if [".js:", ".mjs:", ".cjs:", ".ts:", "node:internal/"]
+            .iter()
+            .any(|m| frame.contains(m))
+        {
+            Some("a JavaScript stack frame")
+        } else if frame.contains(".java:") || frame.contains(".kt:") {
+            Some("a Java stack frame")
+        } else if frame.contains(" in ") && frame.contains(":line ") {
+            Some("a .NET stack frame")
+        } else {
+            None
+        }
+    })
+}
+
+/// Every string in `value`, however deep.
+fn strings_of<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|v| strings_of(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings_of(v, out)),
+        _ => {}
+    }
+}
+
+fn no_internal_details(a: &Analysis) -> Judged {
+    let mut judged = Judged::default();
+    for x in &a.exchanges {
+        for (seq, message, _) in x.server_messages() {
+            if method_of(message) != Some("notifications/message") {
+                continue;
+            }
+            judged.examined += 1;
+            let mut texts = Vec::new();
+            if let Some(params) = message.get("params") {
+                strings_of(params, &mut texts);
+            }
+            if let Some(kind) = texts.iter().find_map(|t| stack_trace_in(t)) {
+                judged.findings.push(Finding::at(
+                    seq,
+                    format!("a log message carries {kind}"),
+                    "log messages without the server's internal details",
+                ));
+            }
+        }
+    }
+    judged
+}
 
 fn logging_declared(a: &Analysis) -> Judged {
     let declared = a
@@ -93,4 +170,50 @@ fn logging_only_when_requested(a: &Analysis) -> Judged {
         }
     }
     judged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_runtime_s_stack_trace_is_recognised_and_plain_text_is_not() {
+        for (text, kind) in [
+            (
+                "Traceback (most recent call last):\n  File \"a.py\", line 1",
+                "a Python traceback",
+            ),
+            (
+                "Error: boom\n    at run (/app/server.js:12:5)",
+                "a JavaScript stack frame",
+            ),
+            (
+                "Error: x\n    at node:internal/process/task_queues:95:5",
+                "a JavaScript stack frame",
+            ),
+            (
+                "java.lang.NullPointerException\n\tat com.acme.Tool.run(Tool.java:17)",
+                "a Java stack frame",
+            ),
+            (
+                "thread 'main' panicked at src/main.rs:3:5:\nboom",
+                "a Rust panic location",
+            ),
+            ("goroutine 1 [running]:\nmain.main()", "a Go goroutine dump"),
+            (
+                "   at Acme.Tool.Run() in C:\\src\\Tool.cs:line 12",
+                "a .NET stack frame",
+            ),
+        ] {
+            assert_eq!(stack_trace_in(text), Some(kind), "{text}");
+        }
+        for text in [
+            "Step 3/45: processing",
+            "read /home/user/notes.txt at 12:05",
+            "meet at noon",
+            "look at the logs",
+        ] {
+            assert_eq!(stack_trace_in(text), None, "{text}");
+        }
+    }
 }
