@@ -163,7 +163,8 @@ pub struct ScriptedClient {
     /// The first event id of the current call's first stream.
     first_event_id: std::sync::Mutex<Option<String>>,
     /// The latest event id the client received on any stream of the current call.
-    last_event_id: std::sync::Mutex<Option<String>>,
+    /// Shared with the [`GetStream`] handle when this client reads a GET stream.
+    last_event_id: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     /// Answers server questions before the scripted answers do (a person at a
     /// terminal, a model behind a command); `None` from it means "script".
     answerer: Option<Answerer>,
@@ -220,7 +221,7 @@ impl ScriptedClient {
             retry_hint_ms: std::sync::atomic::AtomicU64::new(0),
             call_deadline: std::sync::Mutex::new(None),
             first_event_id: std::sync::Mutex::new(None),
-            last_event_id: std::sync::Mutex::new(None),
+            last_event_id: Default::default(),
             answerer: None,
         }
     }
@@ -251,7 +252,7 @@ impl ScriptedClient {
             ),
             call_deadline: std::sync::Mutex::new(None),
             first_event_id: std::sync::Mutex::new(None),
-            last_event_id: std::sync::Mutex::new(None),
+            last_event_id: Default::default(),
             answerer: self.answerer.clone(),
         }
     }

@@ -21,10 +21,6 @@ impl GetStream {
     pub fn last_event_id(&self) -> Option<String> {
         lock(&self.last_event_id).clone()
     }
-
-    fn delivered(&self, id: &str) {
-        *lock(&self.last_event_id) = Some(id.to_owned());
-    }
 }
 
 impl ScriptedClient {
@@ -49,13 +45,13 @@ impl ScriptedClient {
             return Ok((status, stream));
         }
         // A client of the same session reads it: it answers the stream's
-        // requests as a call's are, and resumes the stream.
-        let reader = self.fork();
+        // requests as a call's are, resumes the stream, and keeps its latest
+        // event id where the handle sees it.
+        let mut reader = self.fork();
+        reader.last_event_id = stream.last_event_id.clone();
         let limit = self.limit;
-        let followed = stream.clone();
         self.listeners.push(tokio::spawn(async move {
-            let _ =
-                tokio::time::timeout(limit, reader.follow_get_stream(response, &followed)).await;
+            let _ = tokio::time::timeout(limit, reader.follow_get_stream(response)).await;
         }));
         Ok((status, stream))
     }
@@ -67,14 +63,16 @@ impl ScriptedClient {
     /// when a resume is refused or fails, after `max_resumes` resumes in a row
     /// that brought nothing new, or after [`GET_STREAM_RESUMES`] in all; with
     /// `max_resumes = 0`, and in 2026-07-28 (no GET stream to resume), it
-    /// never resumes. `stream` follows its event ids.
-    async fn follow_get_stream(&self, mut response: reqwest::Response, stream: &GetStream) {
+    /// never resumes. The stream is read as a call's is ([`Self::read`]:
+    /// requests answered, `retry:` and event ids kept), for a response it
+    /// never carries.
+    async fn follow_get_stream(&self, mut response: reqwest::Response) {
         let mut fruitless = 0u32;
         let mut resumes = 0u32;
         loop {
-            let before = stream.last_event_id();
-            self.read_get_stream(response, stream).await;
-            let Some(resume_from) = stream.last_event_id() else {
+            let before = lock(&self.last_event_id).clone();
+            let _ = self.read(response, i64::MIN, &mut NoHooks, false).await;
+            let Some(resume_from) = lock(&self.last_event_id).clone() else {
                 return;
             };
             if Some(&resume_from) == before.as_ref() {
@@ -95,34 +93,6 @@ impl ScriptedClient {
                 Ok(resumed) if resumed.status().is_success() => resumed,
                 _ => return,
             };
-        }
-    }
-
-    /// Read one GET stream until it ends, answering the server's requests on
-    /// it; `stream` follows the event ids it carries, and a `retry:` sets the
-    /// reconnect delay.
-    async fn read_get_stream(&self, mut response: reqwest::Response, stream: &GetStream) {
-        let mut decoder = SseDecoder::default();
-        while let Ok(Some(chunk)) = response.chunk().await {
-            let mut events = Vec::new();
-            if decoder.feed(&chunk, &mut events).is_err() {
-                return;
-            }
-            for event in events {
-                if let Some(id) = &event.id {
-                    stream.delivered(id);
-                }
-                if let Some(retry) = event.retry_ms {
-                    self.retry_hint_ms
-                        .store(retry, std::sync::atomic::Ordering::Relaxed);
-                }
-                if let Ok(message) = serde_json::from_str::<Value>(&event.data)
-                    && message.get("method").is_some()
-                    && message.get("id").is_some()
-                {
-                    self.answer_server_request(&message).await;
-                }
-            }
         }
     }
 
