@@ -6,6 +6,8 @@
 //! [`crate::scenario::Scenario::needs_own_process`]), as does every case when
 //! reuse is off. A server that exited, or whose case ended at a time limit
 //! (it may be wedged), is not given out again: the next case starts another.
+//! Reference agents are started with the input timeout a case asks for (see
+//! [`InputTimeout`]) and given only to cases that ask for the same.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,7 +16,7 @@ use std::time::Duration;
 use mcp_harness_chaos::TargetProcess;
 use tokio::sync::Mutex;
 
-use crate::run::Target;
+use crate::run::{InputTimeout, Target};
 
 /// A started server: its process, where it serves, and its reference store.
 pub struct PooledServer {
@@ -26,6 +28,9 @@ pub struct PooledServer {
     pub path: String,
     /// The reference agents' durable store, kept as long as the server runs.
     pub store: Option<tempfile::TempDir>,
+    /// The reference agents' input timeout (none for another target, which
+    /// has its own and serves any case).
+    pub input_timeout: Option<InputTimeout>,
 }
 
 impl PooledServer {
@@ -77,17 +82,20 @@ impl ServerPool {
         self.started.load(Ordering::Relaxed)
     }
 
-    /// An idle server that is still running, or a new one.
-    pub async fn take(&self) -> Result<PooledServer, StartError> {
+    /// An idle server that is still running (a reference one waiting
+    /// `input_timeout` for answers), or a new one.
+    pub async fn take(&self, input_timeout: InputTimeout) -> Result<PooledServer, StartError> {
         if self.reuse {
             let mut idle = self.idle.lock().await;
-            while let Some(mut server) = idle.pop() {
-                if server.exited().is_none() {
-                    return Ok(server);
-                }
+            // Dead servers go; a live one of another input timeout stays.
+            idle.retain_mut(|server| server.exited().is_none());
+            let fits =
+                |server: &PooledServer| server.input_timeout.is_none_or(|its| its == input_timeout);
+            if let Some(at) = idle.iter().rposition(fits) {
+                return Ok(idle.remove(at));
             }
         }
-        let server = start(&self.target, self.start).await?;
+        let server = start(&self.target, self.start, input_timeout).await?;
         self.started.fetch_add(1, Ordering::Relaxed);
         Ok(server)
     }
@@ -117,8 +125,13 @@ impl ServerPool {
 }
 
 /// Start `target` (a URL needs no start): a process for a command or the
-/// reference agents (whose store goes in a new temporary folder).
-pub async fn start(target: &Target, start: Duration) -> Result<PooledServer, StartError> {
+/// reference agents (whose store goes in a new temporary folder, and who wait
+/// `input_timeout` for answers).
+pub async fn start(
+    target: &Target,
+    start: Duration,
+    input_timeout: InputTimeout,
+) -> Result<PooledServer, StartError> {
     let store = match target {
         Target::Reference { .. } => tempfile::tempdir().ok(),
         _ => None,
@@ -131,6 +144,7 @@ pub async fn start(target: &Target, start: Duration) -> Result<PooledServer, Sta
                 base,
                 path,
                 store: None,
+                input_timeout: None,
             });
         }
         Target::Reference { exe } => {
@@ -139,8 +153,9 @@ pub async fn start(target: &Target, start: Duration) -> Result<PooledServer, Sta
                 .map(|d| d.path().join("agents.db"))
                 .unwrap_or_else(|| PathBuf::from("memory"));
             let command = format!(
-                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 1s --sse-retry 20ms --store {}",
+                "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout {} --sse-retry 20ms --store {}",
                 crate::run::shell_quote(&exe.display().to_string()),
+                input_timeout.flag(),
                 crate::run::shell_quote(&store_path.display().to_string())
             );
             (command, "/mcp".to_owned())
@@ -162,6 +177,7 @@ pub async fn start(target: &Target, start: Duration) -> Result<PooledServer, Sta
             process: Some(process),
             path,
             store,
+            input_timeout: matches!(target, Target::Reference { .. }).then_some(input_timeout),
         }),
         Err(e) => Err(StartError(format!("{what} did not start: {e}"))),
     }
@@ -183,30 +199,57 @@ mod tests {
     #[tokio::test]
     async fn a_server_given_back_is_given_out_again_and_a_dead_one_is_replaced() {
         let pool = ServerPool::new(&listener(), Duration::from_secs(20), true);
-        let first = pool.take().await.unwrap();
+        let first = pool.take(InputTimeout::Patient).await.unwrap();
         let port = first.base.clone();
         pool.give_back(first, true).await;
-        let mut again = pool.take().await.unwrap();
+        let mut again = pool.take(InputTimeout::Patient).await.unwrap();
         assert_eq!(again.base, port, "the idle server is reused");
         assert_eq!(pool.started(), 1);
         // It dies while a case holds it: the next case gets a new one.
         again.process.as_mut().unwrap().kill().await;
         pool.give_back(again, true).await;
-        let fresh = pool.take().await.unwrap();
+        let fresh = pool.take(InputTimeout::Patient).await.unwrap();
         assert_eq!(pool.started(), 2);
         // A case that ended at a time limit does not give its server back.
         pool.give_back(fresh, false).await;
-        let _ = pool.take().await.unwrap();
+        let _ = pool.take(InputTimeout::Patient).await.unwrap();
         assert_eq!(pool.started(), 3);
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_reference_server_serves_only_cases_of_its_input_timeout() {
+        let pool = ServerPool::new(&listener(), Duration::from_secs(20), true);
+        let short = PooledServer {
+            process: None,
+            base: "http://127.0.0.1:1".into(),
+            path: "/mcp".into(),
+            store: None,
+            input_timeout: Some(InputTimeout::Short),
+        };
+        pool.give_back(short, true).await;
+        let patient = pool.take(InputTimeout::Patient).await.unwrap();
+        assert_ne!(
+            patient.base, "http://127.0.0.1:1",
+            "a short one is not given"
+        );
+        assert_eq!(pool.started(), 1);
+        let again = pool.take(InputTimeout::Short).await.unwrap();
+        assert_eq!(again.base, "http://127.0.0.1:1", "the idle short one is");
+        // A server of another target (no input timeout of ours) serves any case.
+        pool.give_back(patient, true).await;
+        let any = pool.take(InputTimeout::Short).await.unwrap();
+        assert_eq!(pool.started(), 1);
+        pool.give_back(any, false).await;
         pool.close().await;
     }
 
     #[tokio::test]
     async fn without_reuse_every_case_starts_its_own() {
         let pool = ServerPool::single(&listener(), Duration::from_secs(20));
-        let first = pool.take().await.unwrap();
+        let first = pool.take(InputTimeout::Patient).await.unwrap();
         pool.give_back(first, true).await;
-        let second = pool.take().await.unwrap();
+        let second = pool.take(InputTimeout::Patient).await.unwrap();
         assert_eq!(pool.started(), 2);
         pool.give_back(second, true).await;
     }

@@ -30,7 +30,13 @@ fn a_passing_run_writes_json_junit_and_transcripts() {
         "--out",
         out.path().to_str().unwrap(),
     ]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["format"], "mcp-harness-report");
     assert_eq!(report["version"], 1);
@@ -579,7 +585,13 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
             .unwrap()
     };
     let run = in_empty(&["run", "elicitation/accept", "--version", "2025-11-25"]);
-    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
     assert!(text(&run.stdout).contains("PASS elicitation/accept@2025-11-25"));
     let list = in_empty(&["scenarios", "list"]);
     assert!(text(&list.stdout).contains("elicitation/accept "));
@@ -603,7 +615,13 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
     )
     .unwrap();
     let edited = in_empty(&["run", "--scenarios", "mine", "elicitation/accept@"]);
-    assert_eq!(edited.status.code(), Some(0), "{}", text(&edited.stderr));
+    assert_eq!(
+        edited.status.code(),
+        Some(0),
+        "{}{}",
+        text(&edited.stdout),
+        text(&edited.stderr)
+    );
     assert!(text(&edited.stdout).contains("scenario.expectations"));
     std::fs::create_dir(empty.path().join("extra")).unwrap();
     std::fs::write(
@@ -618,7 +636,13 @@ fn a_copied_binary_runs_its_built_in_scenarios_from_an_empty_folder() {
         "mine@",
         "elicitation/accept@2025-11",
     ]);
-    assert_eq!(added.status.code(), Some(0), "{}", text(&added.stderr));
+    assert_eq!(
+        added.status.code(),
+        Some(0),
+        "{}{}",
+        text(&added.stdout),
+        text(&added.stderr)
+    );
     assert!(text(&added.stdout).contains("PASS mine@2025-11-25"));
     assert!(text(&added.stdout).contains("PASS elicitation/accept@2025-11-25"));
     // A folder whose file takes a built-in id is refused, naming both.

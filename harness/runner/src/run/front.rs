@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::pool::{ServerPool, StartError};
 use crate::run::restart::Server;
-use crate::run::{Limits, STDIO_EXIT_GRACE, Target};
+use crate::run::{InputTimeout, Limits, STDIO_EXIT_GRACE, Target};
 
 /// Why the front of a case (the proxy, or the stdio server and its bridge)
 /// could not be opened.
@@ -152,7 +152,7 @@ pub async fn open_target(
     target: &Target,
     start: Duration,
 ) -> Result<(OpenedTarget, String), FrontError> {
-    if let Some(command) = target.stdio_command(None) {
+    if let Some(command) = target.stdio_command(None, InputTimeout::Patient) {
         let limits = Limits {
             start,
             ..Limits::default()
@@ -169,7 +169,7 @@ pub async fn open_target(
         };
         return Ok((opened, url));
     }
-    let started = crate::pool::start(target, start).await?;
+    let started = crate::pool::start(target, start, InputTimeout::Patient).await?;
     let url = format!("{}{}", started.base, started.path);
     let opened = OpenedTarget {
         process: started.process,
@@ -188,11 +188,11 @@ pub async fn preflight(
     version: &str,
     limit: Duration,
 ) -> Result<(), PreflightError> {
-    if let Some(command) = target.stdio_command(None) {
+    if let Some(command) = target.stdio_command(None, InputTimeout::Patient) {
         return preflight_stdio(&command, version, limit).await;
     }
     let check = async {
-        let started = crate::pool::start(target, limit)
+        let started = crate::pool::start(target, limit, InputTimeout::Patient)
             .await
             .map_err(FrontError::from)?;
         let (process, url) = (started.process, format!("{}{}", started.base, started.path));
@@ -294,17 +294,19 @@ impl Front {
 }
 
 /// Put the chaos proxy before an HTTP target's server (the pool's, or one of
-/// the case's own when `own` or the pool does not reuse).
+/// the case's own when `own` or the pool does not reuse), a reference one
+/// waiting `input_timeout` for answers.
 pub(super) async fn open_http_front(
     pool: &ServerPool,
     own: bool,
+    input_timeout: InputTimeout,
     limits: Limits,
     record_to: Option<PathBuf>,
 ) -> Result<(Front, Server), FrontError> {
     let server = if own {
-        crate::pool::start(pool.target(), limits.start).await
+        crate::pool::start(pool.target(), limits.start, input_timeout).await
     } else {
-        pool.take().await
+        pool.take(input_timeout).await
     }?;
     let mut config = StackConfig::new(&server.base);
     config.record_limits = limits.records;

@@ -66,6 +66,41 @@ pub enum Target {
     },
 }
 
+/// How long the reference agents wait for the answer to a question they ask
+/// (an elicitation, a sampling request) before they end the call with an
+/// error result: their `--input-timeout`. Other targets keep their own.
+///
+/// A case's answers can be slow on a loaded machine, so only a case whose
+/// subject is that give-up gets the short one; for every other case it is
+/// longer than the call limit and can never fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputTimeout {
+    /// 60 s, past the call limit: the default.
+    Patient,
+    /// 1 s: the case waits for the server to give up on a client that never
+    /// answers (its scenario sets the client's `give_up_after_ms`).
+    Short,
+}
+
+impl InputTimeout {
+    /// The one `scenario` needs.
+    pub fn for_scenario(scenario: &crate::scenario::Scenario) -> Self {
+        if scenario.client.give_up_after_ms.is_some() {
+            Self::Short
+        } else {
+            Self::Patient
+        }
+    }
+
+    /// The value of `serve --input-timeout`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Patient => "60s",
+            Self::Short => "1s",
+        }
+    }
+}
+
 impl Target {
     /// How the harness talks to it.
     pub fn transport(&self) -> Transport {
@@ -76,8 +111,12 @@ impl Target {
     }
 
     /// The command that starts a stdio target (the reference agents keep
-    /// their runs in `store`), if it is one.
-    fn stdio_command(&self, store: Option<&tempfile::TempDir>) -> Option<String> {
+    /// their runs in `store` and wait `input_timeout` for answers), if it is one.
+    fn stdio_command(
+        &self,
+        store: Option<&tempfile::TempDir>,
+        input_timeout: InputTimeout,
+    ) -> Option<String> {
         match self {
             Self::StdioCommand { command } => Some(command.clone()),
             Self::ReferenceStdio { exe } => {
@@ -85,8 +124,9 @@ impl Target {
                     .map(|d| d.path().join("agents.db"))
                     .unwrap_or_else(|| PathBuf::from("memory"));
                 Some(format!(
-                    "{} serve --stdio --time-scale 0 --input-timeout 1s --store {}",
+                    "{} serve --stdio --time-scale 0 --input-timeout {} --store {}",
                     shell_quote(&exe.display().to_string()),
+                    input_timeout.flag(),
                     shell_quote(&store_path.display().to_string())
                 ))
             }
@@ -381,9 +421,10 @@ async fn run_steps(
     // A case that kills, restarts or closes the stdin of its server needs
     // one of its own; the others share the pool's.
     let own = scenario.scenario.needs_own_process() || profile.fresh_process;
-    let opened = match pool.target().stdio_command(store.as_ref()) {
+    let input_timeout = InputTimeout::for_scenario(&scenario.scenario);
+    let opened = match pool.target().stdio_command(store.as_ref(), input_timeout) {
         Some(command) => open_stdio_front(&command, limits, record_to).await,
-        None => open_http_front(pool, own, limits, record_to).await,
+        None => open_http_front(pool, own, input_timeout, limits, record_to).await,
     };
     let (front, server) = match opened {
         Ok(opened) => opened,

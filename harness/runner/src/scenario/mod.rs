@@ -98,7 +98,9 @@ pub struct ClientSpec {
     /// Stop waiting for a call's result after this many ms (at most the call
     /// limit): for a case whose subject is a wait, such as a client that never
     /// answers the server's question, the wait it needs and no longer. Giving
-    /// up is the scenario's choice, not a time limit reached.
+    /// up is the scenario's choice, not a time limit reached. The built-in
+    /// reference agents give up on an unanswered question after 1 s in such
+    /// a case, and never within the call limit in any other.
     #[serde(default)]
     pub give_up_after_ms: Option<u64>,
 }
