@@ -3,8 +3,12 @@
 //! cases start longest first in two lanes of `jobs` each (those that mostly
 //! wait beside those that work); a session the server refuses at the start
 //! has its case tried again with fewer cases at once; a target that stops
-//! answering stops the run. Results come back in the plan's order.
+//! answering stops the run; once a case learns that the target does not serve
+//! its protocol version, the cases of that version not yet started are
+//! skipped for the same reason without starting a server (over stdio, a
+//! process each). Results come back in the plan's order.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -72,6 +76,7 @@ pub async fn run_suite(
         silent_in_a_row: AtomicUsize::new(0),
         finished: AtomicUsize::new(0),
         stopped: Mutex::new(None),
+        not_served: Mutex::new(BTreeMap::new()),
     };
     // Two lanes of `jobs` cases each, longest first: the cases that mostly
     // wait (a client that never answers) use no CPU, and beside the others
@@ -108,6 +113,9 @@ struct Run<'a> {
     /// Why the cases not yet started are not run, once the target stopped
     /// answering.
     stopped: Mutex<Option<String>>,
+    /// The protocol versions the target said it does not serve: why, and
+    /// in which case it said so.
+    not_served: Mutex<BTreeMap<String, (String, String)>>,
 }
 
 impl Run<'_> {
@@ -124,6 +132,18 @@ impl Run<'_> {
             self.live.finished(&case, self.baseline);
             return (at, case);
         }
+        let known = self
+            .not_served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(version)
+            .cloned();
+        if let Some((reason, said_in)) = known {
+            let mut case = CaseResult::new(&scenario.id, version);
+            case.skipped = Some(format!("{reason} (in case {said_in}: not asked again)"));
+            self.live.finished(&case, self.baseline);
+            return (at, case);
+        }
         let name = format!("{}@{version}", scenario.id);
         self.live.started(&name);
         let file = self
@@ -137,6 +157,15 @@ impl Run<'_> {
             let _ = std::fs::write(file, case.transcript.to_jsonl());
         }
         self.count(&case);
+        if case.version_not_served
+            && let Some(reason) = &case.skipped
+        {
+            self.not_served
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(version.to_owned())
+                .or_insert_with(|| (reason.clone(), name.clone()));
+        }
         self.live.finished(&case, self.baseline);
         (at, case)
     }
@@ -229,6 +258,115 @@ mod tests {
             path: PathBuf::from(format!("{id}.toml")),
             scenario: crate::scenario::parse(std::path::Path::new("x.toml"), text).unwrap(),
         }
+    }
+
+    /// A server that answers every `initialize` with 2025-06-18: the first
+    /// case of 2025-11-25 learns that it does not serve that version, and the
+    /// others are skipped for the same reason without asking again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_the_target_does_not_serve_is_asked_once() {
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicUsize;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        let initializes = Arc::new(AtomicUsize::new(0));
+        let counted = initializes.clone();
+        let server = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        // One request: its head, then a body of content-length.
+                        let Some(head_end) = buffer.windows(4).position(|w| w == b"\r\n\r\n")
+                        else {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                            continue;
+                        };
+                        let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if buffer.len() < head_end + 4 + length {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                            }
+                            continue;
+                        }
+                        let body: serde_json::Value =
+                            serde_json::from_slice(&buffer[head_end + 4..head_end + 4 + length])
+                                .unwrap_or_default();
+                        buffer.drain(..head_end + 4 + length);
+                        let answer = match body.get("id") {
+                            Some(id) => {
+                                if body["method"] == "initialize" {
+                                    counted.fetch_add(1, SeqCst);
+                                }
+                                let json =
+                                    serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
+                                    "protocolVersion": "2025-06-18", "capabilities": {},
+                                    "serverInfo": {"name": "old", "version": "1"}}})
+                                    .to_string();
+                                format!(
+                                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
+                                    json.len()
+                                )
+                            }
+                            None => "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_owned(),
+                        };
+                        if socket.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let files: Vec<ScenarioFile> = (0..6).map(|i| scenario(&format!("s/{i}"))).collect();
+        let cases: Vec<(&ScenarioFile, String)> =
+            files.iter().map(|f| (f, "2025-11-25".to_owned())).collect();
+        let options = SuiteOptions {
+            jobs: 1,
+            keep_going: false,
+            start_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+            transcripts: None,
+        };
+        let results = run_suite(
+            &cases,
+            &Target::Url(url),
+            &Profile::none("test"),
+            &options,
+            &LiveProgress::new(cases.len(), false, false),
+            &Baseline::default(),
+            &|_| {},
+        )
+        .await;
+        server.abort();
+        let reasons: Vec<&str> = results
+            .iter()
+            .map(|c| c.skipped.as_deref().unwrap_or("not skipped"))
+            .collect();
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r.starts_with("the target negotiated 2025-06-18 instead of 2025-11-25")),
+            "{reasons:#?}"
+        );
+        assert_eq!(initializes.load(SeqCst), 1, "{reasons:#?}");
+        let told = reasons
+            .iter()
+            .filter(|r| r.contains("not asked again"))
+            .count();
+        assert_eq!(told, 5, "{reasons:#?}");
     }
 
     /// A server that accepts connections and never answers: every case

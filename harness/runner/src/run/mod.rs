@@ -205,6 +205,11 @@ pub struct CaseResult {
     /// 503, 429): with fewer cases at once it may not.
     #[serde(skip)]
     pub refused_at_start: bool,
+    /// The target answered the first request with another protocol version
+    /// (or refused 2026-07-28's `server/discover`): it does not serve this
+    /// one, and `skipped` says so.
+    #[serde(skip)]
+    pub version_not_served: bool,
 }
 
 impl CaseResult {
@@ -224,6 +229,7 @@ impl CaseResult {
             duration_ms: 0,
             timed_out: false,
             refused_at_start: false,
+            version_not_served: false,
         }
     }
 
@@ -473,6 +479,7 @@ async fn run_steps(
     // Every session lives until the transcript is taken (their GET streams too).
     let mut sessions: BTreeMap<String, ScriptedClient> = BTreeMap::new();
     let mut refused_at_start = false;
+    let mut version_not_served = false;
     let script = async {
         let connected = client.connect().await;
         let spoken = match &connected {
@@ -480,7 +487,10 @@ async fn run_steps(
             Err(_) => VersionAnswer::Served,
         };
         match spoken {
-            VersionAnswer::NotServed(reason) => return (Some(reason), None, false),
+            VersionAnswer::NotServed(reason) => {
+                version_not_served = true;
+                return (Some(reason), None, false);
+            }
             VersionAnswer::Broken(broken) => return (None, Some(broken), false),
             VersionAnswer::Served => {}
         }
@@ -548,6 +558,7 @@ async fn run_steps(
             case.skipped = skipped;
             case.timed_out = timed_out;
             case.refused_at_start = refused_at_start;
+            case.version_not_served = version_not_served;
             if error.is_some() {
                 case.error = error;
             }
