@@ -1049,6 +1049,15 @@ async fn start_agents() -> mcp_harness_agents::RunningAgents {
     .unwrap()
 }
 
+/// A fixture's misbehaviour and scenario, the checks the run broke, and
+/// their findings.
+type FixtureRun = (
+    Misbehaviour,
+    &'static str,
+    BTreeSet<(String, String)>,
+    String,
+);
+
 /// How many fixture cases run at once: each has its own front and session
 /// on the one server, so they cannot see each other's traffic.
 const FIXTURES_AT_ONCE: usize = 3;
@@ -1076,18 +1085,17 @@ async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
                 .iter()
                 .map(|scenario| (Misbehaviour::None, *scenario)),
         );
-    let results: Vec<(Misbehaviour, &str, BTreeSet<(String, String)>, String)> =
-        futures::stream::iter(runs)
-            .map(|(misbehaviour, scenario)| {
-                let upstream = upstream.clone();
-                async move {
-                    let (broken, detail) = broken_through(&upstream, misbehaviour, scenario).await;
-                    (misbehaviour, scenario, broken, detail)
-                }
-            })
-            .buffer_unordered(FIXTURES_AT_ONCE)
-            .collect()
-            .await;
+    let results: Vec<FixtureRun> = futures::stream::iter(runs)
+        .map(|(misbehaviour, scenario)| {
+            let upstream = upstream.clone();
+            async move {
+                let (broken, detail) = broken_through(&upstream, misbehaviour, scenario).await;
+                (misbehaviour, scenario, broken, detail)
+            }
+        })
+        .buffer_unordered(FIXTURES_AT_ONCE)
+        .collect()
+        .await;
     let mut problems = Vec::new();
     for (misbehaviour, scenario, targets) in &fixtures {
         let wanted: BTreeSet<(String, String)> = targets
