@@ -12,6 +12,10 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Cases at once in a third-party run (`--jobs`): four of these tests run
+/// beside the rest of the suite on two cores.
+pub const JOBS: usize = 2;
+
 /// Run `scenarios` (all when empty) against the server `command` starts
 /// (`{port}` is the port to listen on), judged with `profile` and `baseline`.
 /// With `every_warning_listed`, a warning the baseline does not list fails too
@@ -23,13 +27,33 @@ pub fn run_against(
     baseline: &str,
     every_warning_listed: bool,
 ) {
+    run_with_jobs(
+        JOBS,
+        command,
+        scenarios,
+        profile,
+        baseline,
+        every_warning_listed,
+    );
+}
+
+/// [`run_against`] with `jobs` cases at once.
+pub fn run_with_jobs(
+    jobs: usize,
+    command: &str,
+    scenarios: &[&str],
+    profile: &str,
+    baseline: &str,
+    every_warning_listed: bool,
+) {
+    let jobs = jobs.to_string();
     let run = Command::new(env!("CARGO_BIN_EXE_mcp-harness"))
         .current_dir(root())
         .arg("run")
         .args(scenarios)
         .args([
             "--jobs",
-            "2",
+            &jobs,
             "--call-timeout",
             "3s",
             "--server-cmd",
