@@ -15,6 +15,6 @@ pub mod server;
 pub mod server_info;
 pub mod store;
 
-pub use serve::{RunningAgents, ServeConfig, ServeError, StoreChoice, serve};
+pub use serve::{BearerToken, RunningAgents, ServeConfig, ServeError, StoreChoice, serve};
 pub use serve_stdio::serve_stdio;
 pub use server::{AgentSettings, AgentsFactory, ReferenceAgents};

@@ -59,6 +59,19 @@ pub struct ServeConfig {
     pub extra_hosts: Vec<String>,
     /// Extra browser origins to accept besides loopback ones.
     pub extra_origins: Vec<String>,
+    /// Serve only requests that carry `Authorization: Bearer` and this token
+    /// (a fixed credential: no authorization server yet); others get 401.
+    pub bearer_token: Option<BearerToken>,
+}
+
+/// A fixed bearer token the agents require; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(pub String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(..)")
+    }
 }
 
 impl Default for ServeConfig {
@@ -72,6 +85,7 @@ impl Default for ServeConfig {
             sse_retry: Duration::from_millis(1000),
             extra_hosts: Vec::new(),
             extra_origins: Vec::new(),
+            bearer_token: None,
         }
     }
 }
@@ -186,6 +200,41 @@ async fn no_get_in_2026(
     next.run(request).await
 }
 
+/// With a required token, a request without it is answered 401 with a
+/// `WWW-Authenticate: Bearer` challenge (RFC 6750 section 3: with
+/// `error="invalid_token"` only when a credential was sent), and never reaches
+/// the MCP service.
+async fn require_token(
+    axum::extract::State(token): axum::extract::State<Option<BearerToken>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let Some(BearerToken(token)) = token else {
+        return next.run(request).await;
+    };
+    let sent = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    let challenge = match sent {
+        Some(value) if value == format!("Bearer {token}").as_bytes() => {
+            return next.run(request).await;
+        }
+        Some(_) => {
+            r#"Bearer realm="mcp-harness", error="invalid_token", error_description="the token is not the one this server was started with""#
+        }
+        None => r#"Bearer realm="mcp-harness""#,
+    };
+    axum::response::Response::builder()
+        .status(axum::http::StatusCode::UNAUTHORIZED)
+        .header(axum::http::header::WWW_AUTHENTICATE, challenge)
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(
+            r#"{"error":"invalid_token","error_description":"this server needs a bearer token"}"#,
+        ))
+        .expect("a static response is valid")
+}
+
 /// Open the durable store `choice` and its run store.
 pub(crate) async fn open_store(
     choice: &StoreChoice,
@@ -236,7 +285,11 @@ pub async fn serve(config: ServeConfig) -> Result<RunningAgents, ServeError> {
     let router = axum::Router::new()
         .nest_service(MCP_PATH, service)
         .layer(axum::middleware::from_fn(crate::server_info::stamp_results))
-        .layer(axum::middleware::from_fn(no_get_in_2026));
+        .layer(axum::middleware::from_fn(no_get_in_2026))
+        .layer(axum::middleware::from_fn_with_state(
+            config.bearer_token.clone(),
+            require_token,
+        ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind {

@@ -379,6 +379,7 @@ impl Exchange {
             .response_body
             .as_ref()
             .zip(self.response.as_ref())
+            .filter(|(b, r)| !is_authorization_error(r.1, b))
             .map(|(b, r)| (r.0, b, self.response_delivery));
         body.into_iter().chain(
             self.events
@@ -386,6 +387,15 @@ impl Exchange {
                 .filter_map(|e| e.message.as_ref().map(|m| (e.seq, m, e.delivery))),
         )
     }
+}
+
+/// Whether a response body is the authorization layer's, not an MCP message:
+/// a 401 or 403 whose JSON is no JSON-RPC message (an OAuth error object,
+/// RFC 6750 section 3.1: `{"error": "invalid_token"}`). The authorization
+/// spec orders those statuses, not their bodies; a 403 body that is JSON-RPC
+/// (the Origin check's error) is still a message.
+fn is_authorization_error(status: u16, body: &Value) -> bool {
+    matches!(status, 401 | 403) && body.get("jsonrpc").is_none()
 }
 
 /// One fault record.

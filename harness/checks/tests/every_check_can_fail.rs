@@ -1177,6 +1177,37 @@ fn outcome_of(id: &str, transcript: &Transcript) -> Outcome {
     judge_one(check, &Analysis::of(transcript)).outcome
 }
 
+/// A 401 or 403 answered with an OAuth error object (RFC 6750) is the
+/// authorization layer's answer, not an MCP message; the same body in a 200,
+/// or a 403 whose body claims JSON-RPC and breaks it, is judged.
+#[test]
+fn an_oauth_error_body_on_a_401_is_not_a_malformed_message() {
+    let answered = |status: u16, body: Value| {
+        let mut w = clean_call();
+        let x = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            Headers::default(),
+        );
+        w.push(WireEvent::Response {
+            exchange: x,
+            status,
+            headers: Box::default(),
+            body: Body::from_json(&body),
+            delivery: Delivery::Delivered,
+        });
+        outcome_of("jsonrpc.well_formed", &w.transcript())
+    };
+    let oauth = json!({"error": "invalid_token", "error_description": "needs a token"});
+    assert_eq!(answered(401, oauth.clone()), Outcome::Pass);
+    assert_eq!(answered(403, oauth.clone()), Outcome::Pass);
+    assert_eq!(answered(200, oauth), Outcome::Fail);
+    assert_eq!(
+        answered(403, json!({"jsonrpc": "1.0", "error": {"code": -32600}})),
+        Outcome::Fail
+    );
+}
+
 #[test]
 fn event_data_that_is_not_json_is_malformed() {
     let mut w = clean_call();

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use crate::profile::Profile;
-use crate::run::{CaseResult, Limits, Target, run_case};
+use crate::run::{CaseResult, Limits, Target, run_case_in};
 use crate::scenario::{
     CallStep, ClientSpec, ElicitationAnswer, Expect, FaultEntry, FaultWhat, ProcessTrigger, Role,
     SamplingAnswer, Scenario, ScenarioFile, Step, Transport, parse,
@@ -400,6 +400,7 @@ pub enum ExploreError {
 /// outside an async context (it runs its own runtime).
 pub fn explore(
     target: &Target,
+    headers: &crate::target_headers::TargetHeaders,
     profile: &Profile,
     versions: Vec<String>,
     cases: u32,
@@ -430,12 +431,15 @@ pub fn explore(
             runs.set(runs.get() + 1);
             let scenario =
                 scenario_of(&schedule).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let case = runtime.block_on(run_case(
+            let pool =
+                crate::pool::ServerPool::single(target, limits.start).with_headers(headers.clone());
+            let case = runtime.block_on(run_case_in(
                 &scenario,
                 &schedule.version,
-                target,
+                &pool,
                 profile,
                 limits,
+                None,
             ));
             if let Some(reason) = &case.skipped {
                 let mut skipped = skipped.borrow_mut();

@@ -23,4 +23,5 @@ pub mod starter_profile;
 pub mod stdio_tap;
 pub mod stored_run;
 pub mod suite;
+pub mod target_headers;
 pub mod throttle;

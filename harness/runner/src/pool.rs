@@ -17,6 +17,7 @@ use mcp_harness_chaos::TargetProcess;
 use tokio::sync::Mutex;
 
 use crate::run::{InputTimeout, Target};
+use crate::target_headers::TargetHeaders;
 
 /// A started server: its process, where it serves, and its reference store.
 pub struct PooledServer {
@@ -48,6 +49,7 @@ pub struct StartError(pub String);
 /// The servers of one run.
 pub struct ServerPool {
     target: Target,
+    headers: TargetHeaders,
     start: Duration,
     reuse: bool,
     idle: Mutex<Vec<PooledServer>>,
@@ -60,6 +62,7 @@ impl ServerPool {
     pub fn new(target: &Target, start: Duration, reuse: bool) -> Self {
         Self {
             target: target.clone(),
+            headers: TargetHeaders::none(),
             start,
             reuse,
             idle: Mutex::new(Vec::new()),
@@ -72,9 +75,20 @@ impl ServerPool {
         Self::new(target, start, false)
     }
 
+    /// The pool, whose cases send `headers` on every request to its servers.
+    pub fn with_headers(mut self, headers: TargetHeaders) -> Self {
+        self.headers = headers;
+        self
+    }
+
     /// The target its servers are of.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// What every request to its servers carries (`run --header`).
+    pub fn headers(&self) -> &TargetHeaders {
+        &self.headers
     }
 
     /// How many servers it started.

@@ -41,6 +41,8 @@ pub struct SuiteOptions {
     pub limits: Limits,
     /// Where each case's transcript is written as it happens, if anywhere.
     pub transcripts: Option<PathBuf>,
+    /// What every request to the target carries (`--header`, `--bearer-token`).
+    pub headers: crate::target_headers::TargetHeaders,
 }
 
 /// What a run tells its user while it goes: a line each (for stderr).
@@ -57,7 +59,8 @@ pub async fn run_suite(
     baseline: &Baseline,
     notes: Notes<'_>,
 ) -> Vec<CaseResult> {
-    let pool = ServerPool::new(target, options.start_timeout, true);
+    let pool =
+        ServerPool::new(target, options.start_timeout, true).with_headers(options.headers.clone());
     let expected: Vec<u64> = cases
         .iter()
         .map(|(scenario, _)| plan::expected_ms(&scenario.scenario, options.limits.call))
@@ -339,6 +342,7 @@ mod tests {
             start_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             transcripts: None,
+            headers: Default::default(),
         };
         let results = run_suite(
             &cases,
@@ -397,6 +401,7 @@ mod tests {
             start_timeout: limits.start,
             limits,
             transcripts: None,
+            headers: Default::default(),
         };
         let said = Mutex::new(Vec::new());
         let notes = |line: String| said.lock().unwrap().push(line);

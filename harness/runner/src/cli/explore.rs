@@ -11,6 +11,13 @@ pub(super) async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
             return Ok(Exit::Usage.into());
         }
     };
+    let headers = match target_headers(&args.target.server, &target) {
+        Ok(headers) => headers,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(Exit::Usage.into());
+        }
+    };
     let versions = if args.versions.is_empty() {
         vec![
             "2025-06-18".into(),
@@ -29,7 +36,7 @@ pub(super) async fn explore(args: ExploreArgs) -> anyhow::Result<ExitCode> {
     let out = args.out.clone();
     let cases = args.cases;
     let found = match tokio::task::spawn_blocking(move || {
-        mcp_harness::explore::explore(&target, &profile, versions, cases, limits, &out)
+        mcp_harness::explore::explore(&target, &headers, &profile, versions, cases, limits, &out)
     })
     .await?
     {

@@ -47,7 +47,7 @@ use proxy::proxy;
 use report::{check, emit_reports, report};
 use run::{check_versions, load_baseline, run, select_cases};
 use serve::serve;
-use target::{is_loopback_url, target_and_profile, target_of};
+use target::{is_loopback_url, target_and_profile, target_headers, target_of};
 
 /// Conformance and chaos test harness for the Model Context Protocol.
 #[derive(Debug, Parser)]
@@ -364,6 +364,40 @@ struct ServerArgs {
     /// Allow a --server-url that is not on this machine's loopback.
     #[arg(long)]
     allow_non_loopback: bool,
+    /// Send this header on every HTTP request to the server, e.g.
+    /// 'X-Api-Key: abc' (repeatable). Transcripts and reports never hold its
+    /// value.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Send `Authorization: Bearer TOKEN` on every HTTP request to the server;
+    /// transcripts keep only its fingerprint. Prefer the environment
+    /// variable: a command line is visible to every user of the machine.
+    #[arg(
+        long,
+        env = "MCP_HARNESS_BEARER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = secret
+    )]
+    bearer_token: Option<Secret>,
+}
+
+/// A credential from the command line or the environment: its `Debug` never
+/// shows it.
+#[derive(Clone)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+fn secret(text: &str) -> Result<Secret, String> {
+    if text.trim().is_empty() {
+        return Err("the token is empty".to_owned());
+    }
+    Ok(Secret(text.to_owned()))
 }
 
 /// `--transport`.
@@ -563,6 +597,18 @@ struct ServeArgs {
     /// Also accept this browser Origin, e.g. https://app.example:443 (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
+    /// Serve only requests with `Authorization: Bearer TOKEN` (a fixed token,
+    /// no authorization server); the others get 401 and a `WWW-Authenticate`
+    /// challenge. Test with `run --bearer-token`.
+    #[arg(
+        long,
+        env = "MCP_HARNESS_SERVE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = secret,
+        conflicts_with = "stdio"
+    )]
+    require_token: Option<Secret>,
 }
 
 fn parse_time_scale(text: &str) -> Result<f64, String> {

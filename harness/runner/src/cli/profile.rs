@@ -23,6 +23,13 @@ pub(super) async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
             return Ok(Exit::Usage.into());
         }
     };
+    let headers = match target_headers(&args.server, &target) {
+        Ok(headers) => headers,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Usage.into());
+        }
+    };
     let source = match &target {
         Target::Url(url) => url.clone(),
         Target::Command { command, .. } => format!("started with `{command}`"),
@@ -37,7 +44,7 @@ pub(super) async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
             return Ok(Exit::Failed.into());
         }
     };
-    let listed = list_tools_of(&url, &args.version, args.start_timeout).await;
+    let listed = list_tools_of(&url, &headers, &args.version, args.start_timeout).await;
     opened.close().await;
     let (server, tools) = match listed {
         Ok(listed) => listed,
@@ -75,11 +82,13 @@ pub(super) async fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
 /// The server's name and every tool it lists (all pages), asked in `version`.
 pub(super) async fn list_tools_of(
     url: &str,
+    headers: &mcp_harness::target_headers::TargetHeaders,
     version: &str,
     limit: Duration,
 ) -> Result<(String, Vec<serde_json::Value>), String> {
     use mcp_harness::client::ScriptedClient;
     let mut client = ScriptedClient::new(url, version, Default::default(), serde_json::json!({}));
+    client.set_headers(headers);
     client.set_call_limit(limit);
     let answer = client
         .connect()

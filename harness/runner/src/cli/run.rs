@@ -184,6 +184,10 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(chosen) => chosen,
         Err(message) => return usage(message),
     };
+    let headers = match target_headers(&args.target.server, &target) {
+        Ok(headers) => headers,
+        Err(message) => return usage(message),
+    };
     let baseline = match load_baseline(args.expected_failures.as_deref()) {
         Ok(baseline) => baseline,
         Err(e) => return usage(e),
@@ -227,7 +231,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // that cause, at once, instead of each case waiting out its time limits.
     let first_version = cases[0].1.clone();
     if let Err(cause) =
-        mcp_harness::run::preflight(&target, &first_version, args.start_timeout).await
+        mcp_harness::run::preflight(&target, &headers, &first_version, args.start_timeout).await
     {
         let hint = match &target {
             mcp_harness::run::Target::Url(_) => "is the server up, on that URL?",
@@ -264,6 +268,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         start_timeout: args.start_timeout,
         limits,
         transcripts,
+        headers,
     };
     let notes = |line: String| eprintln!("{line}");
     let results = mcp_harness::suite::run_suite(

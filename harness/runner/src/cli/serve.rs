@@ -16,6 +16,11 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         mcp_harness_agents::serve_stdio(settings, args.store).await?;
         return Ok(Exit::Passed.into());
     }
+    let protected = if args.require_token.is_some() {
+        "; requests need the bearer token"
+    } else {
+        ""
+    };
     let agents = mcp_harness_agents::serve(ServeConfig {
         listen: args.listen,
         settings: AgentSettings {
@@ -27,11 +32,14 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         sse_retry: args.sse_retry,
         extra_hosts: args.allow_hosts,
         extra_origins: args.allow_origins,
+        bearer_token: args
+            .require_token
+            .map(|t| mcp_harness_agents::BearerToken(t.0)),
         ..ServeConfig::default()
     })
     .await?;
     eprintln!(
-        "reference agents on {} (tools: travel_agent, research_agent, long_running_agent, itinerary_agent; state {store_note}); Ctrl-C stops",
+        "reference agents on {} (tools: travel_agent, research_agent, long_running_agent, itinerary_agent; state {store_note}{protected}); Ctrl-C stops",
         agents.url()
     );
     let _ = tokio::signal::ctrl_c().await;

@@ -26,6 +26,24 @@ pub(super) fn target_and_profile(
     Ok((target, profile))
 }
 
+/// The headers every HTTP request to `target` carries (`--header`,
+/// `--bearer-token`), checked; a stdio target has no requests to carry them.
+pub(super) fn target_headers(
+    args: &ServerArgs,
+    target: &mcp_harness::run::Target,
+) -> Result<mcp_harness::target_headers::TargetHeaders, String> {
+    use mcp_harness::target_headers::TargetHeaders;
+    let token = args.bearer_token.as_ref().map(|t| t.0.as_str());
+    let headers = TargetHeaders::parse(&args.headers, token).map_err(|e| e.to_string())?;
+    if !headers.is_empty() && target.transport() == mcp_harness::scenario::Transport::Stdio {
+        return Err(
+            "--header and --bearer-token (or MCP_HARNESS_BEARER_TOKEN) are for HTTP targets: a stdio server gets no HTTP requests (hint: pass its credentials in its command or environment)"
+                .to_owned(),
+        );
+    }
+    Ok(headers)
+}
+
 /// The server to test from the shared server options, checked.
 pub(super) fn target_of(args: &ServerArgs) -> Result<mcp_harness::run::Target, String> {
     target_of_with(args, None)

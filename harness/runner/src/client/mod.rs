@@ -226,6 +226,12 @@ impl ScriptedClient {
         }
     }
 
+    /// Send `headers` on every request (`run --header`), unless a request
+    /// sets the same header itself; its forks and siblings send them too.
+    pub fn set_headers(&mut self, headers: &crate::target_headers::TargetHeaders) {
+        self.http = headers.client();
+    }
+
     /// Another client in the same session (same session id, same request-id
     /// counter), for calls that run at once.
     pub fn fork(&self) -> Self {

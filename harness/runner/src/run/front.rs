@@ -185,6 +185,7 @@ pub async fn open_target(
 /// time limits one after the other; `Err` says why, once, for all of them.
 pub async fn preflight(
     target: &Target,
+    headers: &crate::target_headers::TargetHeaders,
     version: &str,
     limit: Duration,
 ) -> Result<(), PreflightError> {
@@ -200,6 +201,7 @@ pub async fn preflight(
         let method = body["method"].as_str().unwrap_or_default().to_owned();
         let http = reqwest::Client::builder()
             .no_proxy()
+            .default_headers(headers.map())
             .build()
             .map_err(PreflightError::Client)?;
         // Any answer will do, an error status included: the point is that

@@ -472,6 +472,7 @@ async fn run_steps(
         scenario.scenario.client.clone(),
         accept,
     );
+    client.set_headers(pool.headers());
     client.set_call_limit(limits.call);
     client.set_start_limit(limits.start);
     recorder.note(format!("scenario {} under {version}", scenario.id));
