@@ -5,9 +5,9 @@ use std::sync::LazyLock;
 
 use crate::check::Check;
 use crate::rules::{
-    caching, client, elicitation, headers, jsonrpc, logging, mrtr, pagination, progress, resources,
-    sampling, schema, security, sessions, stateless, stdio, streams, subscriptions, tasks, tools,
-    utilities,
+    auth, caching, client, elicitation, headers, jsonrpc, logging, mrtr, pagination, progress,
+    resources, sampling, schema, security, sessions, stateless, stdio, streams, subscriptions,
+    tasks, tools, utilities,
 };
 
 pub use crate::rules::jsonrpc::UNKNOWN_METHOD;
@@ -27,6 +27,7 @@ const SERVER_AREAS: &[(&str, &[Check])] = &[
     ("stateless", stateless::CHECKS),
     ("headers", headers::SERVER_CHECKS),
     ("security", security::CHECKS),
+    ("auth", auth::CHECKS),
     ("elicitation", elicitation::CHECKS),
     ("sampling", sampling::CHECKS),
     ("mrtr", mrtr::CHECKS),

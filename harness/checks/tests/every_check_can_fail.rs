@@ -25,6 +25,7 @@ fn good(id: &str) -> Transcript {
             &[ProcessEvent::StdinClosed, ProcessEvent::Exited],
         ),
         "stream.get_no_response" => get_stream(false),
+        "auth.invalid_token_401" => invalid_token_answered(401, true),
         "jsonrpc.well_formed"
         | "progress.token_known"
         | "progress.increasing"
@@ -673,6 +674,7 @@ fn bad(id: &str) -> Transcript {
             w.status(x, 200);
             w.transcript()
         }
+        "auth.invalid_token_401" => invalid_token_answered(200, true),
         "elicitation.only_if_declared" => elicit(json!({}), flat_schema()).transcript(),
         "schema.server_messages" => {
             let mut w = Wire::legacy();
@@ -937,6 +939,47 @@ fn bad(id: &str) -> Transcript {
 /// otherwise valid request), answered with `status` and `answer`; and a
 /// well-labelled request beside it that no one judges.
 /// A clean call to a server the harness started, listening on `addresses`.
+/// A run with its own token (when `protected`), then a request with a token
+/// no authorization server issued, answered `status`.
+fn invalid_token_answered(status: u16, protected: bool) -> Transcript {
+    use mcp_harness_wire::credential::{INVALID_BEARER_TOKEN, fingerprint};
+    let mut w = Wire::legacy();
+    if protected {
+        let own = w.request(
+            "POST",
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            Headers {
+                authorization: Some(fingerprint("Bearer the-run-s-own-token")),
+                ..Headers::default()
+            },
+        );
+        w.status(own, 200);
+    }
+    let x = w.request(
+        "POST",
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+        Headers {
+            authorization: Some(fingerprint(&format!("Bearer {INVALID_BEARER_TOKEN}"))),
+            ..Headers::default()
+        },
+    );
+    w.status(x, status);
+    w.transcript()
+}
+
+/// A server that needs no credential is outside the authorization spec: an
+/// invalid token it ignores, in a run that carries none, is not judged.
+#[test]
+fn an_invalid_token_is_judged_only_in_a_run_with_credentials() {
+    assert_eq!(
+        outcome_of(
+            "auth.invalid_token_401",
+            &invalid_token_answered(200, false)
+        ),
+        Outcome::NotObserved
+    );
+}
+
 fn listening(addresses: &[&str]) -> Transcript {
     let mut w = clean_call();
     w.push(WireEvent::Listening {

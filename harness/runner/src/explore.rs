@@ -239,6 +239,7 @@ impl Schedule {
             toxics: Vec::new(),
             for_each_role: Vec::new(),
             needs_resumption: false,
+            needs_credentials: false,
             // Cuts under latency are not meant to be snapshot-stable: the
             // checks judge an explored schedule.
             snapshot: false,

@@ -105,6 +105,11 @@ impl TargetHeaders {
         Ok(Self { headers })
     }
 
+    /// Whether they carry a credential (`Authorization`).
+    pub fn has_authorization(&self) -> bool {
+        self.headers.contains_key(AUTHORIZATION)
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.headers.is_empty()

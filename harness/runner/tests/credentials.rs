@@ -164,3 +164,46 @@ fn bad_credentials_options_are_usage_errors_that_show_no_value() {
     let help = text(&harness(&["run", "--help"]).stdout);
     assert!(help.contains("--bearer-token") && help.contains("MCP_HARNESS_BEARER_TOKEN"));
 }
+
+/// The auth scenarios: skipped in a run without a credential; passed by the
+/// reference agents behind a token; failed by a server that ignores tokens
+/// (the reference agents without one, run as if they needed it).
+#[test]
+fn an_invalid_token_must_get_401_from_a_protected_server() {
+    let protected = run_against_protected(&[("MCP_HARNESS_BEARER_TOKEN", TOKEN)], &["auth/"]);
+    let stdout = text(&protected.stdout);
+    assert_eq!(
+        protected.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&protected.stderr)
+    );
+    assert!(
+        stdout.contains("PASS auth/invalid_token@2025-03-26"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PASS auth/invalid_token@2026-07-28"),
+        "{stdout}"
+    );
+    let exe = env!("CARGO_BIN_EXE_mcp-harness");
+    let open = |env: &[(&str, &str)]| {
+        Command::new(exe)
+            .args(["run", "auth/invalid_token@2025-11-25"])
+            .env_remove("MCP_HARNESS_BEARER_TOKEN")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let without = open(&[]);
+    assert_eq!(without.status.code(), Some(0));
+    assert!(text(&without.stdout).contains("the run carries no credential"));
+    let ignored = open(&[("MCP_HARNESS_BEARER_TOKEN", TOKEN)]);
+    let stdout = text(&ignored.stdout);
+    assert_eq!(ignored.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("fail: auth.invalid_token_401")
+            && stdout.contains("no authorization server issued was answered 200"),
+        "{stdout}"
+    );
+}

@@ -1133,7 +1133,9 @@ async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
     // stdio checks have theirs in tests/stdio_fixtures.rs. A front cannot
     // change where a server listens, and a test binds only 127.0.0.1, so
     // security.binds_localhost is shown failing on a transcript (checks
-    // crate) and read from /proc of a real process (chaos crate).
+    // crate) and read from /proc of a real process (chaos crate). The
+    // fixtures' server needs no credential, so auth.invalid_token_401 is shown
+    // failing on a real server that ignores tokens in tests/credentials.rs.
     let uncovered: Vec<&str> = mcp_harness_checks::catalog()
         .iter()
         .filter(|c| c.transports != mcp_harness_checks::Transports::StdioOnly)
@@ -1142,7 +1144,11 @@ async fn each_fixture_fails_exactly_its_checks_and_the_reference_agents_none() {
         .collect();
     assert_eq!(
         uncovered,
-        ["security.binds_localhost", "tasks.legal_transitions"]
+        [
+            "security.binds_localhost",
+            "auth.invalid_token_401",
+            "tasks.legal_transitions"
+        ]
     );
     agents.shutdown().await;
 }

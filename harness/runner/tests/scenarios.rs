@@ -13,8 +13,14 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use mcp_harness::pool::ServerPool;
 use mcp_harness::profile::Profile;
-use mcp_harness::run::{Limits, Target, run_case};
+use mcp_harness::run::{Limits, Target, run_case, run_case_in};
+use mcp_harness::target_headers::TargetHeaders;
+
+/// The token the reference agents require in the scenarios of a protected
+/// server (a fixed test value: it guards nothing).
+const PROTECTED_TOKEN: &str = "mcp-harness-scenario-token";
 use mcp_harness::scenario::{ScenarioFile, Transport, load_dir};
 use mcp_harness::snapshot::normalize;
 
@@ -87,18 +93,42 @@ fn trial(scenario: ScenarioFile, version: String, stdio: bool) -> Trial {
             .build()
             .map_err(|e| e.to_string())?;
         let exe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-harness"));
-        let target = if stdio {
-            Target::ReferenceStdio { exe }
+        let case = if scenario.scenario.needs_credentials {
+            // A scenario of a protected server: the reference agents behind
+            // a fixed token, and the run carrying it.
+            let target = Target::Command {
+                command: format!(
+                    "{} serve --listen 127.0.0.1:{{port}} --time-scale 0 --input-timeout 60s --require-token {PROTECTED_TOKEN}",
+                    exe.display()
+                ),
+                path: "/mcp".into(),
+            };
+            let headers =
+                TargetHeaders::parse(&[], Some(PROTECTED_TOKEN)).map_err(|e| e.to_string())?;
+            let limits = Limits::default();
+            let pool = ServerPool::single(&target, limits.start).with_headers(headers);
+            runtime.block_on(run_case_in(
+                &scenario,
+                &version,
+                &pool,
+                &Profile::reference_agents(),
+                limits,
+                None,
+            ))
         } else {
-            Target::Reference { exe }
+            let target = if stdio {
+                Target::ReferenceStdio { exe }
+            } else {
+                Target::Reference { exe }
+            };
+            runtime.block_on(run_case(
+                &scenario,
+                &version,
+                &target,
+                &Profile::reference_agents(),
+                Limits::default(),
+            ))
         };
-        let case = runtime.block_on(run_case(
-            &scenario,
-            &version,
-            &target,
-            &Profile::reference_agents(),
-            Limits::default(),
-        ));
         if let Some(reason) = &case.skipped {
             return Err(Failed::from(format!(
                 "skipped against the reference agents: {reason}"

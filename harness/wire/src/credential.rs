@@ -6,6 +6,11 @@
 
 use sha2::{Digest, Sha256};
 
+/// A bearer token no authorization server issued: the auth scenarios send it
+/// (`Authorization: Bearer mcp-harness-invalid-token`) to see a protected
+/// server refuse it, and the checks know it by its fingerprint.
+pub const INVALID_BEARER_TOKEN: &str = "mcp-harness-invalid-token";
+
 /// `sha256:` and the first 12 hex digits of the SHA-256 of the whole header
 /// value (scheme included): enough to tell credentials apart, too little to
 /// recover or replay one.

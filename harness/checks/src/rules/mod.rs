@@ -1,6 +1,7 @@
 //! The rules, a room per spec area. Each module declares its checks beside
 //! the helpers they need; [`crate::catalog`] only lists them.
 
+pub(crate) mod auth;
 pub(crate) mod caching;
 pub(crate) mod client;
 pub(crate) mod elicitation;

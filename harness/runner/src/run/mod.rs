@@ -369,6 +369,13 @@ pub async fn run_case_in(
         ));
         return case;
     }
+    if scenario.scenario.needs_credentials && !pool.headers().has_authorization() {
+        case.skipped = Some(
+            "a scenario of a protected server: the run carries no credential (--bearer-token, MCP_HARNESS_BEARER_TOKEN or --header 'Authorization: ...')"
+                .to_owned(),
+        );
+        return case;
+    }
     let transport = target.transport();
     if !scenario.scenario.transports.contains(&transport) {
         let named: Vec<&str> = scenario

@@ -688,6 +688,13 @@ pub struct Scenario {
     /// there, with that reason, never failed.
     #[serde(default)]
     pub needs_resumption: bool,
+    /// The scenario is about a protected server (authorization): a case is
+    /// skipped, with that reason, unless the run carries a credential
+    /// (`--bearer-token`, `MCP_HARNESS_BEARER_TOKEN`, or `--header
+    /// 'Authorization: ...'`); a server that needs none is outside the
+    /// authorization spec.
+    #[serde(default)]
+    pub needs_credentials: bool,
     /// Whether `cargo test` compares the normalized transcript with a snapshot
     /// (off where the interleaving of concurrent calls depends on timing).
     #[serde(default = "default_true")]
