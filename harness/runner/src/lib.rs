@@ -17,6 +17,7 @@ pub mod profile;
 pub mod progress;
 pub mod report;
 pub mod run;
+pub mod run_diff;
 pub mod scenario;
 pub mod snapshot;
 pub mod starter_profile;

@@ -68,6 +68,33 @@ pub fn transcript_file_name(case_name: &str) -> String {
     format!("{}.jsonl", case_name.replace('/', "__"))
 }
 
+/// The cases of a stored report, without transcripts: `path` is an `--out`
+/// folder (its report.json) or a report.json file (`run --format json`).
+pub fn read_report(path: &Path) -> Result<Vec<CaseResult>, StoredRunError> {
+    let path = if path.is_dir() {
+        path.join("report.json")
+    } else {
+        path.to_owned()
+    };
+    let text = read(&path)?;
+    let bad = |message: String| StoredRunError::BadReport {
+        path: path.clone(),
+        message,
+    };
+    let report: StoredReport = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "not an mcp-harness report: {e} (hint: pass an `--out` folder, or the JSON `run --format json` printed)"
+        ))
+    })?;
+    if report.format != REPORT_FORMAT || report.version != REPORT_VERSION {
+        return Err(bad(format!(
+            "report format `{}` version {} is not supported (hint: this build reads `{REPORT_FORMAT}` version {REPORT_VERSION})",
+            report.format, report.version
+        )));
+    }
+    Ok(report.cases)
+}
+
 /// The cases and summary of an `--out` folder, with each case's transcript
 /// (a case whose transcript file is missing is drawn without one).
 pub fn read_out_folder(dir: &Path) -> Result<(Vec<CaseResult>, Summary), StoredRunError> {

@@ -195,6 +195,28 @@ enum Command {
         #[arg(long)]
         client: bool,
     },
+    /// Compare two runs: what a change broke and what it fixed.
+    ///
+    /// OLD and NEW are `--out` folders of `run` (or `client-test`), or
+    /// report.json files (`run --format json` prints one). Listed: checks that
+    /// fail or warn now and did not, fixed ones, new errors, calls newly lost
+    /// to a fault, cases added, gone or newly skipped. Exit code 1 when
+    /// something regressed (a new failure, a new error or a newly lost call):
+    /// a pull request can be gated on regressions, not on known failures.
+    ///
+    /// Examples:
+    ///   mcp-harness diff main-report/ pr-report/
+    ///   mcp-harness diff before.json after.json --format json
+    #[command(verbatim_doc_comment)]
+    Diff {
+        /// The earlier run.
+        old: std::path::PathBuf,
+        /// The later run.
+        new: std::path::PathBuf,
+        /// Output format on stdout (`human` or `json`).
+        #[arg(long, value_enum, default_value = "human")]
+        format: DiffFormat,
+    },
     /// Be a stdio server that is another one, recorded: start COMMAND, pass
     /// this process's stdin to it and its stdout back, and record both
     /// directions, its stderr and its process events in FILE (a transcript).
@@ -398,6 +420,15 @@ fn secret(text: &str) -> Result<Secret, String> {
         return Err("the token is empty".to_owned());
     }
     Ok(Secret(text.to_owned()))
+}
+
+/// `diff --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    /// A line per change, regressions first.
+    Human,
+    /// The changes as one JSON object.
+    Json,
 }
 
 /// `--transport`.
@@ -680,6 +711,7 @@ pub fn main() -> ExitCode {
             Command::Host(args) => host(args).await,
             Command::ClientTest(args) => client_test(args).await,
             Command::Check { transcript } => check(&transcript),
+            Command::Diff { old, new, format } => report::diff(&old, &new, format),
             Command::Report {
                 path,
                 output,

@@ -139,3 +139,33 @@ pub(super) fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         Exit::Passed.into()
     })
 }
+
+/// `mcp-harness diff`: two stored runs compared.
+pub(super) fn diff(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    format: DiffFormat,
+) -> anyhow::Result<ExitCode> {
+    let read = |path: &std::path::Path| mcp_harness::stored_run::read_report(path);
+    let (before, after) = match (read(old), read(new)) {
+        (Ok(before), Ok(after)) => (before, after),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Usage.into());
+        }
+    };
+    let changes = mcp_harness::run_diff::diff(&before, &after);
+    match format {
+        DiffFormat::Human => out!("{}", mcp_harness::run_diff::human(&changes)),
+        DiffFormat::Json => {
+            let mut json = serde_json::to_value(&changes)?;
+            json["regressed"] = serde_json::Value::Bool(changes.regressed());
+            outln!("{}", serde_json::to_string_pretty(&json)?)
+        }
+    }
+    Ok(if changes.regressed() {
+        Exit::Failed.into()
+    } else {
+        Exit::Passed.into()
+    })
+}
